@@ -1,0 +1,267 @@
+"""Values, operations and the graph that owns them.
+
+An ``Operation`` subclass is pure data: its typed attributes are dataclass
+fields, and ``infer`` gives the result types from the operand types.  What an
+op *does* lives elsewhere (simulator kernels, backend templates), keyed by the
+op class, so adding a backend never touches the op definitions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass, field
+from typing import ClassVar, Iterable, Iterator, Sequence
+
+import numpy as np
+
+from ..errors import ShapeError, VerificationError
+from .types import TensorType
+
+
+class Value:
+    """An SSA value: a graph input or one result of an operation."""
+
+    __slots__ = ("name", "type", "producer", "index")
+
+    def __init__(self, name: str, type: TensorType, producer: "Operation | None" = None,
+                 index: int = 0):
+        self.name = name
+        self.type = type
+        self.producer = producer
+        self.index = index
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.type.shape
+
+    def __repr__(self) -> str:
+        return f"%{self.name}: {self.type}"
+
+
+_BASE_FIELDS = ("inputs", "outputs", "name")
+
+
+@dataclass(eq=False, kw_only=True)
+class Operation:
+    """Base of every op.  Subclasses declare ``OP_NAME`` and typed attribute fields."""
+
+    OP_NAME: ClassVar[str] = ""
+    # (min, max) number of operands; max None = variadic.
+    ARITY: ClassVar[tuple[int, int | None]] = (1, 1)
+    NUM_RESULTS: ClassVar[int] = 1
+
+    inputs: list[Value] = field(default_factory=list, repr=False, compare=False)
+    outputs: list[Value] = field(default_factory=list, repr=False, compare=False)
+    name: str = field(default="", compare=False)
+
+    # -- description ---------------------------------------------------------
+    @classmethod
+    def attribute_fields(cls) -> list[dataclasses.Field]:
+        return [f for f in dataclasses.fields(cls) if f.name not in _BASE_FIELDS]
+
+    def attributes(self) -> dict[str, object]:
+        return {f.name: getattr(self, f.name) for f in self.attribute_fields()}
+
+    def non_default_attributes(self) -> dict[str, object]:
+        out = {}
+        for f in self.attribute_fields():
+            value = getattr(self, f.name)
+            if f.default is not dataclasses.MISSING and _same(value, f.default):
+                continue
+            if f.default_factory is not dataclasses.MISSING and _same(value, f.default_factory()):
+                continue
+            out[f.name] = value
+        return out
+
+    @property
+    def label(self) -> str:
+        """How errors name this op: its node name and kind."""
+        return f"'{self.name}' ({self.OP_NAME})" if self.name else f"({self.OP_NAME})"
+
+    @property
+    def output(self) -> Value:
+        return self.outputs[0]
+
+    # -- typing ----------------------------------------------------------------
+    def infer(self, types: Sequence[TensorType]) -> list[TensorType]:
+        """Result types from operand types; raise ``self.error`` on a mismatch."""
+        raise NotImplementedError(type(self).__name__)
+
+    def error(self, message: str) -> ShapeError:
+        return ShapeError(f"{self.label}: {message}", location=self.name or None)
+
+    def check_arity(self, n: int) -> None:
+        lo, hi = self.ARITY
+        if n < lo or (hi is not None and n > hi):
+            want = f"{lo}" if lo == hi else f"{lo}..{hi if hi is not None else 'n'}"
+            raise self.error(f"expects {want} operands, got {n}")
+
+    def __repr__(self) -> str:
+        attrs = ", ".join(f"{k}={v!r}" for k, v in self.non_default_attributes().items())
+        return f"{type(self).__name__}({self.name!r}{', ' if attrs else ''}{attrs})"
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return False
+    return a == b
+
+
+_NAME_SANITIZE = re.compile(r"[^A-Za-z0-9_.]")
+
+
+class Graph:
+    """A dataflow graph in topological order with named inputs and outputs."""
+
+    def __init__(self, name: str = "main"):
+        self.name = name
+        self.inputs: list[Value] = []
+        self.outputs: list[Value] = []
+        self.ops: list[Operation] = []
+        self.metadata: dict[str, object] = {}
+        self._names: set[str] = set()
+
+    # -- naming ------------------------------------------------------------------
+    def unique_name(self, base: str) -> str:
+        base = base or "v"
+        if base not in self._names:
+            self._names.add(base)
+            return base
+        i = 1
+        while f"{base}_{i}" in self._names:
+            i += 1
+        name = f"{base}_{i}"
+        self._names.add(name)
+        return name
+
+    # -- construction ------------------------------------------------------------
+    def add_input(self, name: str, type: TensorType) -> Value:
+        value = Value(self.unique_name(name), type)
+        self.inputs.append(value)
+        return value
+
+    def add(self, op: Operation, inputs: Sequence[Value], names: Sequence[str] | None = None,
+            *, types: Sequence[TensorType] | None = None, before: Operation | None = None,
+            after: Operation | None = None) -> Operation:
+        """Append ``op`` (or insert it before/after another op) and create its results.
+
+        Result types are inferred unless ``types`` is given (the parser passes
+        the printed types; the verifier then checks they agree).
+        """
+        op.inputs = list(inputs)
+        op.check_arity(len(op.inputs))
+        if types is None:
+            types = op.infer([v.type for v in op.inputs])
+        if names is None:
+            stem = op.name or op.OP_NAME
+            names = [stem] if len(types) == 1 else [f"{stem}:{i}" for i in range(len(types))]
+        if len(names) != len(types):
+            raise op.error(f"has {len(types)} results but {len(names)} names were given")
+        if not op.name:
+            op.name = names[0]
+        op.outputs = [Value(self.unique_name(n), t, op, i)
+                      for i, (n, t) in enumerate(zip(names, types))]
+        if before is not None:
+            self.ops.insert(self.ops.index(before), op)
+        elif after is not None:
+            self.ops.insert(self.ops.index(after) + 1, op)
+        else:
+            self.ops.append(op)
+        return op
+
+    def constant(self, array: np.ndarray, name: str = "const", **where) -> Value:
+        from .ops.constant import Constant
+        return self.add(Constant(value=np.asarray(array), name=name), [], [name], **where).output
+
+    # -- queries -------------------------------------------------------------------
+    def users(self, value: Value) -> list[tuple[Operation, int]]:
+        """Every (op, operand index) reading ``value``, in graph order."""
+        return [(op, i) for op in self.ops for i, v in enumerate(op.inputs) if v is value]
+
+    def is_output(self, value: Value) -> bool:
+        return any(v is value for v in self.outputs)
+
+    def values(self) -> Iterator[Value]:
+        yield from self.inputs
+        for op in self.ops:
+            yield from op.outputs
+
+    def find_op(self, name: str) -> Operation:
+        for op in self.ops:
+            if op.name == name:
+                return op
+        raise KeyError(name)
+
+    def ops_of(self, *classes: type) -> list[Operation]:
+        return [op for op in self.ops if isinstance(op, classes)]
+
+    def constant_value(self, value: Value) -> np.ndarray | None:
+        """The array behind ``value`` when it is produced by a Constant, else None."""
+        from .ops.constant import Constant
+        return value.producer.value if isinstance(value.producer, Constant) else None
+
+    # -- rewriting -------------------------------------------------------------
+    def replace_all_uses(self, old: Value, new: Value) -> None:
+        for op in self.ops:
+            op.inputs = [new if v is old else v for v in op.inputs]
+        self.outputs = [new if v is old else v for v in self.outputs]
+
+    def erase(self, op: Operation) -> None:
+        """Remove an op whose results are no longer used."""
+        for out in op.outputs:
+            if self.users(out) or self.is_output(out):
+                raise VerificationError(f"cannot erase {op.label}: result %{out.name} still used")
+        self.ops.remove(op)
+        for out in op.outputs:
+            self._names.discard(out.name)
+
+    def replace_op(self, op: Operation, new_values: Sequence[Value]) -> None:
+        """Redirect every use of ``op``'s results to ``new_values`` and erase ``op``."""
+        for old, new in zip(op.outputs, new_values, strict=True):
+            self.replace_all_uses(old, new)
+        self.erase(op)
+
+    def remove_dead_ops(self) -> int:
+        """Erase ops none of whose results reach an output. Returns how many."""
+        live: set[int] = {id(v) for v in self.outputs}
+        keep: list[Operation] = []
+        for op in reversed(self.ops):
+            if any(id(o) in live for o in op.outputs):
+                keep.append(op)
+                live.update(id(v) for v in op.inputs)
+        removed = len(self.ops) - len(keep)
+        self.ops = list(reversed(keep))
+        return removed
+
+    def topo_sort(self) -> None:
+        """Reorder ops topologically, keeping the current order where it is legal (stable)."""
+        ready = {id(v) for v in self.inputs}
+        pending = list(self.ops)
+        ordered: list[Operation] = []
+        while pending:
+            progressed = False
+            rest = []
+            for op in pending:
+                if all(id(v) in ready for v in op.inputs):
+                    ordered.append(op)
+                    ready.update(id(v) for v in op.outputs)
+                    progressed = True
+                else:
+                    rest.append(op)
+            if not progressed:
+                raise VerificationError(
+                    "graph has a cycle or reads undefined values at: "
+                    + ", ".join(op.label for op in rest[:5]))
+            pending = rest
+        self.ops = ordered
+
+    def __iter__(self) -> Iterable[Operation]:
+        return iter(self.ops)
+
+    def __len__(self) -> int:
+        return len(self.ops)
+
+    def __str__(self) -> str:
+        from .printer import print_graph
+        return print_graph(self)

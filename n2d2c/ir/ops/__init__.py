@@ -1,0 +1,12 @@
+"""Every IR operation, one dataclass each, grouped by family."""
+
+from .constant import Constant
+from .elementwise import (Add, BinaryOp, Clip, Div, Dropout, HardSigmoid, HardSwish, Identity,
+                          LeakyRelu, LogSoftmax, Max, Min, Mul, PRelu, Relu, Sigmoid, Softmax,
+                          Sub, Tanh, UnaryOp)
+from .nn import LRN, BatchNorm, Conv2d, ConvTranspose2d, Gemm, MatMul
+from .pool import AvgPool2d, GlobalAvgPool, GlobalMaxPool, MaxPool2d
+from .registry import OPS, register_op
+from .shape import Concat, Pad, ReduceMean, Reshape, Resize, Slice, Split, Transpose
+
+__all__ = [name for name in dir() if not name.startswith("_")]

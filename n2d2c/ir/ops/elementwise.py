@@ -1,0 +1,179 @@
+"""Element-wise ops: broadcasting binaries, activations, softmax."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..graph import Operation
+from .registry import register_op
+from .shape_rules import broadcast_shapes, normalize_axis
+
+
+class BinaryOp(Operation):
+    """Two operands combined element-wise with numpy/ONNX broadcasting."""
+
+    ARITY = (2, 2)
+
+    def infer(self, types):
+        a, b = types
+        if a.dtype != b.dtype:
+            raise self.error(f"operand element types differ: {a.dtype.value} vs {b.dtype.value}")
+        shape = broadcast_shapes(self, [a.shape, b.shape])
+        base = a if a.shape == shape else b
+        return [base.with_shape(shape)]
+
+
+@register_op
+@dataclass(eq=False, kw_only=True)
+class Add(BinaryOp):
+    OP_NAME = "add"
+
+
+@register_op
+@dataclass(eq=False, kw_only=True)
+class Sub(BinaryOp):
+    OP_NAME = "sub"
+
+
+@register_op
+@dataclass(eq=False, kw_only=True)
+class Mul(BinaryOp):
+    OP_NAME = "mul"
+
+
+@register_op
+@dataclass(eq=False, kw_only=True)
+class Div(BinaryOp):
+    OP_NAME = "div"
+
+
+@register_op
+@dataclass(eq=False, kw_only=True)
+class Max(BinaryOp):
+    OP_NAME = "max"
+
+
+@register_op
+@dataclass(eq=False, kw_only=True)
+class Min(BinaryOp):
+    OP_NAME = "min"
+
+
+@register_op
+@dataclass(eq=False, kw_only=True)
+class PRelu(Operation):
+    """x if x >= 0 else slope * x; the slope broadcasts to x (unidirectionally)."""
+
+    OP_NAME = "prelu"
+    ARITY = (2, 2)
+
+    def infer(self, types):
+        x, slope = types
+        if broadcast_shapes(self, [x.shape, slope.shape]) != x.shape:
+            raise self.error(f"slope {list(slope.shape)} does not broadcast to input {list(x.shape)}")
+        return [x]
+
+
+class UnaryOp(Operation):
+    """Same shape and type in and out."""
+
+    def infer(self, types):
+        return [types[0]]
+
+
+@register_op
+@dataclass(eq=False, kw_only=True)
+class Relu(UnaryOp):
+    OP_NAME = "relu"
+
+
+@register_op
+@dataclass(eq=False, kw_only=True)
+class LeakyRelu(UnaryOp):
+    OP_NAME = "leaky_relu"
+
+    alpha: float = 0.01
+
+
+@register_op
+@dataclass(eq=False, kw_only=True)
+class Clip(UnaryOp):
+    """Clamp to [min, max]; ReLU6 is ``clip {min = 0.0, max = 6.0}``."""
+
+    OP_NAME = "clip"
+
+    min: float = float("-inf")
+    max: float = float("inf")
+
+
+@register_op
+@dataclass(eq=False, kw_only=True)
+class Sigmoid(UnaryOp):
+    OP_NAME = "sigmoid"
+
+
+@register_op
+@dataclass(eq=False, kw_only=True)
+class Tanh(UnaryOp):
+    OP_NAME = "tanh"
+
+
+@register_op
+@dataclass(eq=False, kw_only=True)
+class HardSigmoid(UnaryOp):
+    """max(0, min(1, alpha * x + beta))."""
+
+    OP_NAME = "hard_sigmoid"
+
+    alpha: float = 0.2
+    beta: float = 0.5
+
+
+@register_op
+@dataclass(eq=False, kw_only=True)
+class HardSwish(UnaryOp):
+    """x * max(0, min(1, x / 6 + 0.5))."""
+
+    OP_NAME = "hard_swish"
+
+
+@register_op
+@dataclass(eq=False, kw_only=True)
+class Identity(UnaryOp):
+    OP_NAME = "identity"
+
+
+@register_op
+@dataclass(eq=False, kw_only=True)
+class Dropout(UnaryOp):
+    """Identity at inference; kept so that `remove-dropout` has something to remove."""
+
+    OP_NAME = "dropout"
+
+    ratio: float = 0.5
+
+
+class _SoftmaxLike(UnaryOp):
+    axis: int
+
+    def infer(self, types):
+        normalize_axis(self, self.axis, types[0].rank)
+        return [types[0]]
+
+
+@register_op
+@dataclass(eq=False, kw_only=True)
+class Softmax(_SoftmaxLike):
+    """Softmax along one axis (ONNX opset >= 13 semantics)."""
+
+    OP_NAME = "softmax"
+
+    axis: int = -1
+
+
+@register_op
+@dataclass(eq=False, kw_only=True)
+class LogSoftmax(_SoftmaxLike):
+    OP_NAME = "log_softmax"
+
+    axis: int = -1
