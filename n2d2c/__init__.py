@@ -1,0 +1,18 @@
+"""n2d2c: compile N2D2 INI and ONNX networks to fast, dependency-free code.
+
+Library use::
+
+    import n2d2c
+    graph = n2d2c.load("model.onnx")
+    outputs = n2d2c.run(graph, {"input": x})
+    n2d2c.compile(graph, "out/", backend="cpp")
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .api import compile, load, run  # noqa: E402,A004
+from .errors import N2D2CError  # noqa: E402
+
+__all__ = ["N2D2CError", "__version__", "compile", "load", "run"]

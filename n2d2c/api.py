@@ -1,0 +1,55 @@
+"""The Python API that the CLI and build systems share."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from .ir import Graph
+
+
+def load(model: str | os.PathLike | Graph, *, input_shapes: Mapping[str, tuple] | None = None,
+         allow_dirs: Sequence[str | os.PathLike] = ()) -> Graph:
+    """A verified float graph from a model path (.onnx, .ini, .ir) or a Graph."""
+    if isinstance(model, Graph):
+        return model
+    from .frontend import load_model
+    return load_model(model, input_shapes=input_shapes, allow_dirs=allow_dirs)
+
+
+def run(model: str | os.PathLike | Graph, inputs: Mapping[str, np.ndarray] | np.ndarray,
+        **load_options) -> dict[str, np.ndarray]:
+    """Simulate ``model`` on ``inputs`` (a dict by input name, or one array)."""
+    from .runtime import simulate
+    graph = load(model, **load_options)
+    if not isinstance(inputs, Mapping):
+        inputs = {graph.inputs[0].name: np.asarray(inputs)}
+    return simulate(graph, dict(inputs))
+
+
+def random_inputs(graph: Graph, seed: int = 0) -> dict[str, np.ndarray]:
+    """Reproducible standard-normal inputs for every graph input."""
+    rng = np.random.default_rng(seed)
+    return {v.name: rng.standard_normal(v.shape).astype(v.type.dtype.numpy) for v in graph.inputs}
+
+
+def compile(model: str | os.PathLike | Graph, output_dir: str | os.PathLike, *,
+            backend: str = "cpp", passes: str | None = None, name: str = "network",
+            **options) -> Path:
+    """Run the backend's pipeline (or ``passes``) and write its project atomically."""
+    from .backends.registry import CompileOptions, get_backend
+    from .util.atomic import atomic_output_dir
+
+    chosen = get_backend(backend)
+    graph = load(model, **{k: options.pop(k) for k in ("input_shapes", "allow_dirs") if k in options})
+    pipeline = chosen.default_pipeline if passes is None else passes
+    if pipeline:
+        from .passes import Pipeline
+        Pipeline.parse(pipeline).run(graph)
+    with atomic_output_dir(output_dir) as scratch:
+        chosen.emit(graph, scratch, CompileOptions(output_dir=Path(output_dir), name=name,
+                                                   extra=options))
+    return Path(output_dir)

@@ -1,0 +1,228 @@
+"""Command line: `n2d2c {info,ir,run,compile,passes}`.
+
+Every user error ends in one paragraph on stderr and a category exit code
+(see errors.py); `--debug` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .errors import InputError, InternalError, N2D2CError, ShapeError, UsageError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises UsageError instead of exiting, so errors share one format."""
+
+    def error(self, message):
+        raise UsageError(message, hint=f"see '{self.prog} --help'")
+
+
+def _add_model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", help="model file: .onnx, .ini (N2D2) or .ir (textual IR)")
+    p.add_argument("--input-shape", action="append", default=[], metavar="NAME=DxD...",
+                   help="fix the shape of a graph input with symbolic dimensions")
+    p.add_argument("--allow-dir", action="append", default=[], metavar="DIR",
+                   help="extra folder the model may reference files from")
+
+
+def _add_pipeline_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--passes", help="pass pipeline, e.g. 'fuse-bn,remove-dropout'")
+    p.add_argument("--load-pass", action="append", default=[], metavar="FILE.py",
+                   help="Python file registering extra passes")
+    p.add_argument("--print-ir-after-all", action="store_true")
+    p.add_argument("--print-ir-after", action="append", default=[], metavar="PASS")
+    p.add_argument("--no-verify-each", dest="verify_each", action="store_false",
+                   help="do not verify the IR after each pass")
+    p.add_argument("--time-passes", action="store_true")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="n2d2c", description="Compile N2D2 INI / ONNX networks.")
+    parser.add_argument("--version", action="version", version=f"n2d2c {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("info", help="layers, parameters, MACs and activation sizes")
+    _add_model_args(p)
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("ir", help="print the IR (after optional passes)")
+    _add_model_args(p)
+    _add_pipeline_args(p)
+    p.add_argument("-o", "--output", help="write the IR here (.ir) with constants in a .npz beside it")
+    p.add_argument("--inline-constants", action="store_true", help="print every constant inline")
+    p.set_defaults(func=cmd_ir)
+
+    p = sub.add_parser("run", help="simulate the network on an input")
+    _add_model_args(p)
+    _add_pipeline_args(p)
+    p.add_argument("--input", action="append", default=[], metavar="[NAME=]FILE.npy",
+                   help="input tensor (random when absent)")
+    p.add_argument("--output", help="save the outputs (.npy for one output, else .npz)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random input")
+    p.add_argument("--profile", action="store_true", help="print time per layer")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("compile", help="generate code for a backend")
+    _add_model_args(p)
+    _add_pipeline_args(p)
+    p.add_argument("--backend", default="cpp", help="target backend (default: cpp)")
+    p.add_argument("-o", "--output", required=True, help="output folder (written atomically)")
+    p.add_argument("--name", default="network", help="name of the generated network")
+    p.set_defaults(func=cmd_compile)
+
+    p = sub.add_parser("passes", help="list the registered passes and their options")
+    p.add_argument("--load-pass", action="append", default=[], metavar="FILE.py")
+    p.set_defaults(func=cmd_passes)
+    return parser
+
+
+# -- commands ---------------------------------------------------------------------
+
+def _load(args):
+    from .api import load
+    from .frontend import parse_shape_overrides
+    return load(args.model, input_shapes=parse_shape_overrides(args.input_shape),
+                allow_dirs=args.allow_dir)
+
+
+def _run_pipeline(args, graph, default: str | None = None):
+    from .passes import Pipeline, load_pass_module
+    for module in args.load_pass:
+        load_pass_module(module)
+    text = args.passes if args.passes is not None else default
+    if not text:
+        return graph
+    Pipeline.parse(text).run(graph, verify_each=args.verify_each,
+                             print_ir_after_all=args.print_ir_after_all,
+                             print_ir_after=tuple(args.print_ir_after),
+                             time_passes=args.time_passes, out=sys.stderr)
+    return graph
+
+
+def cmd_info(args) -> int:
+    from .info import format_info
+    sys.stdout.write(format_info(_load(args)))
+    return 0
+
+
+def cmd_ir(args) -> int:
+    from .ir import print_graph
+    graph = _run_pipeline(args, _load(args))
+    limit = None if args.inline_constants else 16
+    if args.output:
+        from .util.atomic import atomic_write_bytes
+        resources: dict = {}
+        text = print_graph(graph, inline_limit=limit, resources=resources)
+        out = Path(args.output)
+        atomic_write_bytes(out, text.encode())
+        if resources:
+            import io
+            buf = io.BytesIO()
+            np.savez(buf, **resources)
+            atomic_write_bytes(out.with_suffix(".npz"), buf.getvalue())
+    else:
+        sys.stdout.write(print_graph(graph, inline_limit=limit, resources={}))
+    return 0
+
+
+def _read_inputs(args, graph) -> dict[str, np.ndarray]:
+    from .api import random_inputs
+    feeds = random_inputs(graph, args.seed)
+    names = [v.name for v in graph.inputs]
+    for i, spec in enumerate(args.input):
+        name, sep, file = spec.partition("=")
+        if not sep:
+            name, file = (names[i] if i < len(names) else ""), spec
+        if name not in feeds:
+            raise UsageError(f"--input '{spec}': the graph has no input '{name}'; its inputs are "
+                             f"{', '.join(names)}")
+        try:
+            array = np.load(file, allow_pickle=False)
+        except FileNotFoundError:
+            raise InputError(f"input file '{file}' does not exist") from None
+        except (OSError, ValueError) as exc:
+            raise InputError(f"cannot read '{file}' as a .npy array: {exc}") from None
+        want = next(v for v in graph.inputs if v.name == name).type
+        if array.shape != want.shape:
+            raise ShapeError(f"input '{name}' from '{file}' has shape {list(array.shape)}, "
+                             f"the model expects {list(want.shape)} ({want})")
+        feeds[name] = array.astype(want.dtype.numpy)
+    return feeds
+
+
+def cmd_run(args) -> int:
+    from .runtime import Simulator
+    graph = _run_pipeline(args, _load(args))
+    feeds = _read_inputs(args, graph)
+    sim = Simulator(graph)
+    outputs = sim.run(feeds, profile=args.profile)
+    np.set_printoptions(precision=6, suppress=True, threshold=64)
+    for name, array in outputs.items():
+        print(f"%{name}: {list(array.shape)} {array.dtype}")
+        print(array)
+    if args.profile:
+        print(sim.format_profile())
+    if args.output:
+        out = Path(args.output)
+        if len(outputs) == 1 and out.suffix != ".npz":
+            np.save(out, next(iter(outputs.values())))
+        else:
+            np.savez(out, **outputs)
+    return 0
+
+
+def cmd_compile(args) -> int:
+    from .backends.registry import CompileOptions, get_backend
+    from .util.atomic import atomic_output_dir
+    backend = get_backend(args.backend)
+    graph = _run_pipeline(args, _load(args), default=backend.default_pipeline)
+    with atomic_output_dir(args.output) as scratch:
+        backend.emit(graph, scratch, CompileOptions(output_dir=Path(args.output), name=args.name))
+    print(f"wrote {args.backend} project to {args.output}")
+    return 0
+
+
+def cmd_passes(args) -> int:
+    from .passes import describe_passes, load_pass_module
+    for module in args.load_pass:
+        load_pass_module(module)
+    for name, description, options in describe_passes():
+        print(f"{name:<20} {description}")
+        for opt in options:
+            print(f"{'':<22}{opt}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in argv
+    try:
+        args = build_parser().parse_args(argv)
+        return args.func(args)
+    except N2D2CError as err:
+        if debug:
+            traceback.print_exc()
+        print(f"n2d2c: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("n2d2c: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: short message, traceback only on request
+        if debug:
+            traceback.print_exc()
+        err = InternalError(f"{type(exc).__name__}: {exc}",
+                            hint="this is a bug in n2d2c; re-run with --debug and report it")
+        print(f"n2d2c: {err}", file=sys.stderr)
+        return err.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
