@@ -1,0 +1,1 @@
+"""Small example networks built with onnx.helper (deterministic weights)."""
