@@ -1,0 +1,31 @@
+"""Static memory planner: offsets of activation buffers in one arena.
+
+Works on a small IR-free model (``MemoryProblem``) that the IR pass builds:
+see ``problem.py`` for the lifetime and relation semantics, ``wrap.py`` for
+the conv wrapping convention and ``strategies.py`` for the strategy names.
+"""
+
+from .bound import lower_bound
+from .checker import PlanCheckError, check_plan
+from .layout import build_layout
+from .options import MemoryOptions
+from .params import options_from_params, parse_params, read_memory_options
+from .planner import plan_memory
+from .problem import INPUT_STEP, Buffer, ConvWrap, MemoryPlan, MemoryProblem, Sharing
+from .report import format_mapping_log, memory_summary, write_memory_reports
+from .strategies import HEURISTICS, STRATEGIES
+from .wrap import conv_wrap_margin
+
+
+def problem_lower_bound(problem: MemoryProblem, options: MemoryOptions | None = None) -> int:
+    """Lower bound on the arena of ``problem`` under ``options`` (default options)."""
+    return lower_bound(build_layout(problem, options or MemoryOptions()))
+
+
+__all__ = [
+    "INPUT_STEP", "Buffer", "ConvWrap", "HEURISTICS", "MemoryOptions", "MemoryPlan",
+    "MemoryProblem", "PlanCheckError", "STRATEGIES", "Sharing", "check_plan",
+    "conv_wrap_margin", "format_mapping_log", "memory_summary", "options_from_params",
+    "parse_params", "plan_memory", "problem_lower_bound", "read_memory_options",
+    "write_memory_reports",
+]
