@@ -207,6 +207,16 @@ class Graph:
             op.inputs = [new if v is old else v for v in op.inputs]
         self.outputs = [new if v is old else v for v in self.outputs]
 
+    def rename(self, value: Value, name: str) -> None:
+        """Give ``value`` the unused name ``name`` (e.g. to keep a graph output's name)."""
+        if name == value.name:
+            return
+        if name in self._names:
+            raise VerificationError(f"cannot rename %{value.name} to %{name}: name in use")
+        self._names.discard(value.name)
+        self._names.add(name)
+        value.name = name
+
     def erase(self, op: Operation) -> None:
         """Remove an op whose results are no longer used."""
         for out in op.outputs:

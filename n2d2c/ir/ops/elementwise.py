@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..graph import Operation
+from .activation import check_activation
 from .registry import register_op
 from .shape_rules import broadcast_shapes, normalize_axis
 
@@ -27,6 +28,15 @@ class BinaryOp(Operation):
 @dataclass(eq=False, kw_only=True)
 class Add(BinaryOp):
     OP_NAME = "add"
+
+    activation: str = "none"
+    activation_min: float = float("-inf")
+    activation_max: float = float("inf")
+    activation_alpha: float = 0.01
+
+    def infer(self, types):
+        check_activation(self)
+        return super().infer(types)
 
 
 @register_op

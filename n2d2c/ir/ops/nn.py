@@ -8,8 +8,9 @@ import numpy as np
 
 from ..graph import Operation
 from ..types import TensorType
+from .activation import check_activation
 from .registry import register_op
-from .shape_rules import broadcast_shapes, window_output
+from .shape_rules import broadcast_shapes, check_window, window_output
 
 
 def _check_same_dtype(op, types):
@@ -33,8 +34,13 @@ class Conv2d(Operation):
     pads: tuple[int, int, int, int] = (0, 0, 0, 0)
     dilations: tuple[int, int] = (1, 1)
     group: int = 1
+    activation: str = "none"
+    activation_min: float = float("-inf")
+    activation_max: float = float("inf")
+    activation_alpha: float = 0.01
 
     def infer(self, types):
+        check_activation(self)
         x, w = types[0], types[1]
         if x.rank != 4 or w.rank != 4:
             raise self.error(f"expects 4-D input and weights, got {x} and {w}")
@@ -46,6 +52,7 @@ class Conv2d(Operation):
         if len(types) == 3 and types[2].shape != (m,):
             raise self.error(f"bias shape {list(types[2].shape)} should be [{m}]")
         _check_same_dtype(self, types[:2])
+        check_window(self, (kh, kw), self.strides, self.pads, self.dilations)
         oh = window_output(h, kh, self.strides[0], self.pads[0], self.pads[2], self.dilations[0])
         ow = window_output(wd, kw, self.strides[1], self.pads[1], self.pads[3], self.dilations[1])
         if oh <= 0 or ow <= 0:
@@ -66,8 +73,13 @@ class ConvTranspose2d(Operation):
     dilations: tuple[int, int] = (1, 1)
     output_padding: tuple[int, int] = (0, 0)
     group: int = 1
+    activation: str = "none"
+    activation_min: float = float("-inf")
+    activation_max: float = float("inf")
+    activation_alpha: float = 0.01
 
     def infer(self, types):
+        check_activation(self)
         x, w = types[0], types[1]
         if x.rank != 4 or w.rank != 4:
             raise self.error(f"expects 4-D input and weights, got {x} and {w}")
@@ -75,6 +87,9 @@ class ConvTranspose2d(Operation):
         if c != w.shape[0]:
             raise self.error(f"input has {c} channels, weights {list(w.shape)} expect {w.shape[0]}")
         m = w.shape[1] * self.group
+        check_window(self, w.shape[2:], self.strides, self.pads, self.dilations)
+        if self.group < 1 or c % self.group:
+            raise self.error(f"group={self.group} does not divide the {c} input channels")
         if len(types) == 3 and types[2].shape != (m,):
             raise self.error(f"bias shape {list(types[2].shape)} should be [{m}]")
         dims = []
@@ -100,8 +115,13 @@ class Gemm(Operation):
     beta: float = 1.0
     trans_a: bool = False
     trans_b: bool = False
+    activation: str = "none"
+    activation_min: float = float("-inf")
+    activation_max: float = float("inf")
+    activation_alpha: float = 0.01
 
     def infer(self, types):
+        check_activation(self)
         a, b = types[0], types[1]
         if a.rank != 2 or b.rank != 2:
             raise self.error(f"expects 2-D operands, got {a} and {b}")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from ..graph import Operation
 from ..types import TensorType
 from .registry import register_op
-from .shape_rules import window_output
+from .shape_rules import check_window, window_output
 
 
 class _Pool2d(Operation):
@@ -22,6 +22,7 @@ class _Pool2d(Operation):
         if x.rank != 4:
             raise self.error(f"expects a 4-D input, got {x}")
         n, c, h, w = x.shape
+        check_window(self, self.kernel, self.strides, self.pads, self.dilations)
         oh = window_output(h, self.kernel[0], self.strides[0], self.pads[0], self.pads[2],
                            self.dilations[0], self.ceil_mode)
         ow = window_output(w, self.kernel[1], self.strides[1], self.pads[1], self.pads[3],

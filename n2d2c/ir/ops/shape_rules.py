@@ -35,3 +35,13 @@ def normalize_axis(op, axis: int, rank: int) -> int:
     if not -rank <= axis < max(rank, 1):
         raise op.error(f"axis {axis} out of range for rank {rank}")
     return axis % rank if rank else 0
+
+
+def check_window(op, kernel: tuple[int, ...], strides: tuple[int, ...],
+                 pads: tuple[int, ...], dilations: tuple[int, ...]) -> None:
+    """Reject geometry no sliding window can have (zero stride, negative pad...)."""
+    if any(k < 1 for k in kernel) or any(s < 1 for s in strides) or any(
+            d < 1 for d in dilations) or any(p < 0 for p in pads):
+        raise op.error(f"invalid window: kernel {list(kernel)}, strides {list(strides)}, "
+                       f"pads {list(pads)}, dilations {list(dilations)} (kernel, strides and "
+                       "dilations must be >= 1, pads >= 0)")
