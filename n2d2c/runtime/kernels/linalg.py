@@ -1,0 +1,30 @@
+"""Dense products: Gemm and MatMul (numpy/BLAS, float64 accumulation)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...ir import ops
+from ..registry import kernel
+from ._util import apply_activation
+
+
+@kernel(ops.Gemm, fused_activation=True)
+def gemm(op: ops.Gemm, a, b, c=None):
+    a = np.asarray(a, np.float64)
+    b = np.asarray(b, np.float64)
+    if op.trans_a:
+        a = a.T
+    if op.trans_b:
+        b = b.T
+    y = a @ b
+    if op.alpha != 1.0:
+        y *= op.alpha
+    if c is not None and op.beta != 0.0:
+        y += op.beta * np.asarray(c, np.float64)
+    return apply_activation(op, y)
+
+
+@kernel(ops.MatMul)
+def matmul(op: ops.MatMul, a, b):
+    return np.matmul(np.asarray(a, np.float64), np.asarray(b, np.float64))
