@@ -1,0 +1,123 @@
+"""Cheap numpy evaluation of single ops, for `fold-constants`.
+
+Only ops whose numpy form is a line or two are here (element-wise ops, data
+movement, small products); convolutions and pools are left to the simulator.
+``evaluate`` returns None for an op it does not know.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+
+from ..ir import Operation
+from ..ir import ops as O
+
+
+def apply_activation(op: Operation, x: np.ndarray) -> np.ndarray:
+    """The fused activation of ``op`` (see ir/ops/activation.py) applied to ``x``."""
+    kind = getattr(op, "activation", "none")
+    if kind == "relu":
+        return np.maximum(x, 0)
+    if kind == "clip":
+        return np.clip(x, op.activation_min, op.activation_max)
+    if kind == "leaky_relu":
+        return np.where(x >= 0, x, x * op.activation_alpha)
+    return x
+
+
+def _div(a, b):
+    if np.issubdtype(np.result_type(a, b), np.integer):
+        return np.trunc(a / b)  # ONNX integer division truncates toward zero
+    return a / b
+
+
+def _softmax(x, axis):
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def _pad(op: O.Pad, x):
+    rank = x.ndim
+    begins, ends = op.pads[:rank], op.pads[rank:]
+    # Negative pads crop first; the rest pads.
+    x = x[tuple(slice(max(-b, 0), x.shape[i] - max(-e, 0))
+                for i, (b, e) in enumerate(zip(begins, ends)))]
+    widths = [(max(b, 0), max(e, 0)) for b, e in zip(begins, ends)]
+    if op.mode == "constant":
+        return np.pad(x, widths, mode="constant", constant_values=op.value)
+    return np.pad(x, widths, mode="reflect" if op.mode == "reflect" else "edge")
+
+
+def _gemm(op: O.Gemm, a, b, c=None):
+    a = a.T if op.trans_a else a
+    b = b.T if op.trans_b else b
+    y = op.alpha * (a @ b)
+    if c is not None:
+        y = y + op.beta * c
+    return apply_activation(op, y)
+
+
+def _batch_norm(op: O.BatchNorm, x, scale, bias, mean, var):
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    inv = scale / np.sqrt(var + op.epsilon)
+    return (x - mean.reshape(shape)) * inv.reshape(shape) + bias.reshape(shape)
+
+
+def _split(op: O.Split, x):
+    bounds = np.cumsum(op.sizes)[:-1]
+    return np.split(x, bounds, axis=op.axis)
+
+
+def _hard_sigmoid(op, x):
+    return np.clip(op.alpha * x + op.beta, 0, 1)
+
+
+_KERNELS: dict[type, Callable] = {
+    O.Add: lambda op, a, b: apply_activation(op, a + b),
+    O.Sub: lambda op, a, b: a - b,
+    O.Mul: lambda op, a, b: a * b,
+    O.Div: lambda op, a, b: _div(a, b),
+    O.Max: lambda op, a, b: np.maximum(a, b),
+    O.Min: lambda op, a, b: np.minimum(a, b),
+    O.PRelu: lambda op, x, slope: np.where(x >= 0, x, x * slope),
+    O.Relu: lambda op, x: np.maximum(x, 0),
+    O.LeakyRelu: lambda op, x: np.where(x >= 0, x, x * op.alpha),
+    O.Clip: lambda op, x: np.clip(x, op.min, op.max),
+    O.Sigmoid: lambda op, x: 1 / (1 + np.exp(-x)),
+    O.Tanh: lambda op, x: np.tanh(x),
+    O.HardSigmoid: _hard_sigmoid,
+    O.HardSwish: lambda op, x: x * np.clip(x / 6 + 0.5, 0, 1),
+    O.Identity: lambda op, x: x,
+    O.Dropout: lambda op, x: x,
+    O.Softmax: lambda op, x: _softmax(x, op.axis),
+    O.LogSoftmax: lambda op, x: np.log(_softmax(x, op.axis)),
+    O.Reshape: lambda op, x: x.reshape(op.shape),
+    O.Transpose: lambda op, x: np.transpose(x, op.perm),
+    O.Concat: lambda op, *xs: np.concatenate(xs, axis=op.axis),
+    O.Slice: lambda op, x: x[op.slices(x.ndim)],
+    O.Split: _split,
+    O.Pad: _pad,
+    O.ReduceMean: lambda op, x: np.mean(x, axis=tuple(op.axes) or None, keepdims=op.keepdims),
+    O.MatMul: lambda op, a, b: np.matmul(a, b),
+    O.Gemm: _gemm,
+    O.BatchNorm: _batch_norm,
+}
+
+
+def has_kernel(op: Operation) -> bool:
+    return type(op) in _KERNELS
+
+
+def evaluate(op: Operation, arrays: Sequence[np.ndarray]) -> list[np.ndarray] | None:
+    """The results of ``op`` on ``arrays``, cast to the result types; None if unknown."""
+    kernel = _KERNELS.get(type(op))
+    if kernel is None:
+        return None
+    with np.errstate(all="ignore"):
+        results = kernel(op, *arrays)
+    if not isinstance(results, list):
+        results = [results]
+    return [np.ascontiguousarray(np.asarray(r).astype(v.type.dtype.numpy, copy=False))
+            for r, v in zip(results, op.outputs, strict=True)]
