@@ -197,7 +197,7 @@ def cmd_passes(args) -> int:
     for name, description, options in describe_passes():
         print(f"{name:<20} {description}")
         for opt in options:
-            print(f"{'':<22}{opt}")
+            print(f"{'':<22}{opt.name}={opt.default!s:<10} ({opt.type}) {opt.help}")
     return 0
 
 
