@@ -15,6 +15,7 @@ import numpy as np
 
 from . import __version__
 from .errors import InputError, InternalError, N2D2CError, ShapeError, UsageError
+from .util.atomic import Terminated
 
 
 class _Parser(argparse.ArgumentParser):
@@ -213,8 +214,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"n2d2c: {err}", file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
-        print("n2d2c: interrupted", file=sys.stderr)
+        print("n2d2c: interrupted; no partial output was left", file=sys.stderr)
         return 130
+    except Terminated:
+        print("n2d2c: terminated; no partial output was left", file=sys.stderr)
+        return 143
     except Exception as exc:  # a bug: short message, traceback only on request
         if debug:
             traceback.print_exc()
