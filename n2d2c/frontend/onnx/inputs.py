@@ -1,0 +1,87 @@
+"""Static shapes for the graph inputs.
+
+IR shapes are static.  A symbolic or missing dimension is taken from the user's
+``input_shapes``; failing that, a symbolic *first* dimension is the batch and
+becomes 1, and any other unknown dimension is an error that says how to give it.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Mapping, Sequence
+
+from onnx import TensorProto
+
+from ...errors import ShapeError, UnsupportedError, UsageError
+
+
+def _dims(value_info) -> list[int | str | None] | None:
+    """Declared dims: int, the symbol's name, or None; None overall if the rank is unknown."""
+    t = value_info.type.tensor_type
+    if not t.HasField("shape"):
+        return None
+    dims = []
+    for d in t.shape.dim:
+        if d.HasField("dim_value") and d.dim_value >= 0:
+            dims.append(int(d.dim_value))
+        elif d.HasField("dim_param") and d.dim_param:
+            dims.append(d.dim_param)
+        else:
+            dims.append(None)
+    return dims
+
+
+def check_overrides(inputs: Sequence, overrides: Mapping[str, tuple]) -> None:
+    names = [vi.name for vi in inputs]
+    for name, shape in overrides.items():
+        if name not in names:
+            raise UsageError(f"--input-shape names '{name}', which is not a model input; "
+                             f"the inputs are: {', '.join(names) or 'none'}")
+        if not all(isinstance(d, numbers.Integral) and not isinstance(d, bool) and d > 0
+                   for d in shape):
+            raise UsageError(f"--input-shape for '{name}' must be positive integers, got {shape}")
+
+
+def input_shape(value_info, overrides: Mapping[str, tuple]) -> tuple[int, ...]:
+    name = value_info.name
+    kind = value_info.type.WhichOneof("value")
+    if kind != "tensor_type":
+        raise UnsupportedError(f"graph input '{name}' is not a tensor ({kind or 'no type'}); "
+                               "n2d2c reads tensor inputs only")
+    elem = value_info.type.tensor_type.elem_type
+    if elem != TensorProto.FLOAT:
+        type_name = TensorProto.DataType.Name(elem) if elem in TensorProto.DataType.values() \
+            else str(elem)
+        raise UnsupportedError(f"graph input '{name}' has element type {type_name}; n2d2c "
+                               "computes float32 tensors only")
+    declared = _dims(value_info)
+    if name in overrides:
+        given = tuple(int(d) for d in overrides[name])
+        if declared is not None:
+            if len(given) != len(declared):
+                raise ShapeError(f"--input-shape gives '{name}' rank {len(given)}, but the model "
+                                 f"declares rank {len(declared)} ({_spell(declared)})")
+            clash = [i for i, (g, d) in enumerate(zip(given, declared)) if isinstance(d, int)
+                     and g != d]
+            if clash:
+                raise ShapeError(f"--input-shape gives '{name}' shape {_spell(given)}, but the "
+                                 f"model fixes it to {_spell(declared)}")
+        return given
+    if declared is None:
+        raise ShapeError(f"graph input '{name}' has no declared shape",
+                         hint=f"give it with --input-shape {name}=1x3x224x224 (your sizes)")
+    dims = list(declared)
+    if dims and not isinstance(dims[0], int):
+        dims[0] = 1  # the batch
+    unknown = [i for i, d in enumerate(dims) if not isinstance(d, int)]
+    if unknown:
+        example = "x".join(str(d) if isinstance(d, int) else "N" for d in dims)
+        raise ShapeError(f"graph input '{name}' has unknown dimension(s) at axis "
+                         f"{', '.join(map(str, unknown))} (shape {_spell(declared)})",
+                         hint=f"give the full shape with --input-shape {name}={example}, "
+                              "replacing each N by a size")
+    return tuple(dims)
+
+
+def _spell(dims) -> str:
+    return "[" + ", ".join("?" if d is None else str(d) for d in dims) + "]"
