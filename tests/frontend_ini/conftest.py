@@ -41,3 +41,15 @@ def load(write):
         return load_ini(write(name, text), **kwargs)
 
     return _load
+
+
+@pytest.fixture
+def lower(write):
+    """lower(text, name="net.ini", **kw) -> Graph for an INI network written to tmp_path."""
+    from n2d2c.frontend.ini import load_ini_network
+
+    def _lower(text: str, name: str = "net.ini", **kwargs):
+        kwargs.setdefault("env", {})
+        return load_ini_network(write(name, text), **kwargs)
+
+    return _lower

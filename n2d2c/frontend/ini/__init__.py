@@ -9,6 +9,11 @@ package.
     doc.section_names()                 # ['database', 'sp', 'sp.Transformation_1', ...]
     doc.get_int("conv1", "NbOutputs")   # 6
     doc.evaluate("pool1", "NbOutputs")  # 6, via the [conv1]NbOutputs reference
+
+``load_ini_network`` lowers the network the document describes to an IR graph
+(see ``network.py``):
+
+    graph = load_ini_network("LeNet.ini", params="weights/", env={...})
 """
 
 from __future__ import annotations
@@ -25,8 +30,8 @@ from .limits import IniLimits
 from .values import Expression, Literal, PropRef, Value, VarRef
 
 __all__ = [
-    "load_ini", "IniDocument", "Section", "Property", "Value", "IniLimits", "Resolver",
-    "Literal", "VarRef", "PropRef", "Expression", "EXPRESSION_FUNCTIONS",
+    "load_ini", "load_ini_network", "IniDocument", "Section", "Property", "Value", "IniLimits",
+    "Resolver", "Literal", "VarRef", "PropRef", "Expression", "EXPRESSION_FUNCTIONS",
 ]
 
 
@@ -52,3 +57,17 @@ def load_ini(path: str | os.PathLike, *, env: Mapping[str, str] | None = None,
             f"{file}: the INI file nests too deeply to be loaded",
             hint="reduce the nesting of templates/expressions, or lower the --max-* limits"
         ) from None
+
+
+def load_ini_network(path: str | os.PathLike, *, allow_dirs: Sequence[str | os.PathLike] = (),
+                     env: Mapping[str, str] | None = None, params=None, seed: int = 0,
+                     **options):
+    """Lower the N2D2 network of the INI file ``path`` to a verified IR graph.
+
+    ``params`` is a folder of N2D2 ``.syntxt`` files, an ``.npz`` file or a
+    mapping of arrays (untrained networks use the fillers, seeded by ``seed``).
+    Other options (``batch_size``, ``init``, ``limits``, ``max_param_bytes``) are
+    described in ``network.load_ini_network``.
+    """
+    from .network import load_ini_network as lower  # local import keeps the package light
+    return lower(path, allow_dirs=allow_dirs, env=env, params=params, seed=seed, **options)

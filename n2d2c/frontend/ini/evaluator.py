@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable, Mapping, Optional, Union
 
-from ...errors import InputError, SourceLocation
+from ...errors import InputError, N2D2CError, SourceLocation
 from .convert import format_scalar
 from .arithmetic import evaluate_expression
 from .expressions import Scalar
@@ -118,7 +118,12 @@ class Evaluation:
             return self.property(section, prop, location)
         if self.resolver is not None:
             self.resolver_calls += 1
-            answer = self.resolver(section, prop)
+            try:
+                answer = self.resolver(section, prop)
+            except N2D2CError as err:  # the resolver cannot know where it was asked
+                if err.location is None:
+                    err.location = location
+                raise
             if answer is not None:
                 if not isinstance(answer, (int, float, str)):
                     raise TypeError(f"resolver returned {type(answer).__name__} for "
