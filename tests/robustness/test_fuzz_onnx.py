@@ -11,7 +11,7 @@ import collections
 import time
 
 import onnx
-from conftest import CASE_TIMEOUT_S, FUZZ_CASES
+from fuzz_budget import CASE_TIMEOUT_S, FUZZ_CASES
 from fuzz_support import run_case
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st

@@ -1,4 +1,4 @@
-"""Fuzz budget: N2D2C_FUZZ_CASES overrides the number of cases per harness."""
+"""Fuzz budget (not a conftest: test modules import it by name): N2D2C_FUZZ_CASES overrides the number of cases per harness."""
 
 import os
 
