@@ -12,12 +12,17 @@ from .ir import Graph
 
 
 def load(model: str | os.PathLike | Graph, *, input_shapes: Mapping[str, tuple] | None = None,
-         allow_dirs: Sequence[str | os.PathLike] = ()) -> Graph:
-    """A verified float graph from a model path (.onnx, .ini, .ir) or a Graph."""
+         allow_dirs: Sequence[str | os.PathLike] = (), params=None, limits=None) -> Graph:
+    """A verified float graph from a model path (.onnx, .ini, .ir) or a Graph.
+
+    ``params``: trained parameters of an INI model (folder of N2D2 files or .npz);
+    ``limits``: a ``n2d2c.frontend.limits.LoadLimits``.
+    """
     if isinstance(model, Graph):
         return model
     from .frontend import load_model
-    return load_model(model, input_shapes=input_shapes, allow_dirs=allow_dirs)
+    return load_model(model, input_shapes=input_shapes, allow_dirs=allow_dirs, params=params,
+                      limits=limits)
 
 
 def run(model: str | os.PathLike | Graph, inputs: Mapping[str, np.ndarray] | np.ndarray,
@@ -44,7 +49,8 @@ def compile(model: str | os.PathLike | Graph, output_dir: str | os.PathLike, *,
     from .util.atomic import atomic_output_dir
 
     chosen = get_backend(backend)
-    graph = load(model, **{k: options.pop(k) for k in ("input_shapes", "allow_dirs") if k in options})
+    graph = load(model, **{k: options.pop(k) for k in ("input_shapes", "allow_dirs", "params",
+                                                       "limits") if k in options})
     pipeline = chosen.default_pipeline if passes is None else passes
     if pipeline:
         from .passes import Pipeline

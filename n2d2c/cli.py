@@ -1,4 +1,4 @@
-"""Command line: `n2d2c {info,ir,run,compile,passes}`.
+"""Command line: `n2d2c {info,ir,run,compile,passes,quantize,evaluate}`.
 
 Every user error ends in one paragraph on stderr and a category exit code
 (see errors.py); `--debug` shows the traceback instead.
@@ -15,6 +15,9 @@ import numpy as np
 
 from . import __version__
 from .errors import InputError, InternalError, N2D2CError, ShapeError, UsageError
+from .quantization.cli import add_commands as add_quantization_commands
+from .quantization.cli import add_quantization_args, quantize_from_args, wants_quantization
+from .frontend.ini.limits import LIMIT_FLAGS as INI_LIMIT_FLAGS
 from .util.atomic import Terminated
 
 
@@ -31,6 +34,13 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
                    help="fix the shape of a graph input with symbolic dimensions")
     p.add_argument("--allow-dir", action="append", default=[], metavar="DIR",
                    help="extra folder the model may reference files from")
+    p.add_argument("--params", metavar="PATH",
+                   help="trained parameters of an INI model: folder of N2D2 files or .npz")
+    limits = p.add_argument_group("resource limits (raise only for trusted inputs)")
+    limits.add_argument("--max-constant-bytes", type=int, metavar="N")
+    limits.add_argument("--max-graph-ops", type=int, metavar="N")
+    for field_name, flag in INI_LIMIT_FLAGS.items():
+        limits.add_argument(flag, dest=f"ini_{field_name}", type=int, metavar="N")
 
 
 def _add_pipeline_args(p: argparse.ArgumentParser) -> None:
@@ -69,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", help="save the outputs (.npy for one output, else .npz)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random input")
     p.add_argument("--profile", action="store_true", help="print time per layer")
+    add_quantization_args(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("compile", help="generate code for a backend")
@@ -82,16 +93,30 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("passes", help="list the registered passes and their options")
     p.add_argument("--load-pass", action="append", default=[], metavar="FILE.py")
     p.set_defaults(func=cmd_passes)
+
+    add_quantization_commands(sub, _add_model_args, _add_pipeline_args)
     return parser
 
 
 # -- commands ---------------------------------------------------------------------
 
+def _limits(args):
+    import dataclasses
+
+    from .frontend.limits import LoadLimits
+    defaults = LoadLimits()
+    ini = {f: getattr(args, f"ini_{f}") for f in INI_LIMIT_FLAGS
+           if getattr(args, f"ini_{f}") is not None}
+    top = {f: getattr(args, f) for f in ("max_constant_bytes", "max_graph_ops")
+           if getattr(args, f) is not None}
+    return dataclasses.replace(defaults, ini=dataclasses.replace(defaults.ini, **ini), **top)
+
+
 def _load(args):
     from .api import load
     from .frontend import parse_shape_overrides
     return load(args.model, input_shapes=parse_shape_overrides(args.input_shape),
-                allow_dirs=args.allow_dir)
+                allow_dirs=args.allow_dir, params=args.params, limits=_limits(args))
 
 
 def _run_pipeline(args, graph, default: str | None = None):
@@ -162,6 +187,8 @@ def _read_inputs(args, graph) -> dict[str, np.ndarray]:
 def cmd_run(args) -> int:
     from .runtime import Simulator
     graph = _run_pipeline(args, _load(args))
+    if wants_quantization(args):
+        graph, _ = quantize_from_args(args, graph)
     feeds = _read_inputs(args, graph)
     sim = Simulator(graph)
     outputs = sim.run(feeds, profile=args.profile)

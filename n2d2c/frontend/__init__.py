@@ -28,8 +28,15 @@ def parse_shape_overrides(specs: Sequence[str]) -> dict[str, tuple[int, ...]]:
 
 
 def load_model(path: str | os.PathLike, *, input_shapes: Mapping[str, tuple] | None = None,
-               allow_dirs: Sequence[str | os.PathLike] = ()) -> Graph:
-    """Load an .onnx, .ini or .ir file into a verified graph."""
+               allow_dirs: Sequence[str | os.PathLike] = (), params=None,
+               limits=None) -> Graph:
+    """Load an .onnx, .ini or .ir file into a verified graph.
+
+    ``params`` (INI only) is a folder of N2D2 parameter files or an .npz;
+    ``limits`` is a ``LoadLimits`` (defaults apply when None).
+    """
+    from .limits import LoadLimits, check_graph_size
+    limits = limits or LoadLimits()
     path = Path(path)
     if not path.exists():
         raise InputError(f"model file '{path}' does not exist")
@@ -39,12 +46,18 @@ def load_model(path: str | os.PathLike, *, input_shapes: Mapping[str, tuple] | N
     suffix = path.suffix.lower()
     if suffix == ".ini":
         from .ini import load_ini_network
-        graph = load_ini_network(path, allow_dirs=allow)
+        graph = load_ini_network(path, allow_dirs=allow, params=params, limits=limits.ini,
+                                 max_param_bytes=limits.max_constant_bytes)
     elif suffix == ".ir":
         graph = load_ir_file(path)
     else:
         from .onnx import load_onnx
-        graph = load_onnx(path, input_shapes=dict(input_shapes or {}), allow_dirs=allow)
+        if params is not None:
+            raise UsageError("--params applies to N2D2 INI models only; an ONNX model "
+                             "carries its weights")
+        graph = load_onnx(path, input_shapes=dict(input_shapes or {}), allow_dirs=allow,
+                          max_constant_bytes=limits.max_constant_bytes)
+    check_graph_size(graph, limits)
     verify(graph)
     return graph
 
