@@ -144,18 +144,20 @@ def test_op_without_kernel_is_unsupported():
 
 
 def test_float_kernel_is_not_used_for_integers():
+    # conv2d has an integer kernel (n2d2c/runtime/kernels/integer); conv_transpose2d not.
     g = Graph()
     x = g.add_input("x", TensorType((1, 1, 3, 3), DType.I8))
     w = g.constant(np.ones((1, 1, 1, 1), np.int8), "w")
-    g.outputs = [g.add(ops.Conv2d(name="qconv"), [x, w]).output]
-    with pytest.raises(UnsupportedError, match=r"'conv2d'.*'qconv'.*i8"):
+    g.outputs = [g.add(ops.ConvTranspose2d(name="qconv"), [x, w]).output]
+    with pytest.raises(UnsupportedError, match=r"'conv_transpose2d'.*'qconv'.*i8"):
         Simulator(g)
 
 
 def test_kernels_are_registered_per_dtype_and_extensible():
     table = registered()
     assert (ops.Conv2d, DType.F32) in table
-    assert (ops.Conv2d, DType.I8) not in table
+    assert table[(ops.Conv2d, DType.I8)] is not table[(ops.Conv2d, DType.F32)]
+    assert (ops.ConvTranspose2d, DType.I8) not in table
     assert (ops.Reshape, None) in table
 
     @kernel(_Mystery, dtypes=(DType.I8,))

@@ -6,6 +6,7 @@ from .elementwise import (Add, BinaryOp, Clip, Div, Dropout, HardSigmoid, HardSw
                           Sub, Tanh, UnaryOp)
 from .nn import LRN, BatchNorm, Conv2d, ConvTranspose2d, Gemm, MatMul
 from .pool import AvgPool2d, GlobalAvgPool, GlobalMaxPool, MaxPool2d
+from .quant import Dequantize, Quantize, Rescale
 from .registry import OPS, register_op
 from .shape import Concat, Pad, ReduceMean, Reshape, Resize, Slice, Split, Transpose
 

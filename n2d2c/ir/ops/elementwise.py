@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..graph import Operation
+from ..types import DType
 from .activation import check_activation
 from .registry import register_op
 from .shape_rules import broadcast_shapes, normalize_axis
@@ -36,6 +37,14 @@ class Add(BinaryOp):
 
     def infer(self, types):
         check_activation(self)
+        a, b = types
+        if a.dtype.is_integer and b.dtype.is_integer and DType.I64 not in (a.dtype, b.dtype):
+            # Quantized add: i8/u8/i16/i32 operands sum exactly into an i32 (quant.py).
+            if self.activation != "none":
+                raise self.error("an integer add cannot carry a fused activation")
+            shape = broadcast_shapes(self, [a.shape, b.shape])
+            base = a if a.shape == shape else b
+            return [base.with_shape(shape).with_dtype(DType.I32)]
         return super().infer(types)
 
 

@@ -9,6 +9,7 @@ import numpy as np
 from ..graph import Operation
 from ..types import TensorType
 from .activation import check_activation
+from .quant import check_integer_layer
 from .registry import register_op
 from .shape_rules import broadcast_shapes, check_window, window_output
 
@@ -25,6 +26,7 @@ class Conv2d(Operation):
     """2-D convolution, NCHW. Operands: x[N,C,H,W], w[M,C/group,kh,kw], optional b[M].
 
     ``pads`` are (top, left, bottom, right), ONNX's begin-then-end order.
+    Integer operands give an i32/i64 accumulator (exact semantics in quant.py).
     """
 
     OP_NAME = "conv2d"
@@ -51,13 +53,17 @@ class Conv2d(Operation):
                              f"with group={self.group} expect {cg * self.group}")
         if len(types) == 3 and types[2].shape != (m,):
             raise self.error(f"bias shape {list(types[2].shape)} should be [{m}]")
-        _check_same_dtype(self, types[:2])
+        dtype = x.dtype
+        if x.dtype.is_integer or w.dtype.is_integer:
+            dtype = check_integer_layer(self, types)
+        else:
+            _check_same_dtype(self, types[:2])
         check_window(self, (kh, kw), self.strides, self.pads, self.dilations)
         oh = window_output(h, kh, self.strides[0], self.pads[0], self.pads[2], self.dilations[0])
         ow = window_output(wd, kw, self.strides[1], self.pads[1], self.pads[3], self.dilations[1])
         if oh <= 0 or ow <= 0:
             raise self.error(f"kernel {kh}x{kw} does not fit input {h}x{wd} with pads {list(self.pads)}")
-        return [TensorType((n, m, oh, ow), x.dtype, x.layout)]
+        return [TensorType((n, m, oh, ow), dtype, x.layout)]
 
 
 @register_op
@@ -106,7 +112,10 @@ class ConvTranspose2d(Operation):
 @register_op
 @dataclass(eq=False, kw_only=True)
 class Gemm(Operation):
-    """alpha * op(A) @ op(B) + beta * C with op = optional transpose (ONNX Gemm)."""
+    """alpha * op(A) @ op(B) + beta * C with op = optional transpose (ONNX Gemm).
+
+    Integer operands (alpha = beta = 1) give an i32/i64 accumulator (quant.py).
+    """
 
     OP_NAME = "gemm"
     ARITY = (2, 3)
@@ -132,13 +141,19 @@ class Gemm(Operation):
         if len(types) == 3:
             if broadcast_shapes(self, [(m, n), types[2].shape]) != (m, n):
                 raise self.error(f"C of shape {list(types[2].shape)} does not broadcast to [{m}, {n}]")
-        return [TensorType((m, n), a.dtype)]
+        dtype = a.dtype
+        if a.dtype.is_integer or b.dtype.is_integer:
+            dtype = check_integer_layer(self, types)
+            if self.alpha != 1.0 or self.beta != 1.0:
+                raise self.error("an integer gemm needs alpha = beta = 1")
+        return [TensorType((m, n), dtype)]
 
 
 @register_op
 @dataclass(eq=False, kw_only=True)
 class MatMul(Operation):
-    """numpy.matmul semantics (batched, broadcasting, 1-D promotion)."""
+    """numpy.matmul semantics (batched, broadcasting, 1-D promotion); integer
+    operands give an i32/i64 accumulator (quant.py)."""
 
     OP_NAME = "matmul"
     ARITY = (2, 2)
@@ -157,7 +172,10 @@ class MatMul(Operation):
             shape = shape[:-2] + shape[-1:]
         if len(b) == 1:
             shape = shape[:-1]
-        return [TensorType(shape, types[0].dtype)]
+        dtype = types[0].dtype
+        if types[0].dtype.is_integer or types[1].dtype.is_integer:
+            dtype = check_integer_layer(self, types, weight_index=None)
+        return [TensorType(shape, dtype)]
 
 
 @register_op

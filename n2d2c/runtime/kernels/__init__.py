@@ -11,3 +11,6 @@ Conventions shared by every kernel:
   that generated code is compared against, so it aims to be closer to the exact
   result than any float32 implementation.
 """
+
+# Integer kernels of the quantized IR (n2d2c/ir/ops/quant.py) register on import.
+from . import integer  # noqa: E402,F401

@@ -1,0 +1,81 @@
+"""`quantize`: post-training quantization to the integer IR (N2D2 semantics).
+
+    quantize{calib-data="calib.npz",nbbits=8,act-clipping-mode=MSE,
+             act-rescaling-mode=Single-shift}
+
+Calibrates on ``calib-data`` (an .npz/.npy file or a folder of .npy/.png/.pgm
+samples, see n2d2c/quantization/data.py), then rewrites the graph in place:
+float input -> quantize -> integer layers, each followed by an explicit
+``rescale`` -> dequantize -> float softmax/outputs.  The options are those of
+``n2d2c quantize`` and of N2D2's export (``-calib``, ``-act-clipping-mode``...);
+the per-layer report is the pass result's ``report`` (``quantization`` holds the
+QuantizationReport object).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from ..errors import UsageError
+from ..ir import Graph
+from .base import Pass, PassResult, option
+from .registry import register_pass
+
+
+@dataclass
+class QuantizeResult(PassResult):
+    quantization: object = field(default=None, repr=False)  # a QuantizationReport
+
+
+@register_pass
+@dataclass(frozen=True)
+class Quantize(Pass):
+    """Post-training quantization to integer ops with explicit rescaling (N2D2)."""
+
+    name = "quantize"
+
+    calib_data: str = option("", "calibration samples: .npz/.npy file or folder of .npy/.png/.pgm")
+    calib: int = option(-1, "number of calibration samples (-1: all)")
+    calib_reload: str = option("", "statistics file: reused when it matches, else written")
+    nbbits: int = option(8, "activation (and default weight) bits: 8 or 16 (2..16)")
+    wt_nbbits: int = option(0, "weight bits (0: nbbits; 4 gives int4 weights)")
+    act_clipping_mode: str = option("MSE", "None | MSE | KL-Divergence | Quantile")
+    act_quantile_value: float = option(0.9999, "fraction kept unclipped in Quantile mode")
+    wt_clipping_mode: str = option("None", "None | MSE | KL-Divergence")
+    act_rescaling_mode: str = option("Single-shift", "Floating-point | Fixed-point16 | "
+                                                     "Fixed-point32 | Single-shift | Double-shift")
+    act_rescale_per_output: bool = option(False, "per output channel rescaling (N2D2 flag)")
+    wt_per_channel: bool = option(False, "one weight scale per output channel")
+    no_unsigned: bool = option(False, "signed activations even after ReLU")
+    sqnr_samples: int = option(32, "calibration samples the per-layer SQNR is measured on")
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.quantization_options()  # validate now, with the pass's name in the error
+
+    def quantization_options(self):
+        from ..quantization import QuantizationOptions
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                  if f.name != "calib_data"}
+        try:
+            return QuantizationOptions(**fields)
+        except UsageError as exc:
+            raise UsageError(f"pass '{self.name}': {exc.message}") from None
+
+    def apply(self, graph: Graph) -> QuantizeResult:
+        from ..quantization import quantize_graph
+        if not self.calib_data:
+            raise UsageError("pass 'quantize' needs calibration data: "
+                             "quantize{calib-data=\"PATH\"}",
+                             hint="PATH is an .npz/.npy file or a folder of .npy/.png/.pgm files")
+        qgraph, report = quantize_graph(graph, self.calib_data, self.quantization_options())
+        graph.inputs = qgraph.inputs
+        graph.outputs = qgraph.outputs
+        graph.ops = qgraph.ops
+        graph.metadata = qgraph.metadata
+        graph._names = qgraph._names  # noqa: SLF001  (the graph now owns the new values)
+        return QuantizeResult(
+            statistics={"layers": len(report.layers), "fallbacks": len(report.fallbacks),
+                        "requantizations": report.requantizations},
+            report=report.table(), quantization=report)

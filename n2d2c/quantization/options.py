@@ -1,0 +1,130 @@
+"""Options of post-training quantization (N2D2's export flags) and their spellings."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from ..errors import UsageError
+
+#: Activation clipping modes, N2D2 spelling; keys are the accepted lowercase forms.
+ACT_CLIPPING_MODES = {"none": "None", "mse": "MSE", "kl-divergence": "KL-Divergence",
+                      "kl": "KL-Divergence", "quantile": "Quantile"}
+WT_CLIPPING_MODES = {"none": "None", "mse": "MSE", "kl-divergence": "KL-Divergence",
+                     "kl": "KL-Divergence"}
+#: Rescaling modes: N2D2 spelling -> the ``mode`` attribute of the IR's ``rescale``.
+RESCALING_MODES = {"Floating-point": "floating-point", "Fixed-point16": "fixed-point16",
+                   "Fixed-point32": "fixed-point32", "Single-shift": "single-shift",
+                   "Double-shift": "double-shift"}
+
+
+def _canonical(value: str, table: dict[str, str], what: str) -> str:
+    key = str(value).strip().lower()
+    for spelled in table.values():
+        if spelled.lower() == key:
+            return spelled
+    if key in table:
+        return table[key]
+    choices = ", ".join(dict.fromkeys(table.values()))
+    raise UsageError(f"unknown {what} {value!r}; expected one of {choices}")
+
+
+def canonical_rescaling_mode(value: str) -> str:
+    return _canonical(value, {k.lower(): k for k in RESCALING_MODES}, "rescaling mode")
+
+
+@dataclass(frozen=True)
+class QuantizationOptions:
+    """Post-training quantization settings (N2D2 semantics, see docs/quant post.rst).
+
+    ``nbbits``                 activation (and default weight) precision, 2..16: up to 8
+                               bits in i8/u8, above in i16 (unsigned 16-bit activations
+                               use [0, 32767]: the IR has no u16)
+    ``wt_nbbits``              weight precision (0: same as nbbits; 4 gives int4 weights in i8)
+    ``act_clipping_mode``      None | MSE | KL-Divergence | Quantile
+    ``act_quantile_value``     fraction of values kept unclipped in Quantile mode
+    ``wt_clipping_mode``       None | MSE | KL-Divergence (one threshold per layer)
+    ``act_rescaling_mode``     Floating-point | Fixed-point16 | Fixed-point32 |
+                               Single-shift | Double-shift
+    ``act_rescale_per_output`` N2D2's flag: per output channel weight normalisation and
+                               rescaling (same effect as ``wt_per_channel``)
+    ``wt_per_channel``         one weight scale per output channel
+    ``no_unsigned``            signed activations even after ReLU
+    ``calib``                  calibration samples to use (-1: all)
+    ``calib_reload``           statistics file: reused when it matches, else written
+    ``sqnr_samples``           calibration samples the per-layer SQNR is measured on
+    """
+
+    nbbits: int = 8
+    wt_nbbits: int = 0
+    act_clipping_mode: str = "MSE"
+    act_quantile_value: float = 0.9999
+    wt_clipping_mode: str = "None"
+    act_rescaling_mode: str = "Single-shift"
+    act_rescale_per_output: bool = False
+    wt_per_channel: bool = False
+    no_unsigned: bool = False
+    calib: int = -1
+    calib_reload: str = ""
+    sqnr_samples: int = 32
+
+    def __post_init__(self):
+        set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
+        set_("act_clipping_mode", _canonical(self.act_clipping_mode, ACT_CLIPPING_MODES,
+                                             "activation clipping mode"))
+        set_("wt_clipping_mode", _canonical(self.wt_clipping_mode, WT_CLIPPING_MODES,
+                                            "weight clipping mode"))
+        set_("act_rescaling_mode", canonical_rescaling_mode(self.act_rescaling_mode))
+        for name in ("nbbits", "wt_nbbits", "calib", "sqnr_samples"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise UsageError(f"quantization option '{name}' must be an integer, got {value!r}")
+        if not 2 <= self.nbbits <= 16:
+            raise UsageError(f"nbbits must lie in 2..16, got {self.nbbits}")
+        if self.wt_nbbits and not 2 <= self.wt_nbbits <= 16:
+            raise UsageError(f"wt-nbbits must be 0 (same as nbbits) or lie in 2..16, "
+                             f"got {self.wt_nbbits}")
+        if not 0.0 < float(self.act_quantile_value) <= 1.0:
+            raise UsageError(f"act-quantile-value must lie in (0, 1], got "
+                             f"{self.act_quantile_value}")
+        set_("act_quantile_value", float(self.act_quantile_value))
+        if self.calib == 0 or self.calib < -1:
+            raise UsageError(f"calib must be -1 (all samples) or a positive count, got {self.calib}")
+        if self.sqnr_samples < 0:
+            raise UsageError(f"sqnr-samples must be >= 0, got {self.sqnr_samples}")
+
+    @property
+    def weight_bits(self) -> int:
+        return self.wt_nbbits or self.nbbits
+
+    @property
+    def per_channel_weights(self) -> bool:
+        return self.wt_per_channel or self.act_rescale_per_output
+
+    @property
+    def rescale_mode(self) -> str:
+        """The IR ``rescale`` mode of ``act_rescaling_mode``."""
+        return RESCALING_MODES[self.act_rescaling_mode]
+
+    def replace(self, **changes) -> "QuantizationOptions":
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_any(cls, options=None, **overrides) -> "QuantizationOptions":
+        """Options from None, a QuantizationOptions, or a mapping (``-`` or ``_`` keys)."""
+        if options is None:
+            base = {}
+        elif isinstance(options, QuantizationOptions):
+            base = dataclasses.asdict(options)
+        elif isinstance(options, dict):
+            base = {str(k).replace("-", "_"): v for k, v in options.items()}
+        else:
+            raise UsageError(f"quantization options must be a QuantizationOptions or a dict, "
+                             f"got {type(options).__name__}")
+        base.update({k.replace("-", "_"): v for k, v in overrides.items()})
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(base) - known)
+        if unknown:
+            raise UsageError(f"unknown quantization option{'s' if len(unknown) > 1 else ''} "
+                             f"{', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        return cls(**base)

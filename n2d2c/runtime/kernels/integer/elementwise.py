@@ -1,0 +1,37 @@
+"""Integer add (into an accumulator), relu, clip, max and min."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ....ir import ops
+from ...registry import INTEGER, kernel
+from .common import saturated_bounds
+
+
+@kernel(ops.Add, dtypes=INTEGER)
+def qadd(op: ops.Add, a, b):
+    return np.add(np.asarray(a, np.int64), np.asarray(b, np.int64))
+
+
+@kernel(ops.Relu, dtypes=INTEGER)
+def qrelu(op: ops.Relu, x):
+    return np.maximum(x, x.dtype.type(0))
+
+
+@kernel(ops.Clip, dtypes=INTEGER)
+def qclip(op: ops.Clip, x):
+    lo, hi = saturated_bounds(op.min, op.max, x.dtype)
+    if lo > hi:
+        return np.full_like(x, hi)
+    return np.clip(x, lo, hi).astype(x.dtype)
+
+
+@kernel(ops.Max, dtypes=INTEGER)
+def qmax(op: ops.Max, a, b):
+    return np.maximum(a, b)
+
+
+@kernel(ops.Min, dtypes=INTEGER)
+def qmin(op: ops.Min, a, b):
+    return np.minimum(a, b)
