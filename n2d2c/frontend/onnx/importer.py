@@ -68,13 +68,20 @@ def describe_unsupported(model) -> list[tuple[str, str]]:
     return found
 
 
+def as_text(name) -> str:
+    """Protobuf hands back ``bytes`` for a string field that is not valid UTF-8
+    (ONNX is proto2, which does not validate); names are labels, so keep them
+    readable instead of failing."""
+    return name.decode("utf-8", "backslashreplace") if isinstance(name, bytes) else name
+
+
 def node_names(graph) -> list[str]:
     """ONNX node names, with ``<OpType>_<k>`` made up for unnamed nodes."""
-    used = {n.name for n in graph.node if n.name}
+    used = {as_text(n.name) for n in graph.node if n.name}
     counters: Counter = Counter()
     names = []
     for node in graph.node:
-        name = node.name
+        name = as_text(node.name)
         while not name or (name in used and not node.name):
             name = f"{node.op_type}_{counters[node.op_type]}"
             counters[node.op_type] += 1
@@ -95,7 +102,7 @@ def _all_tensor_names(graph) -> set[str]:
 
 def _import_graph(model: onnx.ModelProto, overrides: dict, limit: int) -> Graph:
     g = model.graph
-    graph = Graph(g.name or "main")
+    graph = Graph(as_text(g.name) or "main")
     state = ImportState(graph, default_opset(model) or 0, _all_tensor_names(g), limit)
     state.used = {name for node in g.node for name in node.input} | {vi.name for vi in g.output}
     graph.metadata.update({"source_format": "onnx", "opset": state.opset,
