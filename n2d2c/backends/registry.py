@@ -34,6 +34,7 @@ class Backend:
 # backend's imports never run unless it is asked for.
 _MODULES = {
     "cpp": "n2d2c.backends.cpp",
+    "onnx": "n2d2c.backends.onnx",
 }
 _BACKENDS: dict[str, Backend] = {}
 

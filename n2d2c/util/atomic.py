@@ -22,6 +22,11 @@ def atomic_output_dir(target: str | os.PathLike) -> Iterator[Path]:
     target = Path(target).absolute()
     target.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    # mkdtemp makes the folder private (0700); an output folder gets the usual
+    # permissions, as if it had been made with mkdir under the current umask.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(scratch, 0o777 & ~umask)
     previous = _install_sigterm_handler()
     try:
         yield scratch

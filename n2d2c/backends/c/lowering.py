@@ -1,0 +1,398 @@
+"""Per-op lowering: each IR op class becomes kernel calls on views (see program.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...errors import UnsupportedError
+from ...ir import ops
+from .program import ACTIVATIONS, KernelCall, Lowering, describe, lowers
+from .resize import resize_axis_linear, resize_axis_nearest
+from .views import View
+
+
+def _comment(op, act=None, result=None, extra: str = "") -> str:
+    ins = ", ".join(describe(v) for v in op.inputs
+                    if not isinstance(v.producer, ops.Constant))
+    outs = ", ".join(describe(v) for v in ([result] if result is not None else op.outputs))
+    text = f"{op.OP_NAME} {ins} -> {outs}" if ins else f"{op.OP_NAME} -> {outs}"
+    if extra:
+        text += f" ({extra})"
+    if act is not None:
+        text += f", fused {act}"
+    return text
+
+
+def _float_only(op) -> None:
+    """Ops the quantized IR does not define on integers (see ir/ops/quant.py)."""
+    for v in (*op.inputs, *op.outputs):
+        if not v.type.dtype.is_float:
+            raise UnsupportedError(f"{op.label}: '{op.OP_NAME}' on integer tensors (%{v.name} is "
+                                   f"{v.type.dtype.value}) is not part of the quantized IR",
+                                   hint="dequantize before this op")
+
+
+def _is_integer(value) -> bool:
+    return value.type.dtype.is_integer
+
+
+# -- element-wise ------------------------------------------------------------------
+
+@lowers(*ACTIVATIONS)
+def lower_activation(low: Lowering, op) -> None:
+    if not isinstance(op, (ops.Relu, ops.Clip)):
+        _float_only(op)
+    x = low.view(op.inputs[0])
+    act = ACTIVATIONS[type(op)](op)
+    low.begin("op", op.name, _comment(op), op)
+    y = low.output(op.output, like=x)
+    low.emit(KernelCall("map", {"a": x}, {"y": y}, {"fn": "identity", "act": act}))
+
+
+@lowers(ops.Identity, ops.Dropout)
+def lower_identity(low: Lowering, op) -> None:
+    low.begin("op", op.name, _comment(op, extra="no code: the result aliases the operand"), op)
+    low.alias(op.output, low.view(op.inputs[0]))
+
+
+@lowers(ops.Add, ops.Sub, ops.Mul, ops.Div, ops.Max, ops.Min, ops.PRelu)
+def lower_binary(low: Lowering, op) -> None:
+    if not isinstance(op, (ops.Add, ops.Max, ops.Min)):
+        _float_only(op)
+    a, b = low.view(op.inputs[0]), low.view(op.inputs[1])
+    shape = op.output.shape
+    low.begin("op", op.name, "", op)
+    act, result = low.epilogue(op)
+    low.current.comment = _comment(op, act, result)
+    like = a if a.shape == shape else b
+    y = low.output(result, like=like)
+    low.emit(KernelCall("map", {"a": a.broadcast_to(shape), "b": b.broadcast_to(shape)},
+                        {"y": y}, {"fn": op.OP_NAME, "act": act}))
+
+
+@lowers(ops.BatchNorm)
+def lower_batchnorm(low: Lowering, op) -> None:
+    _float_only(op)
+    x = low.view(op.inputs[0])
+    shape = op.output.shape
+    low.begin("op", op.name, "", op)
+    act, result = low.fused_activation(op.output)
+    low.current.comment = _comment(op, act, result)
+    y = low.output(result, like=x)
+    channel_shape = (shape[1],) + (1,) * (len(shape) - 2)
+    params = [low.constant(v) for v in op.inputs[1:]]
+    if all(p is not None for p in params):
+        scale, shift = batchnorm_affine(*params, op.epsilon)
+        s = low.const_array(f"{op.name}_scale", scale.reshape(channel_shape))
+        t = low.const_array(f"{op.name}_shift", shift.reshape(channel_shape))
+        low.emit(KernelCall("map", {"a": x, "b": s.broadcast_to(shape), "c": t.broadcast_to(shape)},
+                            {"y": y}, {"fn": "affine", "act": act}))
+    else:
+        reads = {"a": x}
+        for role, v in zip("bcde", op.inputs[1:]):
+            view = low.view(v)
+            reads[role] = View(view.storage, view.offset, channel_shape,
+                               (view.strides[0],) + (0,) * (len(shape) - 2)).broadcast_to(shape)
+        low.emit(KernelCall("map", reads, {"y": y},
+                            {"fn": "batchnorm", "epsilon": op.epsilon, "act": act}))
+
+
+def batchnorm_affine(scale, bias, mean, var, epsilon):
+    """(x - mean) / sqrt(var + eps) * scale + bias == x * s + t."""
+    s = scale.astype(np.float64) / np.sqrt(var.astype(np.float64) + epsilon)
+    t = bias.astype(np.float64) - mean.astype(np.float64) * s
+    return s.astype(np.float32), t.astype(np.float32)
+
+
+@lowers(ops.Softmax, ops.LogSoftmax)
+def lower_softmax(low: Lowering, op) -> None:
+    _float_only(op)
+    x = low.view(op.inputs[0])
+    low.begin("op", op.name, _comment(op, extra=f"axis {op.axis}"), op)
+    y = low.output(op.output, like=x)
+    axis = op.axis % max(x.rank, 1)
+    low.emit(KernelCall("softmax", {"x": x}, {"y": y},
+                        {"axis": axis, "log": isinstance(op, ops.LogSoftmax)}))
+
+
+@lowers(ops.LRN)
+def lower_lrn(low: Lowering, op) -> None:
+    _float_only(op)
+    x = low.view(op.inputs[0])
+    low.begin("op", op.name, _comment(op, extra=f"size {op.size}"), op)
+    y = low.output(op.output, like=x)
+    low.emit(KernelCall("lrn", {"x": x}, {"y": y},
+                        {"size": op.size, "alpha": op.alpha, "beta": op.beta, "bias": op.bias}))
+
+
+# -- layers with weights ---------------------------------------------------------------
+
+def _const(low: Lowering, value):
+    """The array of a constant operand (float32, or the integer type it has), else None."""
+    array = low.constant(value)
+    if array is None:
+        return None
+    array = np.asarray(array)
+    return array if array.dtype.kind in "iu" else array.astype(np.float32)
+
+
+@lowers(ops.Conv2d)
+def lower_conv2d(low: Lowering, op) -> None:
+    low.begin("op", op.name, "", op)
+    x = low.nhwc(op.inputs[0])
+    w = _const(low, op.inputs[1])
+    b = _const(low, op.inputs[2]) if len(op.inputs) == 3 else None
+    reads = {"x": x}
+    result = op.output
+    folded = None
+    if (w is not None and (len(op.inputs) == 2 or b is not None) and op.activation == "none"
+            and not _is_integer(op.output)):
+        bn = low.single_user(result, ops.BatchNorm)
+        bn_params = [low.constant(v) for v in bn.inputs[1:]] if bn is not None else None
+        if bn is not None and all(p is not None for p in bn_params):
+            s, t = batchnorm_affine(*bn_params, bn.epsilon)
+            w = (w.astype(np.float64) * s[:, None, None, None]).astype(np.float32)
+            b0 = b if b is not None else np.zeros(w.shape[0], np.float32)
+            b = (b0.astype(np.float64) * s + t).astype(np.float32)
+            low.skip.add(id(bn))
+            result = bn.output
+            folded = bn.name
+    if w is None:
+        reads["w"] = low.view(op.inputs[1])
+    if b is None and len(op.inputs) == 3:
+        reads["b"] = low.view(op.inputs[2])
+    act, result = low.epilogue(op, result)
+    y = low.output(result, layout="nhwc")
+    kh, kw = op.inputs[1].shape[2:]
+    extra = (f"kernel {kh}x{kw}, strides {list(op.strides)}, pads {list(op.pads)}"
+             + (f", dilations {list(op.dilations)}" if op.dilations != (1, 1) else "")
+             + (f", group {op.group}" if op.group != 1 else "")
+             + (f", folded batch_norm '{folded}'" if folded else ""))
+    low.current.comment = _comment(op, act, result, extra)
+    low.emit(KernelCall("conv2d", reads, {"y": y}, {
+        "strides": op.strides, "pads": op.pads, "dilations": op.dilations, "group": op.group,
+        "kernel": (kh, kw), "weights": w, "bias": b, "act": act}))
+
+
+@lowers(ops.ConvTranspose2d)
+def lower_conv_transpose2d(low: Lowering, op) -> None:
+    _float_only(op)
+    low.begin("op", op.name, "", op)
+    x = low.nhwc(op.inputs[0])
+    w = _const(low, op.inputs[1])
+    b = _const(low, op.inputs[2]) if len(op.inputs) == 3 else None
+    reads = {"x": x}
+    if w is None:
+        reads["w"] = low.view(op.inputs[1])
+    if b is None and len(op.inputs) == 3:
+        reads["b"] = low.view(op.inputs[2])
+    act, result = low.epilogue(op)
+    y = low.output(result, layout="nhwc")
+    kh, kw = op.inputs[1].shape[2:]
+    low.current.comment = _comment(op, act, result, f"kernel {kh}x{kw}, strides "
+                                   f"{list(op.strides)}, pads {list(op.pads)}")
+    low.emit(KernelCall("conv_transpose2d", reads, {"y": y}, {
+        "strides": op.strides, "pads": op.pads, "dilations": op.dilations, "group": op.group,
+        "kernel": (kh, kw), "weights": w, "bias": b, "act": act}))
+
+
+@lowers(ops.Gemm)
+def lower_gemm(low: Lowering, op) -> None:
+    a = low.view(op.inputs[0])
+    b = low.view(op.inputs[1])
+    if op.trans_a:
+        a = a.permute((1, 0))
+    if op.trans_b:
+        b = b.permute((1, 0))
+    low.begin("op", op.name, "", op)
+    act, result = low.epilogue(op)
+    low.current.comment = _comment(op, act, result)
+    y = low.output(result)
+    reads = {"a": a, "b": b}
+    if len(op.inputs) == 3 and op.beta != 0.0:
+        reads["c"] = low.view(op.inputs[2]).broadcast_to(op.output.shape)
+    low.emit(KernelCall("gemm", reads, {"y": y},
+                        {"alpha": op.alpha, "beta": op.beta, "act": act}))
+
+
+@lowers(ops.MatMul)
+def lower_matmul(low: Lowering, op) -> None:
+    a = low.view(op.inputs[0])
+    b = low.view(op.inputs[1])
+    if a.rank == 1:
+        a = View(a.storage, a.offset, (1,) + a.shape, (0,) + a.strides)
+    if b.rank == 1:
+        b = View(b.storage, b.offset, b.shape + (1,), b.strides + (0,))
+    batch = tuple(np.broadcast_shapes(a.shape[:-2], b.shape[:-2]))
+    a = a.broadcast_to(batch + a.shape[-2:])
+    b = b.broadcast_to(batch + b.shape[-2:])
+    low.begin("op", op.name, "", op)
+    act, result = low.fused_activation(op.output)
+    low.current.comment = _comment(op, act, result)
+    y = low.output(result)
+    full = batch + (a.shape[-2], b.shape[-1])
+    y_full = View.dense(y.storage, full, offset=y.offset)
+    low.emit(KernelCall("gemm", {"a": a, "b": b}, {"y": y_full},
+                        {"alpha": 1.0, "beta": 0.0, "act": act}))
+
+
+# -- pooling and reductions ----------------------------------------------------------------
+
+@lowers(ops.MaxPool2d, ops.AvgPool2d)
+def lower_pool2d(low: Lowering, op) -> None:
+    low.begin("op", op.name, _comment(op, extra=f"kernel {list(op.kernel)}, strides "
+                                      f"{list(op.strides)}, pads {list(op.pads)}"), op)
+    x = low.nhwc(op.inputs[0])
+    y = low.output(op.output, layout="nhwc")
+    low.emit(KernelCall("pool2d", {"x": x}, {"y": y}, {
+        "kind": "max" if isinstance(op, ops.MaxPool2d) else "avg",
+        "kernel": op.kernel, "strides": op.strides, "pads": op.pads,
+        "dilations": op.dilations, "ceil_mode": op.ceil_mode,
+        "count_include_pad": getattr(op, "count_include_pad", False)}))
+
+
+@lowers(ops.GlobalAvgPool, ops.GlobalMaxPool, ops.ReduceMean)
+def lower_reduce(low: Lowering, op) -> None:
+    x = low.view(op.inputs[0])
+    if isinstance(op, ops.ReduceMean):
+        _float_only(op)
+        axes = tuple(sorted({a % x.rank for a in op.axes})) if op.axes else tuple(range(x.rank))
+        keepdims = op.keepdims
+    else:
+        axes, keepdims = tuple(range(2, x.rank)), True
+    low.begin("op", op.name, _comment(op, extra=f"over axes {list(axes)}"), op)
+    y = low.output(op.output, like=x if keepdims else None)
+    low.emit(KernelCall("reduce", {"x": x}, {"y": y}, {
+        "fn": "max" if isinstance(op, ops.GlobalMaxPool) else "mean",
+        "axes": axes, "keepdims": keepdims}))
+
+
+# -- data movement -------------------------------------------------------------------------
+
+@lowers(ops.Reshape)
+def lower_reshape(low: Lowering, op) -> None:
+    x = low.view(op.inputs[0])
+    if x.is_row_major():
+        low.begin("op", op.name, _comment(op, extra="no code: the result aliases the operand"), op)
+        low.alias(op.output, View.dense(x.storage, op.output.shape, offset=x.offset))
+        return
+    low.begin("op", op.name, _comment(op, extra="reordered into logical order"), op)
+    y = low.output(op.output)
+    low.emit(KernelCall("copy", {"x": x}, {"y": View.dense(y.storage, x.shape, offset=y.offset)}))
+
+
+@lowers(ops.Transpose)
+def lower_transpose(low: Lowering, op) -> None:
+    low.begin("op", op.name, _comment(op, extra=f"perm {list(op.perm)}; no code: a strided view"),
+              op)
+    low.alias(op.output, low.view(op.inputs[0]).permute(op.perm))
+
+
+@lowers(ops.Slice)
+def lower_slice(low: Lowering, op) -> None:
+    x = low.view(op.inputs[0])
+    view = x
+    for axis, sl in enumerate(op.slices(x.rank)):
+        start, stop, step = sl.indices(x.shape[axis])
+        size = len(range(start, stop, step))
+        if (start, size, step) != (0, x.shape[axis], 1):
+            view = view.slice(axis, start if size else 0, size, step)
+    low.begin("op", op.name, _comment(op, extra="no code: a strided view"), op)
+    low.alias(op.output, view)
+
+
+@lowers(ops.Split)
+def lower_split(low: Lowering, op) -> None:
+    x = low.view(op.inputs[0])
+    axis = op.axis % x.rank
+    low.begin("op", op.name, _comment(op, extra="no code: strided views"), op)
+    offset = 0
+    for value, size in zip(op.outputs, op.sizes):
+        low.alias(value, x.slice(axis, offset, size))
+        offset += size
+
+
+@lowers(ops.Concat)
+def lower_concat(low: Lowering, op) -> None:
+    views = [low.view(v) for v in op.inputs]
+    axis = op.axis % views[0].rank
+    low.begin("op", op.name, _comment(op, extra=f"axis {axis}"), op)
+    y = low.output(op.output, like=next((v for v in views if v.is_nhwc()), views[0]))
+    offset = 0
+    for v in views:
+        size = v.shape[axis]
+        if size:
+            low.emit(KernelCall("copy", {"x": v}, {"y": y.slice(axis, offset, size)}))
+        offset += size
+
+
+@lowers(ops.Pad)
+def lower_pad(low: Lowering, op) -> None:
+    x = low.view(op.inputs[0])
+    rank = x.rank
+    maps = []
+    for axis in range(rank):
+        n = x.shape[axis]
+        begin, end = op.pads[axis], op.pads[axis + rank]
+        idx = np.arange(n)
+        idx = idx[max(-begin, 0): n - max(-end, 0)]
+        pb, pe = max(begin, 0), max(end, 0)
+        if op.mode == "constant" or idx.size == 0:
+            idx = np.pad(idx, (pb, pe), mode="constant", constant_values=-1)
+        else:
+            idx = np.pad(idx, (pb, pe), mode="reflect" if op.mode == "reflect" else "edge")
+        maps.append(idx.astype(np.int64))
+    low.begin("op", op.name, _comment(op, extra=f"{op.mode}, pads {list(op.pads)}"), op)
+    y = low.output(op.output, like=x)
+    low.emit(KernelCall("gather", {"x": x}, {"y": y}, {"maps": maps, "value": op.value}))
+
+
+@lowers(ops.Resize)
+def lower_resize(low: Lowering, op) -> None:
+    x = low.view(op.inputs[0])
+    low.begin("op", op.name, _comment(op, extra=f"{op.mode}, {op.coordinate_transformation_mode}"),
+              op)
+    y = low.output(op.output, like=x)
+    scales = op.scales or tuple(o / i for o, i in zip(op.sizes, x.shape))
+    if op.mode == "nearest":
+        maps = [resize_axis_nearest(n, m, s, op.coordinate_transformation_mode, op.nearest_mode)
+                for n, m, s in zip(x.shape, op.sizes, scales)]
+        low.emit(KernelCall("gather", {"x": x}, {"y": y}, {"maps": maps, "value": 0.0}))
+    elif op.mode == "linear":
+        _float_only(op)
+        axes = [resize_axis_linear(n, m, s, op.coordinate_transformation_mode)
+                for n, m, s in zip(x.shape, op.sizes, scales)]
+        low.emit(KernelCall("resize_linear", {"x": x}, {"y": y}, {"axes": axes}))
+    else:
+        raise UnsupportedError(f"{op.label}: resize mode '{op.mode}'")
+
+
+# -- quantized IR (exact integer arithmetic, see ir/ops/quant.py) -----------------------
+
+@lowers(ops.Quantize)
+def lower_quantize(low: Lowering, op) -> None:
+    x = low.view(op.inputs[0])
+    low.begin("op", op.name, _comment(op, extra=f"scale {op.scale:g}, zero point "
+                                      f"{op.zero_point}, {op.dtype}"), op)
+    y = low.output(op.output, like=x)
+    low.emit(KernelCall("map", {"a": x}, {"y": y}, {
+        "fn": "quantize", "scale": op.scale, "zero_point": op.zero_point}))
+
+
+@lowers(ops.Dequantize)
+def lower_dequantize(low: Lowering, op) -> None:
+    x = low.view(op.inputs[0])
+    low.begin("op", op.name, _comment(op, extra=f"scale {op.scale:g}, zero point "
+                                      f"{op.zero_point}"), op)
+    y = low.output(op.output, like=x)
+    low.emit(KernelCall("map", {"a": x}, {"y": y}, {
+        "fn": "dequantize", "scale": op.scale, "zero_point": op.zero_point}))
+
+
+@lowers(ops.Rescale)
+def lower_rescale(low: Lowering, op) -> None:
+    x = low.view(op.inputs[0])
+    low.begin("op", op.name, _comment(op, extra=f"{op.mode} to {op.dtype}"), op)
+    y = low.output(op.output, like=x)
+    axis = op.axis % x.rank if x.rank else 0
+    low.emit(KernelCall("rescale", {"x": x}, {"y": y}, {"op": op, "axis": axis}))

@@ -1,0 +1,370 @@
+"""The lowered program every C-family target renders.
+
+Lowering turns a graph into layers (one per op, plus the input load and the
+output store), each a list of kernel calls on strided views.  It decides:
+
+* where each value lives: a buffer of the static arena, a const array or (for
+  Identity/Reshape) an alias of another value's memory;
+* the layout: 4-D tensors produced by convolutions and pooling are kept
+  channel-last (NHWC) because those kernels vectorise over channels; every
+  other kernel works on arbitrary strides, so layouts only need converting
+  where a convolution or pooling reads a tensor that is not NHWC;
+* fusion: an activation that is the only user of a conv/gemm/element-wise
+  result is applied in that kernel's epilogue; a BatchNorm after a conv with
+  constant parameters is folded into the conv's weights.
+
+What a kernel call means in code is decided later by the emitter of a target
+(``CEmitter.prepare_<kernel>`` and the template ``<kernel>.j2``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from ...errors import UnsupportedError
+from ...ir import Graph, Operation, Value, ops
+from ...ir.types import DType
+from .views import ITEMSIZE, Storage, View
+
+
+@dataclass(frozen=True)
+class Activation:
+    """An activation applied in a producer's epilogue (or by a map kernel)."""
+
+    kind: str                       # relu, leaky_relu, clip, sigmoid, tanh, hard_sigmoid, hard_swish
+    attrs: tuple[tuple[str, float], ...] = ()
+
+    def attr(self, name: str) -> float:
+        return dict(self.attrs)[name]
+
+    def __str__(self) -> str:
+        args = ", ".join(f"{k}={v:g}" for k, v in self.attrs)
+        return f"{self.kind}({args})" if args else self.kind
+
+
+ACTIVATIONS: dict[type, Callable[[Operation], Activation]] = {
+    ops.Relu: lambda op: Activation("relu"),
+    ops.LeakyRelu: lambda op: Activation("leaky_relu", (("alpha", op.alpha),)),
+    ops.Clip: lambda op: Activation("clip", (("min", op.min), ("max", op.max))),
+    ops.Sigmoid: lambda op: Activation("sigmoid"),
+    ops.Tanh: lambda op: Activation("tanh"),
+    ops.HardSigmoid: lambda op: Activation("hard_sigmoid", (("alpha", op.alpha), ("beta", op.beta))),
+    ops.HardSwish: lambda op: Activation("hard_swish"),
+}
+
+
+def op_activation(op: Operation) -> Activation | None:
+    """The activation an op carries in its ``activation`` attributes (see ir/ops/activation.py)."""
+    kind = getattr(op, "activation", "none")
+    if kind == "none":
+        return None
+    if kind == "relu":
+        return Activation("relu")
+    if kind == "clip":
+        return Activation("clip", (("min", op.activation_min), ("max", op.activation_max)))
+    if kind == "leaky_relu":
+        return Activation("leaky_relu", (("alpha", op.activation_alpha),))
+    raise UnsupportedError(f"{op.label}: fused activation '{kind}'")
+
+
+@dataclass
+class KernelCall:
+    """One kernel invocation: named operand views and kernel parameters."""
+
+    kernel: str
+    reads: dict[str, View]
+    writes: dict[str, View]
+    params: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class Layer:
+    name: str                     # unique C identifier stem
+    kind: str                     # "op", "load" or "store"
+    comment: str                  # what the layer computes, for the generated code
+    calls: list[KernelCall] = field(default_factory=list)
+    op: Operation | None = None
+
+
+@dataclass
+class Program:
+    name: str
+    graph: Graph
+    layers: list[Layer]
+    inputs: list[Value]
+    outputs: list[Value]
+    arena: dict[str, Storage]            # activation buffers by name
+    consts: dict[str, np.ndarray]        # data of const storages (logical row-major arrays)
+    value_views: dict[str, View]         # final view of every value (for debugging/reports)
+
+    def buffer_lifetimes(self) -> dict[str, tuple[int, int]]:
+        """Layer index span (first, last) during which each arena buffer is live."""
+        spans: dict[str, list[int]] = {}
+        for i, layer in enumerate(self.layers):
+            for call in layer.calls:
+                for view in (*call.reads.values(), *call.writes.values()):
+                    if view is not None and view.storage.kind == "arena":
+                        span = spans.setdefault(view.storage.name, [i, i])
+                        span[0] = min(span[0], i)
+                        span[1] = max(span[1], i)
+        return {name: (span[0], span[1]) for name, span in spans.items()}
+
+
+SUPPORTED_DTYPES = (DType.F32, DType.I8, DType.U8, DType.I16, DType.I32, DType.I64)
+
+SPATIAL_OPS = (ops.Conv2d, ops.ConvTranspose2d, ops.MaxPool2d, ops.AvgPool2d)
+
+_IDENT = re.compile(r"[^A-Za-z0-9_]")
+
+
+# C and C++ keywords (and names the generated code uses) that a user's name must not become.
+_RESERVED = frozenset("""alignas alignof and asm auto bool break case catch char class const
+constexpr continue decltype default delete do double else enum explicit export extern false
+float for friend goto if inline int long mutable namespace new noexcept not nullptr operator or
+private protected public register restrict return short signed sizeof static struct switch
+template this throw true try typedef typeid typename union unsigned using virtual void volatile
+while xor std arena main""".split())
+
+
+def c_identifier(name: str) -> str:
+    ident = _IDENT.sub("_", name) or "v"
+    if ident[0].isdigit():
+        ident = "_" + ident
+    return ident + "_" if ident in _RESERVED else ident
+
+
+class Lowering:
+    """Builds a Program from a graph; one ``lower_*`` function per op class does the rest."""
+
+    def __init__(self, graph: Graph, name: str, *, fuse: bool = True):
+        self.graph = graph
+        self.name = name
+        self.fuse = fuse
+        self.layers: list[Layer] = []
+        self.views: dict[int, View] = {}
+        self.arena: dict[str, Storage] = {}
+        self.consts: dict[str, np.ndarray] = {}
+        self.skip: set[int] = set()               # ops folded into a previous layer
+        self._idents: set[str] = set()
+        self._nhwc_copies: dict[int, View] = {}
+        self._users: dict[int, list[Operation]] = {}
+        for op in graph.ops:
+            for v in op.inputs:
+                lst = self._users.setdefault(id(v), [])
+                if op not in lst:
+                    lst.append(op)
+        self.current: Layer | None = None
+
+    # -- names -------------------------------------------------------------------
+    def ident(self, base: str) -> str:
+        base = c_identifier(base)
+        name, i = base, 1
+        while name in self._idents:
+            name = f"{base}_{i}"
+            i += 1
+        self._idents.add(name)
+        return name
+
+    # -- values ------------------------------------------------------------------
+    def users(self, value: Value) -> list[Operation]:
+        return self._users.get(id(value), [])
+
+    def check_dtype(self, value: Value, op: Operation | None = None) -> None:
+        if value.type.dtype not in SUPPORTED_DTYPES:
+            where = op.label if op is not None else f"value %{value.name}"
+            raise UnsupportedError(
+                f"{where}: the C backends compute in float32 or in the integer types of the "
+                f"quantized IR, but %{value.name} is {value.type.dtype.value}",
+                hint="cast the model to float32, or quantize it")
+
+    def view(self, value: Value) -> View:
+        """The view of an operand; constants get a const storage on first use."""
+        v = self.views.get(id(value))
+        if v is not None:
+            return v
+        array = self.graph.constant_value(value)
+        if array is None:
+            raise UnsupportedError(f"value %{value.name} is read before it is computed")
+        if array.dtype.name not in ITEMSIZE:
+            if array.dtype.kind not in "fb":
+                raise UnsupportedError(f"constant %{value.name} has element type {array.dtype}")
+            array = array.astype(np.float32)
+        storage = Storage("const", self.ident("c_" + value.name), int(array.size),
+                          dtype=array.dtype.name)
+        self.consts[storage.name] = np.ascontiguousarray(array)
+        v = View.dense(storage, array.shape)
+        self.views[id(value)] = v
+        return v
+
+    def constant(self, value: Value) -> np.ndarray | None:
+        return self.graph.constant_value(value)
+
+    def new_buffer(self, value: Value | None, shape, layout: str = "logical",
+                   name: str | None = None, like_dtype: str | None = None) -> View:
+        shape = tuple(int(d) for d in shape)
+        size = 1
+        for d in shape:
+            size *= d
+        dtype = value.type.dtype.numpy.name if value is not None else (like_dtype or "float32")
+        storage = Storage("arena", self.ident(name or value.name), size, dtype=dtype)
+        self.arena[storage.name] = storage
+        view = View.dense(storage, shape, layout)
+        if value is not None:
+            self.views[id(value)] = view
+        return view
+
+    def output(self, value: Value, like: View | None = None, layout: str | None = None) -> View:
+        """A fresh buffer for an op result, channel-last when ``like`` is (and ranks agree)."""
+        self.check_dtype(value)
+        if layout is None:
+            layout = "nhwc" if (like is not None and value.type.rank == 4 and like.rank == 4
+                                and like.is_nhwc() and not like.is_row_major()) else "logical"
+        return self.new_buffer(value, value.shape, layout)
+
+    def const_array(self, name: str, array: np.ndarray) -> View:
+        """A const storage for an array the lowering derived (folded parameters)."""
+        array = np.ascontiguousarray(array, dtype=np.float32)
+        storage = Storage("const", self.ident("c_" + name), int(array.size))
+        self.consts[storage.name] = array
+        return View.dense(storage, array.shape)
+
+    def alias(self, value: Value, view: View) -> View:
+        self.views[id(value)] = view
+        return view
+
+    def nhwc(self, value: Value) -> View:
+        """A channel-last view of a 4-D operand, copying (once) when it is not one already."""
+        view = self.view(value)
+        if view.is_nhwc():
+            return view
+        cached = self._nhwc_copies.get(id(value))
+        if cached is not None:
+            return cached
+        copy = self.new_buffer(None, value.shape, "nhwc", name=f"{value.name}_nhwc",
+                               like_dtype=view.storage.dtype)
+        self.emit(KernelCall("copy", {"x": view}, {"y": copy}))
+        self._nhwc_copies[id(value)] = copy
+        return copy
+
+    # -- layers ------------------------------------------------------------------
+    def begin(self, kind: str, base: str, comment: str, op: Operation | None = None) -> Layer:
+        layer = Layer(self.ident(base), kind, comment, [], op)
+        self.layers.append(layer)
+        self.current = layer
+        return layer
+
+    def emit(self, call: KernelCall) -> KernelCall:
+        assert self.current is not None
+        self.current.calls.append(call)
+        return call
+
+    # -- fusion ------------------------------------------------------------------
+    def epilogue(self, op: Operation, value: Value | None = None) -> tuple[Activation | None, Value]:
+        """The activation ``op``'s kernel applies before storing, and the value it stores.
+
+        That is the op's own fused activation (``activation`` attribute) if it has one,
+        else an activation op that is the only user of the result (taken over).
+        ``value`` is the result to start from (default: the op's result).
+        """
+        own = op_activation(op)
+        value = op.outputs[0] if value is None else value
+        if own is not None:
+            return own, value
+        return self.fused_activation(value)
+
+    def fused_activation(self, value: Value) -> tuple[Activation | None, Value]:
+        """If ``value``'s only user is an activation, take it over: (activation, its result)."""
+        if not self.fuse or self.graph.is_output(value):
+            return None, value
+        users = self.users(value)
+        if len(users) != 1:
+            return None, value
+        user = users[0]
+        make = ACTIVATIONS.get(type(user))
+        if make is None or id(user) in self.skip or user.inputs[0] is not value:
+            return None, value
+        self.skip.add(id(user))
+        return make(user), user.output
+
+    def single_user(self, value: Value, cls: type) -> Operation | None:
+        if self.graph.is_output(value):
+            return None
+        users = self.users(value)
+        if len(users) == 1 and isinstance(users[0], cls) and id(users[0]) not in self.skip:
+            return users[0]
+        return None
+
+
+def describe(value: Value) -> str:
+    return "x".join(str(d) for d in value.shape) or "scalar"
+
+
+def preferred_input_layout(lowering: Lowering, value: Value) -> str:
+    """Graph inputs are loaded channel-last when a convolution or pooling reads them."""
+    if value.type.rank == 4 and any(isinstance(u, SPATIAL_OPS) for u in lowering.users(value)):
+        return "nhwc"
+    return "logical"
+
+
+LOWERINGS: dict[type, Callable[[Lowering, Operation], None]] = {}
+
+
+def lowers(*classes: type):
+    def register(fn):
+        for cls in classes:
+            LOWERINGS[cls] = fn
+        return fn
+    return register
+
+
+def lower_graph(graph: Graph, name: str = "network", *, fuse: bool = True) -> Program:
+    """Lower a verified graph into a Program (see the module docstring)."""
+    from . import lowering  # noqa: F401 (registers the per-op lowerings)
+
+    low = Lowering(graph, name, fuse=fuse)
+    if not graph.outputs:
+        raise UnsupportedError(f"graph @{graph.name} has no outputs")
+
+    low.begin("load", "load_inputs", "copy the inputs into the arena"
+              + (" (NCHW -> NHWC where a convolution reads them)" if any(
+                  preferred_input_layout(low, v) == "nhwc" for v in graph.inputs) else ""))
+    for value in (*graph.inputs, *graph.outputs):
+        if value.type.dtype is not DType.F32:
+            raise UnsupportedError(
+                f"graph {'input' if value in graph.inputs else 'output'} %{value.name} is "
+                f"{value.type.dtype.value}; the generated API takes and returns float32 "
+                "(quantized graphs quantize their inputs and dequantize their outputs)")
+    for index, value in enumerate(graph.inputs):
+        low.check_dtype(value)
+        src = View.dense(Storage("input", value.name, value.type.size, index), value.shape)
+        dst = low.new_buffer(value, value.shape, preferred_input_layout(low, value))
+        low.emit(KernelCall("copy", {"x": src}, {"y": dst}))
+
+    for op in graph.ops:
+        if id(op) in low.skip or isinstance(op, ops.Constant):
+            continue
+        fn = LOWERINGS.get(type(op))
+        if fn is None:
+            raise UnsupportedError(f"{op.label}: no C kernel for op '{op.OP_NAME}'")
+        for v in op.outputs:
+            low.check_dtype(v, op)
+        fn(low, op)
+
+    low.begin("store", "store_outputs", "copy the results out of the arena"
+              + (" (NHWC -> NCHW)" if any(low.view(v).is_nhwc() and not low.view(v).is_row_major()
+                                          for v in graph.outputs) else ""))
+    for index, value in enumerate(graph.outputs):
+        src = low.view(value)
+        dst = View.dense(Storage("output", value.name, value.type.size, index), value.shape)
+        low.emit(KernelCall("copy", {"x": src}, {"y": dst}))
+
+    views = {}
+    for value in graph.values():
+        if id(value) in low.views:
+            views[value.name] = low.views[id(value)]
+    return Program(name, graph, low.layers, list(graph.inputs), list(graph.outputs),
+                   low.arena, low.consts, views)

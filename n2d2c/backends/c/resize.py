@@ -1,0 +1,86 @@
+"""Per-axis coordinate maps of ONNX Resize, computed at compile time.
+
+The arithmetic is done in float32, in the order onnxruntime uses, so that
+nearest-neighbour ties round the same way in the generated code and in ORT.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+f32 = np.float32
+
+
+def original_coordinate(x: int, scale: float, out_len: int, in_len: int, mode: str) -> np.float32:
+    """Where output index ``x`` samples the input, per coordinate_transformation_mode."""
+    xr, s = f32(x), f32(scale)
+    if mode == "half_pixel":
+        return (xr + f32(0.5)) / s - f32(0.5)
+    if mode == "pytorch_half_pixel":
+        return (xr + f32(0.5)) / s - f32(0.5) if out_len > 1 else f32(0.0)
+    if mode == "asymmetric":
+        return xr / s
+    if mode == "align_corners":
+        return f32(0.0) if out_len == 1 else xr * f32(in_len - 1) / f32(out_len - 1)
+    if mode == "half_pixel_symmetric":
+        adjustment = f32(out_len) / (s * f32(in_len))
+        center = f32(in_len) / f32(2)
+        offset = center * (f32(1) - adjustment)
+        return offset + (xr + f32(0.5)) / s - f32(0.5)
+    raise ValueError(f"coordinate transformation mode {mode!r}")
+
+
+def _round_nearest(x: np.float32, mode: str) -> int:
+    xf = float(x)
+    if mode == "round_prefer_floor":
+        if xf == float(int(xf)) + 0.5:       # int() truncates toward zero, like ORT's cast
+            return math.floor(xf)
+        return _round_half_away(xf)
+    if mode == "round_prefer_ceil":
+        return _round_half_away(xf)
+    if mode == "floor":
+        return math.floor(xf)
+    if mode == "ceil":
+        return math.ceil(xf)
+    raise ValueError(f"nearest mode {mode!r}")
+
+
+def _round_half_away(x: float) -> int:
+    return int(math.floor(x + 0.5)) if x >= 0 else -int(math.floor(-x + 0.5))
+
+
+def resize_axis_nearest(in_len: int, out_len: int, scale: float, coord_mode: str,
+                        nearest_mode: str) -> np.ndarray:
+    """Input index read by each output index along one axis."""
+    if in_len == out_len and scale == 1.0:
+        return np.arange(out_len, dtype=np.int64)
+    idx = [_round_nearest(original_coordinate(x, scale, out_len, in_len, coord_mode),
+                          nearest_mode) for x in range(out_len)]
+    return np.clip(np.array(idx, dtype=np.int64), 0, in_len - 1)
+
+
+def resize_axis_linear(in_len: int, out_len: int, scale: float, coord_mode: str):
+    """(i0, i1, w0, w1) per output index, or None when the axis is not resized.
+
+    The output is ``w0 * x[i0] + w1 * x[i1]`` along this axis.
+    """
+    if in_len == out_len and scale == 1.0:
+        return None
+    i0 = np.zeros(out_len, np.int64)
+    i1 = np.zeros(out_len, np.int64)
+    w0 = np.zeros(out_len, np.float32)
+    w1 = np.zeros(out_len, np.float32)
+    top = f32(in_len - 1)
+    for x in range(out_len):
+        c = original_coordinate(x, scale, out_len, in_len, coord_mode)
+        c = max(f32(0.0), min(c, top))
+        a = min(int(c), in_len - 1)
+        b = min(a + 1, in_len - 1)
+        d1 = f32(abs(c - f32(a)))
+        d2 = f32(abs(c - f32(b)))
+        if a == b:
+            d1 = d2 = f32(0.5)
+        i0[x], i1[x], w0[x], w1[x] = a, b, d2, d1
+    return i0, i1, w0, w1

@@ -1,0 +1,219 @@
+"""The C++14/OpenMP target: a CEmitter that differs in spelling, project files and hot kernels.
+
+Overrides, and why:
+
+* spelling: ``__restrict__``, ``constexpr``, ``alignas``, OpenMP pragmas;
+* files: a namespace'd ``network.hpp`` API, a Makefile and a testbench;
+* kernels: ``templates/cpp/`` adds ``conv2d_direct`` (register tiles of output
+  pixels x channel vectors over a zero-padded NHWC input; 1x1 convolutions and
+  dense layers are the same kernel, a GEMM) and ``depthwise_conv2d``, with
+  activations applied to vectors in the epilogue.  ``prepare_conv2d`` and
+  ``prepare_gemm`` choose them for float layers with constant weights and fall
+  back to the generic kernels (``c/templates/generic/``) otherwise; every other
+  kernel is generic, parallelised by ``parallel_for``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+
+from ...errors import InternalError
+from ..c.emitter import CEmitter, Ctx
+from ..c.program import KernelCall, Layer, c_identifier
+
+CPP_TEMPLATES = Path(__file__).parent / "templates" / "cpp"
+
+# Output channels are stored in blocks of the widest vector (16 floats): the vector width is
+# chosen when the C++ is compiled (see n2d2c_support.hpp), and 16 is a multiple of each.
+PAD_CHANNELS = 16
+
+
+class CppEmitter(CEmitter):
+    target: ClassVar[str] = "cpp"
+    template_dirs: ClassVar[tuple[Path, ...]] = (CPP_TEMPLATES,) + CEmitter.template_dirs
+    file_templates: ClassVar[dict[str, str]] = {
+        "network.hpp": "files/network.hpp.j2",
+        "network.cpp": "files/network.cpp.j2",
+        "weights.hpp": "files/weights.hpp.j2",
+        "weights.cpp": "files/weights.cpp.j2",
+        "n2d2c_support.hpp": "files/support.hpp.j2",
+        "main.cpp": "files/main.cpp.j2",
+        "Makefile": "files/Makefile.j2",
+        "README.md": "files/README.md.j2",
+    }
+    reindented_files: ClassVar[tuple[str, ...]] = ("network.cpp",)
+    language: ClassVar[str] = "c++"
+    restrict: ClassVar[str] = "__restrict__"
+
+    def __init__(self, program, *, plan=None, parallel: bool = True):
+        super().__init__(program, plan=plan)
+        self.parallel = parallel
+        self.namespace = c_identifier(program.name)
+
+    # -- spelling --------------------------------------------------------------------
+    def const_int(self, name: str, value: int) -> str:
+        return f"constexpr int {name} = {int(value)};"
+
+    def align(self, n: int | None = None) -> str:
+        return f"alignas({n or self.alignment})"
+
+    def arena_decl(self) -> str:
+        if self.byte_arena:
+            return f"alignas({self.alignment}) static unsigned char arena[{self.placement.nbytes}];"
+        return f"alignas({self.alignment}) static float arena[{self.arena_elements()}];"
+
+    def cast_ptr(self, ctype: str, expr: str) -> str:
+        return f"reinterpret_cast<{ctype}*>({expr})"
+
+    def parallel_for(self, work: int, collapse: int = 1) -> str:
+        if not self.parallel or work < self.parallel_threshold:
+            return ""
+        clause = f" collapse({collapse})" if collapse > 1 else ""
+        return f"#pragma omp parallel for schedule(static){clause}"
+
+    def comment(self, layer: Layer) -> str:
+        return f"{layer.name}: {layer.comment}".replace("\n", " ")
+
+    @property
+    def max_rank(self) -> int:
+        return max([1] + [v.type.rank for v in (*self.program.inputs, *self.program.outputs)])
+
+    def c_strings(self, values) -> str:
+        return ", ".join('"' + v.name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+                         for v in values)
+
+    def shape_rows(self, values) -> str:
+        rows = []
+        for v in values:
+            dims = list(v.shape) + [1] * (self.max_rank - v.type.rank)
+            rows.append("{" + ", ".join(str(d) for d in dims) + "}")
+        return ", ".join(rows)
+
+    def layer_params(self, layer: Layer) -> str:
+        return "" if layer.kind == "op" else super().layer_params(layer)
+
+    # -- vector epilogues ------------------------------------------------------------
+    def vector_activation(self, act) -> str | None:
+        """Body of a lambda applying ``act`` to a vector ``v``, None if it has no vector form."""
+        if act is None:
+            return "return v;"
+        if act.kind == "relu":
+            return "const n2d2c_vec z = N2D2C_SPLAT(0.0f); return v > z ? v : z;"
+        if act.kind == "leaky_relu":
+            return (f"const n2d2c_vec z = N2D2C_SPLAT(0.0f); "
+                    f"return v < z ? v * {self.f(act.attr('alpha'))} : v;")
+        if act.kind == "clip":
+            lo, hi = act.attr("min"), act.attr("max")
+            lines = []
+            if lo != float("-inf"):
+                lines.append(f"const n2d2c_vec lo = N2D2C_SPLAT({self.f(lo)}); v = v > lo ? v : lo;")
+            if hi != float("inf"):
+                lines.append(f"const n2d2c_vec hi = N2D2C_SPLAT({self.f(hi)}); v = v < hi ? v : hi;")
+            return " ".join(lines + ["return v;"])
+        return None
+
+    def _epilogue(self, k: Ctx) -> None:
+        body = self.vector_activation(k.act)
+        k.vact = "true" if body is not None else "false"
+        k.vact_body = body if body is not None else "return v;"
+        k.has_bias = "true" if k.b else "false"
+
+    # -- hot kernels ------------------------------------------------------------------
+    def prepare_conv2d(self, call: KernelCall, layer: Layer):
+        wts = call.params.get("weights")
+        if wts is None or call.writes["y"].storage.dtype != "float32":
+            # Weights computed at run time, or integer arithmetic: the generic kernel.
+            return super().prepare_conv2d(call, layer)
+        k = self._conv_common(call, False)
+        g, cg, mg = k.group, k.cg, k.mg
+        k.layer = layer.name
+        k.struct = self.symbol(f"{layer.name}_shape")
+        k.xw, k.yw = k.c, k.m          # NHWC: a pixel's channels are contiguous
+        if cg == 1 and mg == 1:
+            # Depthwise: weights [kh][kw][C], vectorised over channels.
+            k.w = self.add_const(f"w_{layer.name}",
+                                 wts.reshape(k.m, k.kh, k.kw).transpose(1, 2, 0),
+                                 f"weights of {layer.name}, depthwise [kh][kw][C]")
+            k.b = self._bias(call, layer)
+            # Interior columns: every kernel tap falls inside the input.
+            k.ow_lo = min(k.ow, max(0, -(-k.pl // k.sw)))
+            hi = (k.width - 1 + k.pl - (k.kw - 1) * k.dw) // k.sw + 1
+            k.ow_hi = max(k.ow_lo, min(k.ow, hi))
+            k.pragma = self.parallel_for(k.oh * k.ow * k.m * k.kh * k.kw, collapse=2)
+            self._epilogue(k)
+            return "depthwise_conv2d", k
+        # Direct convolution, weights [group][M/g / 16][kh][kw][C/g][16] (M/g padded to 16):
+        # each register tile reads its channel vectors as contiguous streams.
+        mp = -(-mg // PAD_CHANNELS) * PAD_CHANNELS
+        arr = np.zeros((g, mp, cg, k.kh, k.kw), np.float32)
+        arr[:, :mg] = wts.reshape(g, mg, cg, k.kh, k.kw)
+        arr = arr.reshape(g, mp // PAD_CHANNELS, PAD_CHANNELS, cg, k.kh, k.kw) \
+                 .transpose(0, 1, 4, 5, 3, 2)
+        k.w = self.add_const(f"w_{layer.name}", arr,
+                             f"weights of {layer.name}, [group][M/g/16][kh][kw][C/g][16]")
+        k.mp = mp
+        k.b = self._padded_bias(call.params.get("bias"), call, layer, g, mg, mp)
+        pads = call.params["pads"]
+        if any(pads):
+            hp = k.height + pads[0] + pads[2]
+            wp = k.width + pads[1] + pads[3]
+            view = self.scratch(layer, "padded", hp * wp * k.c)
+            k.pad = Ctx(hp=hp, wp=wp, ptr=self.pointer(view))
+            k.sxh, k.sxw = wp * k.c, k.c
+            k.pad_pragma = self.parallel_for(hp * wp * k.c * 4)
+        else:
+            k.pad = None
+            k.sxh, k.sxw = k.xh, k.xw
+        k.pragma = self.parallel_for(k.oh * k.ow * k.m * cg * k.kh * k.kw, collapse=2)
+        self._epilogue(k)
+        return "conv2d_direct", k
+
+    def _padded_bias(self, bias, call, layer, groups, per_group, padded):
+        if bias is None:
+            b = self._bias(call, layer)     # none, or computed at run time (not padded)
+            if b is not None:
+                raise InternalError(f"{layer.name}: run-time bias with constant weights")
+            return None
+        arr = np.zeros((groups, padded), np.float32)
+        arr[:, :per_group] = np.asarray(bias, np.float32).reshape(groups, per_group)
+        return self.add_const(f"b_{layer.name}", arr, f"bias of {layer.name}, padded to {padded}")
+
+    def prepare_gemm(self, call: KernelCall, layer: Layer):
+        a, b, y = call.reads["a"], call.reads["b"], call.writes["y"]
+        c = call.reads.get("c")
+        alpha, beta = call.params["alpha"], call.params["beta"]
+        dense = (y.storage.dtype == "float32" and b.storage.kind == "const" and a.rank == 2
+                 and a.strides[1] == 1
+                 and y.strides[1] == 1 and (c is None or (c.storage.kind == "const"
+                                                          and c.strides[0] == 0)))
+        if not dense:
+            return super().prepare_gemm(call, layer)
+        # A dense layer: rows of A are the pixels of a 1x1 convolution whose weights are B.
+        m, kk = a.shape
+        n = b.shape[1]
+        np_ = -(-n // PAD_CHANNELS) * PAD_CHANNELS
+        weights = np.zeros((np_, kk), np.float32)
+        data = self.const_data(b).T
+        weights[:n] = data * np.float32(alpha) if alpha != 1.0 else data
+        weights = weights.reshape(np_ // PAD_CHANNELS, PAD_CHANNELS, kk).transpose(0, 2, 1)
+        k = Ctx(x=self.operand("a", a), y=self.operand("y", y), n=1, group=1, c=kk, m=n,
+                height=1, width=m, oh=1, ow=m, kh=1, kw=1, sh=1, sw=1, pt=0, pl=0, dh=1, dw=1,
+                cg=kk, mg=n, mp=np_, xn=0, xh=0, sxh=0, sxw=a.strides[0], yn=0,
+                yw=y.strides[0], pad=None, act=call.params.get("act"),
+                layer=layer.name, struct=self.symbol(f"{layer.name}_shape"))
+        k.w = self.add_const(f"w_{layer.name}", weights,
+                             f"weights of {layer.name}, [N/16][K][16]"
+                             + (f", times alpha {alpha:g}" if alpha != 1.0 else ""))
+        k.b = None
+        if c is not None:
+            bias = self.const_data(c)[0] * np.float32(beta)
+            k.b = self._padded_bias(bias, call, layer, 1, n, np_)
+        k.pragma = self.parallel_for(m * n * kk, collapse=2)
+        self._epilogue(k)
+        return "conv2d_direct", k
+
+
+__all__ = ["CppEmitter", "PAD_CHANNELS"]

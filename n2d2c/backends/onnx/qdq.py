@@ -1,0 +1,260 @@
+"""The QDQ form: float ONNX ops between QuantizeLinear / DequantizeLinear pairs.
+
+Every integer IR value of 8 or 16 bits becomes ``QuantizeLinear`` (the integer
+tensor, carrying the IR value's name) followed by ``DequantizeLinear`` (its real
+value, read by the next float op).  Weights and biases are integer initializers
+read through ``DequantizeLinear`` (per axis where the quantizer chose one scale
+per output channel).  An integer layer (conv/gemm/matmul/add) becomes the float
+op on the dequantized operands: its accumulator exists only as a real value,
+which the following ``rescale`` clamps and quantizes at the output scale.
+
+The real scales come from ``n2d2c.quantization.value_scales``.  What ONNX cannot
+say exactly (see the README written beside the model): QuantizeLinear rounds
+half to even and divides in float32 where quant.py rounds half away from zero
+(quantize, floating-point rescale) or half up (shift modes), and the fixed-point
+multiplier ``m / 2**p`` is replaced by the exact ratio of the real scales.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+
+from ...errors import UnsupportedError
+from ...ir import Operation, Value
+from ...ir import ops as O
+from ...ir.ops.quant import dtype_bounds
+from ...ir.types import DType
+from ...quantization.scales import ValueScale
+from ...runtime.kernels.integer.common import saturated_bounds
+from .lowering import Exporter
+from .scales import ScaleTable, channel_array, quant_params
+from .writer import ONNX_DTYPES
+
+#: Integer element types QuantizeLinear can produce (opset 21).
+Q_DTYPES = (DType.I8, DType.U8, DType.I16)
+PASS_OPS = (O.MaxPool2d, O.AvgPool2d, O.GlobalAvgPool, O.GlobalMaxPool, O.Reshape, O.Transpose,
+            O.Slice, O.Split, O.Identity, O.Dropout, O.Pad, O.Relu, O.Clip, O.Max, O.Min,
+            O.Concat)
+
+
+class QdqExporter(Exporter):
+    form = "qdq"
+
+    def prepare(self) -> None:
+        self.scales = ScaleTable(self.g)
+        self.reals: dict[int, str] = {}
+
+    def integer_handler(self, op: Operation):
+        if isinstance(op, O.Quantize):
+            return self._quantize
+        if isinstance(op, O.Dequantize):
+            return self._dequantize
+        if isinstance(op, O.Rescale):
+            return self._rescale
+        if isinstance(op, (O.Conv2d, O.Gemm, O.MatMul)):
+            return self._layer
+        if isinstance(op, O.Add):
+            return self._add
+        if isinstance(op, PASS_OPS):
+            return self._pass
+        return None
+
+    # -- real values ---------------------------------------------------------------------
+    def real_dtype(self, v: Value):
+        return v.type.dtype.numpy if v.type.dtype.is_float else np.float32
+
+    def scale_of(self, v: Value, reader: Operation) -> ValueScale:
+        scale = self.scales.get(v)
+        if scale is None:
+            raise UnsupportedError(
+                f"the qdq form needs the real scale of integer value %{v.name} (read by "
+                f"node '{reader.name}', {reader.OP_NAME}), and value_scales() cannot derive it",
+                location=reader.name or None,
+                hint="give the rescale ops input_scales/output_scale, or use onnx_format=qop")
+        return scale
+
+    def real(self, v: Value, reader: Operation) -> str:
+        """The float tensor holding the real value of ``v``."""
+        if v.type.dtype.is_float:
+            return self.value(v)
+        name = self.reals.get(id(v))
+        if name is not None:
+            return name
+        scale = self.scale_of(v, reader)
+        const = self.g.constant_value(v)
+        if const is not None and v.type.dtype is DType.I64:
+            # DequantizeLinear reads at most int32: a 16-bit layer's i64 bias goes as int32
+            # when it fits, else as its real value.
+            if const.size and (const.min() < -2**31 or const.max() >= 2**31):
+                real = (const.astype(np.float64) - scale.zero_point) * _broadcast(scale, const)
+                name = self.w.initializer(real.astype(np.float32), self.w.claim(v.name))
+            else:
+                q = self.w.initializer(const.astype(np.int32), self.w.claim(v.name))
+                name = self.dequantize_linear(q, scale, DType.I32, f"{v.name}.dq")
+        elif v.type.dtype in Q_DTYPES or v.type.dtype is DType.I32:
+            name = self.dequantize_linear(self.value(v), scale, v.type.dtype, f"{v.name}.dq")
+        else:
+            raise self.unsupported(reader, f"reading the {v.type.dtype.value} value %{v.name}")
+        self.reals[id(v)] = name
+        return name
+
+    def dequantize_linear(self, q: str, scale: ValueScale, dtype: DType, base: str) -> str:
+        s, zp, axis = quant_params(scale, dtype.numpy)
+        return self.w.op("DequantizeLinear", q, self.w.const(s, "scale"), self.w.const(zp, "zero_point"),
+                         out=self.w.fresh(base), axis=axis)
+
+    def quantize_linear(self, x: str, scale: ValueScale, dtype: DType, out: str) -> str:
+        s, zp, axis = quant_params(scale, dtype.numpy)
+        return self.w.op("QuantizeLinear", x, self.w.const(s, "scale"), self.w.const(zp, "zero_point"),
+                         out=out, axis=axis)
+
+    def define(self, v: Value, real: str, scale: ValueScale) -> None:
+        """``v`` is ``real`` quantized at ``scale``: write the Q/DQ pair."""
+        self.scales.set(v, scale)
+        if v.type.dtype not in Q_DTYPES:
+            self.reals[id(v)] = real  # e.g. an i32 reshape of an accumulator: real only
+            return
+        q = self.quantize_linear(real, scale, v.type.dtype, self.w.claim(v.name))
+        self.tensors[id(v)] = q
+        self.reals[id(v)] = self.dequantize_linear(q, scale, v.type.dtype, f"{v.name}.dq")
+
+    def materialize(self, v: Value) -> str:
+        """The integer tensor of a value that only exists as a real (an accumulator)."""
+        real = self.reals.get(id(v))
+        scale = self.scales.get(v)
+        if real is None or scale is None:
+            return super().materialize(v)
+        rank = v.type.rank
+        axis = scale.axis % rank if rank else 0
+        channels = v.type.shape[axis] if rank else 1
+        s = channel_array(scale.scales, channels, rank, axis, np.float32)
+        t = self.w.op("Round", self.w.op("Div", real, self.w.const(s, "scale")))
+        if scale.zero_point:
+            t = self.w.op("Add", t, self.w.const(np.float32(scale.zero_point), "zero_point"))
+        name = self.w.op("Cast", t, out=self.w.claim(v.name), to=ONNX_DTYPES[v.type.dtype])
+        self.tensors[id(v)] = name
+        return name
+
+    # -- handlers ----------------------------------------------------------------------------
+    def _quantize(self, op: O.Quantize) -> None:
+        self.define(op.output, self.value(op.inputs[0]),
+                    ValueScale((float(op.scale),), int(op.zero_point)))
+
+    def _dequantize(self, op: O.Dequantize) -> None:
+        x = op.inputs[0]
+        out = self.w.claim(op.output.name)
+        if x.type.dtype in Q_DTYPES or (x.type.dtype is DType.I32 and op.zero_point == 0):
+            self.dequantize_linear_to(self.value(x), op, x.type.dtype, out)
+        else:
+            t = self.w.op("Cast", self.value(x), to=ONNX_DTYPES[DType.I64])
+            if op.zero_point:
+                t = self.w.op("Sub", t, self.w.const(np.int64(op.zero_point), "zero_point"))
+            t = self.w.op("Mul", self.w.op("Cast", t, to=ONNX_DTYPES[DType.F32]),
+                          self.w.const(np.float32(op.scale), "scale"))
+            self.w.op("Identity", t, out=out)
+        self.tensors[id(op.output)] = out
+
+    def dequantize_linear_to(self, q: str, op: O.Dequantize, dtype: DType, out: str) -> None:
+        self.w.op("DequantizeLinear", q, self.w.const(np.float32(op.scale), "scale"),
+                  self.w.const(np.asarray(op.zero_point, dtype.numpy), "zero_point"),
+                  out=out, name=op.name)
+
+    def _layer(self, op: Operation) -> None:
+        ins = [self.real(v, op) for v in op.inputs]
+        acc = op.output
+        out = self.w.fresh(f"{acc.name}.real")
+        self.float_node(op, ins, [out])
+        self.reals[id(acc)] = out
+
+    def _add(self, op: O.Add) -> None:
+        ins = [self.real(v, op) for v in op.inputs]
+        self.reals[id(op.output)] = self.w.op("Add", *ins, out=self.w.fresh(f"{op.output.name}.real"),
+                                              name=op.name)
+
+    def _rescale(self, op: O.Rescale) -> None:
+        x, y = op.inputs[0], op.output
+        dtype = y.type.dtype
+        if dtype not in Q_DTYPES:
+            raise self.unsupported(op, f"producing {dtype.value}")
+        real = self.real(x, op)
+        rank = x.type.rank
+        axis = op.axis % rank if rank else 0
+        channels = op.channels(x.type.shape)
+        if op.output_scale > 0:
+            scale = ValueScale((float(op.output_scale),), int(op.zero_point))
+        else:  # no declared output scale: the one the rescale's factor implies
+            source = self.scale_of(x, op)
+            per = np.asarray(source.scales, np.float64) / op.effective_multipliers(channels)
+            scale = ValueScale(tuple(float(s) for s in per), int(op.zero_point), axis)
+            if not ScaleTable.per_tensor(scale):
+                raise self.unsupported(op, "without output_scale and with per-channel factors")
+            scale = ValueScale(scale.scales[:1], scale.zero_point)
+        s = scale.scales[0]
+        lo, hi = op.bounds(channels)
+        dlo, dhi = dtype_bounds(dtype)
+        real_lo = (lo - op.zero_point).astype(np.float64) * s
+        real_hi = (hi - op.zero_point).astype(np.float64) * s
+        use_lo, use_hi = bool(np.any(lo > dlo)), bool(np.any(hi < dhi))
+        if use_lo or use_hi:
+            if np.all(lo == lo[0]) and np.all(hi == hi[0]):
+                if use_lo and not use_hi and lo[0] == op.zero_point:
+                    real = self.w.op("Relu", real, name=f"{op.name}/relu")
+                else:
+                    real = self.clip(real, real_lo[0] if use_lo else -math.inf,
+                                     real_hi[0] if use_hi else math.inf, DType.F32,
+                                     name=f"{op.name}/clip")
+            else:
+                shape = (channels,) + (1,) * (rank - 1 - axis)
+                if use_lo:
+                    real = self.w.op("Max", real, self.w.const(real_lo.astype(np.float32).reshape(shape),
+                                                               f"{op.name}.min"))
+                if use_hi:
+                    real = self.w.op("Min", real, self.w.const(real_hi.astype(np.float32).reshape(shape),
+                                                               f"{op.name}.max"))
+        self.define(y, real, scale)
+
+    def _pass(self, op: Operation) -> None:
+        """Data movement, pooling and clamps on integers: the float op on real values,
+        then a Q/DQ pair at the (unchanged) scale."""
+        data = [v for v in op.inputs if self.g.constant_value(v) is None]
+        source = data[0] if data else op.inputs[0]
+        scale = self.scales.get(op.outputs[0]) or self.scale_of(source, op)
+        if not ScaleTable.per_tensor(scale):
+            raise self.unsupported(op, "on a per-channel scaled integer value")
+        s, zp = scale.scales[0], scale.zero_point
+        dtype = source.type.dtype.numpy
+        ins = []
+        for v in op.inputs:
+            const = self.g.constant_value(v)
+            if const is not None and v.type.dtype.is_integer:
+                real = (const.astype(np.float64) - zp) * s
+                ins.append(self.w.const(real.astype(np.float32), f"{v.name}.real"))
+            else:
+                ins.append(self.real(v, op))
+        fop = op
+        if isinstance(op, O.Relu) and zp != 0:
+            fop = O.Clip(min=0.0, name=op.name)  # max(q, 0) on the integers
+        if isinstance(fop, O.Clip):
+            lo, hi = saturated_bounds(fop.min, fop.max, dtype)
+            fop = dataclasses.replace(fop, min=(lo - zp) * s, max=(hi - zp) * s)
+        elif isinstance(op, O.Pad) and op.mode == "constant":
+            info = np.iinfo(dtype)
+            q = int(min(max(round(op.value), info.min), info.max))
+            fop = dataclasses.replace(op, value=(q - zp) * s)
+        outs = [self.w.fresh(f"{v.name}.real") for v in op.outputs]
+        self.float_node(fop, ins, outs)
+        for v, real in zip(op.outputs, outs):
+            self.define(v, real, scale)
+
+
+def _broadcast(scale: ValueScale, array: np.ndarray) -> np.ndarray:
+    scales = np.asarray(scale.scales, np.float64)
+    if scales.size == 1 or array.ndim == 0:
+        return scales.reshape(()) if scales.size == 1 else scales
+    shape = [1] * array.ndim
+    shape[scale.axis % array.ndim] = scales.size
+    return scales.reshape(shape)
+
