@@ -100,7 +100,7 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} logical CPUs, {gxx[0] if gxx else 'g++ ?'}, onnxruntime {ort.__version__}"
 
 
-def main(argv=None) -> int:
+def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
     parser.add_argument("--threads", nargs="+", type=int, default=[1, 2])
@@ -111,8 +111,10 @@ def main(argv=None) -> int:
     parser.add_argument("--opt", default="-O3 -march=native", help="OPT passed to make")
     parser.add_argument("--work", help="folder for the generated projects (default: temporary)")
     parser.add_argument("--markdown", help="also write the results as a markdown table here")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
+
+def measure(args) -> list[tuple]:
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="n2d2c_bench_"))
     rows = []
     print(f"machine: {machine()}")
@@ -157,22 +159,35 @@ def main(argv=None) -> int:
                   f"   ORT {ort_us / 1000:9.3f} ms   ORT/n2d2c {ratio:5.2f}"
                   f"   (best runs: {min(ours_min) / 1000:.3f} vs {min(theirs_min) / 1000:.3f} ms,"
                   f" ratio {best_ratio:.2f})")
+    return rows
 
-    header = ("| model | threads | n2d2c (ms) | onnxruntime (ms) | ORT / n2d2c | "
-              "ORT / n2d2c, best runs |\n|---|---:|---:|---:|---:|---:|")
-    print("\n" + header)
-    lines = [f"| {t} | {n} | {a / 1000:.3f} | {b / 1000:.3f} | {r:.2f} | {q:.2f} |"
-             for t, n, a, b, r, q in rows]
-    print("\n".join(lines))
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    rows = measure(args)
+    text = format_section(rows, args.opt)
+    print("\n" + text)
     if args.markdown:
-        text = (f"# cpp backend vs onnxruntime\n\n"
-                f"Measured {datetime.date.today().isoformat()} on {machine()}.\n"
-                f"C++ built with `OPT=\"{args.opt}\"`; median latency of one inference, batch 1; "
-                f"ratio > 1 means the generated code is faster.\n\n"
-                + header + "\n" + "\n".join(lines) + "\n")
         Path(args.markdown).write_text(text)
         print(f"wrote {args.markdown}")
     return 0
+
+
+def format_section(rows, opt: str) -> str:
+    header = ("| model | threads | n2d2c (ms) | onnxruntime (ms) | ORT / n2d2c | "
+              "ORT / n2d2c, best runs |\n|---|---:|---:|---:|---:|---:|")
+    lines = [f"| {t} | {n} | {a / 1000:.3f} | {b / 1000:.3f} | {r:.2f} | {q:.2f} |"
+             for t, n, a, b, r, q in rows]
+    return (f"## Generated C++ vs onnxruntime\n\n"
+            f"Measured {datetime.date.today().isoformat()} on {machine()}.\n"
+            f"C++ built with `OPT=\"{opt}\"`; median latency of one inference, batch 1; "
+            f"ratio > 1 means the generated code is faster.\n\n"
+            + header + "\n" + "\n".join(lines) + "\n")
+
+
+def run() -> str:
+    """Entry point for benchmarks/run_all.py: all models, 1 and 2 threads."""
+    return format_section(measure(parse_args([])), "-O3 -march=native")
 
 
 if __name__ == "__main__":
