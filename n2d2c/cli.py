@@ -88,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", default="cpp", help="target backend (default: cpp)")
     p.add_argument("-o", "--output", required=True, help="output folder (written atomically)")
     p.add_argument("--name", default="network", help="name of the generated network")
+    p.add_argument("-X", "--backend-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="backend-specific option (e.g. -X onnx_format=qop); repeatable")
+    add_quantization_args(p)
     p.set_defaults(func=cmd_compile)
 
     p = sub.add_parser("passes", help="list the registered passes and their options")
@@ -211,11 +214,28 @@ def cmd_compile(args) -> int:
     from .backends.registry import CompileOptions, get_backend
     from .util.atomic import atomic_output_dir
     backend = get_backend(args.backend)
+    extra = _backend_options(args.backend_option)
     graph = _run_pipeline(args, _load(args), default=backend.default_pipeline)
+    if wants_quantization(args):
+        graph, _ = quantize_from_args(args, graph)
     with atomic_output_dir(args.output) as scratch:
-        backend.emit(graph, scratch, CompileOptions(output_dir=Path(args.output), name=args.name))
+        backend.emit(graph, scratch, CompileOptions(output_dir=Path(args.output), name=args.name,
+                                                    extra=extra))
     print(f"wrote {args.backend} project to {args.output}")
     return 0
+
+
+def _backend_options(specs: list[str]) -> dict[str, object]:
+    options: dict[str, object] = {}
+    for spec in specs:
+        key, sep, value = spec.partition("=")
+        if not sep or not key:
+            raise UsageError(f"bad backend option '{spec}'; expected KEY=VALUE")
+        try:
+            options[key] = int(value)
+        except ValueError:
+            options[key] = value
+    return options
 
 
 def cmd_passes(args) -> int:

@@ -22,6 +22,7 @@ from n2d2c.examples import zoo
 from n2d2c.frontend.onnx import load_onnx
 from n2d2c.ir import Graph, TensorType, ops
 from n2d2c.ir.types import DType
+from support import require_tool
 
 from .harness import require_compiler, run_ort
 
@@ -74,7 +75,9 @@ def test_failure_during_emission_leaves_no_folder(tmp_path, monkeypatch):
 
 def test_backend_is_registered_and_checks_options(tmp_path):
     backend = get_backend("cpp")
-    assert backend.name == "cpp" and backend.default_pipeline == ""
+    assert backend.name == "cpp"
+    from n2d2c.passes import Pipeline
+    assert "fuse-bn" in str(Pipeline.parse(backend.default_pipeline))  # a valid pipeline
     _, graph = _lenet()
     with pytest.raises(UsageError, match="unknown option"):
         compile_to_dir(graph, tmp_path / "x", no_such_option=1)
@@ -192,8 +195,7 @@ def test_placement_check_catches_overlaps():
 
 def test_generic_c_target_compiles_as_c99(tmp_path):
     """The base CEmitter renders portable C: the fallback kernels of every future target."""
-    if shutil.which("gcc") is None:
-        pytest.skip("needs gcc")
+    require_tool("gcc")
     model = zoo.inception_like(size=16, classes=10, seed=3)
     program = lower_graph(load_onnx(model), "incept")
     files = CEmitter(program).render_files()

@@ -19,6 +19,7 @@ from n2d2c.examples import zoo
 from n2d2c.frontend.onnx import load_onnx
 from n2d2c.ir import Graph, TensorType, ops
 from n2d2c.runtime import simulate
+from support import require_tool
 
 from .harness import merge_graphs, require_compiler, shared
 
@@ -228,8 +229,7 @@ def test_generic_c_target_compiles_integer_code(tmp_path):
     import subprocess
 
     from n2d2c.backends.c import CEmitter, lower_graph
-    if shutil.which("gcc") is None:
-        pytest.skip("needs gcc")
+    require_tool("gcc")
     graph = merge_graphs([(f"q{i}", c.graph) for i, c in enumerate(CASES[:10])], "qnet")
     for name, text in CEmitter(lower_graph(graph, "qnet")).render_files().items():
         (tmp_path / name).write_text(text)

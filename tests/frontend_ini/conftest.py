@@ -9,13 +9,14 @@ import pytest
 
 from n2d2c.frontend.ini import load_ini
 
+from support import require_corpus
+
 from .helpers import CORPUS
 
 
 @pytest.fixture
 def corpus() -> Path:
-    if not CORPUS.is_dir():
-        pytest.skip(f"N2D2 INI corpus not found at {CORPUS}")
+    require_corpus()
     return CORPUS
 
 

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from n2d2c.frontend.ini import load_ini_network
+from support import CORPUS, require_corpus
 
 
 SEEDS = ["LeNet.ini", "mnist24_16c4s2_24c5s2_150_10.ini", "cifar-10.ini",
@@ -24,7 +25,6 @@ SEEDS = ["LeNet.ini", "mnist24_16c4s2_24c5s2_150_10.ini", "cifar-10.ini",
 TOKENS = ["", "0", "-1", "1e9", "999999999", "$(", "$([conv1]NbOutputs*)", "${UNDEFINED}",
           "[", "]", "=", "conv1", "sp", "Max", "Rectifier", "../../../etc/passwd", "/etc/hostname",
           "{{X}}", "{% for i in range(99999) %}", "nan", "Conv", "Pool", "Fc", "ElemWise"]
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "n2d2-ini"
 TALLY: collections.Counter = collections.Counter()
 
 
@@ -65,11 +65,11 @@ def mutate(lines: list[str], draw) -> str:
     return "\n".join(lines) + "\n"
 
 
-@pytest.mark.skipif(not TEXTS, reason="N2D2 INI corpus not found beside the repository")
 @given(data=st.data())
 @settings(max_examples=FUZZ_CASES, deadline=None, derandomize=True, database=None,
           suppress_health_check=list(HealthCheck))
 def test_ini_mutations(tmp_path_factory, data):
+    require_corpus()
     folder = tmp_path_factory.getbasetemp() / "fuzz_ini"
     folder.mkdir(exist_ok=True)
     name = data.draw(st.sampled_from(sorted(TEXTS)))

@@ -122,7 +122,7 @@ def compile_to_dir(graph: Graph, out_dir: str | os.PathLike, *, name: str = "net
 BACKEND = register_backend(Backend(
     name="cpp",
     description="C++14 + OpenMP project: specialised kernels, static arena, Makefile, testbench",
-    default_pipeline="",
+    default_pipeline="remove-dropout,fuse-bn,fuse-padding,simplify-reshape,dead-code",
     emit=emit,
 ))
 
