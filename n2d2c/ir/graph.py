@@ -19,17 +19,39 @@ from ..errors import ShapeError, VerificationError
 from .types import TensorType
 
 
+@dataclass(frozen=True)
+class Placement:
+    """Where a value lives once memory is planned (the ``plan-memory`` pass).
+
+    ``space`` is ``"arena"`` (the backend's one static arena) or ``"external"``
+    (a buffer of its own: a graph input kept out of the arena); ``offset`` is the
+    byte address of element ``[0, ..., 0]`` in that space and ``strides`` the
+    distance in elements between neighbours along each dimension (0 for a
+    dimension of size 1).  A concat input written in place is a strided view of
+    the concat's buffer.  Printed as a suffix of the type:
+    ``tensor<1x8x4x4xf32> @arena(256, [0, 1, 64, 16])``.
+    """
+
+    space: str
+    offset: int
+    strides: tuple[int, ...]
+
+    def __str__(self) -> str:
+        return f"@{self.space}({self.offset}, [{', '.join(str(s) for s in self.strides)}])"
+
+
 class Value:
     """An SSA value: a graph input or one result of an operation."""
 
-    __slots__ = ("name", "type", "producer", "index")
+    __slots__ = ("name", "type", "producer", "index", "placement")
 
     def __init__(self, name: str, type: TensorType, producer: "Operation | None" = None,
-                 index: int = 0):
+                 index: int = 0, placement: Placement | None = None):
         self.name = name
         self.type = type
         self.producer = producer
         self.index = index
+        self.placement = placement
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -120,6 +142,9 @@ class Graph:
         self.outputs: list[Value] = []
         self.ops: list[Operation] = []
         self.metadata: dict[str, object] = {}
+        # Summary of the memory plan whose placements the values carry (``plan-memory``);
+        # printed as ``memory {...}`` after the parameters.  Scalars only.
+        self.memory_plan: dict[str, object] = {}
         self._names: set[str] = set()
 
     # -- naming ------------------------------------------------------------------

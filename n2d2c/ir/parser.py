@@ -13,7 +13,7 @@ import lark
 import numpy as np
 
 from ..errors import ParseError, SourceLocation
-from .graph import Graph, Value
+from .graph import Graph, Placement, Value
 from .ops.constant import Constant
 from .ops.registry import OPS
 from .types import DType, Layout, TensorType
@@ -102,7 +102,9 @@ class _Builder:
         opname = next(c for c in children if isinstance(c, lark.Token) and c.type == "OPNAME")
         payload = next(c for c in children if isinstance(c, lark.Tree)
                        and c.data in ("call", "dense", "resource"))
-        types = [self.type(c) for c in children if isinstance(c, lark.Token) and c.type == "TYPE"]
+        typed = [c for c in children if isinstance(c, lark.Tree) and c.data == "result"]
+        types = [self.type(c.children[0]) for c in typed]
+        placements = [self.placement(c.children[1], t.rank) for c, t in zip(typed, types)]
         loc = next((c for c in children if isinstance(c, lark.Tree) and c.data == "loc"), None)
         names = [self.define(r) for r in results]
         if len(types) != len(names):
@@ -128,8 +130,39 @@ class _Builder:
             raise
         except Exception as exc:  # a shape error while wiring: point at the line
             raise self.fail(str(exc), tree) from None
-        for v in op.outputs:
+        for v, placement in zip(op.outputs, placements):
+            v.placement = placement
             self.values[v.name] = v
+
+    def placement(self, tree, rank: int) -> Placement | None:
+        if tree is None:
+            return None
+        space, offset, *strides = tree.children
+        numbers = [offset, *(s for s in strides if s is not None)]
+        if any(not str(n).lstrip("+-").isdigit() for n in numbers):
+            raise self.fail("a placement is @SPACE(byte offset, [element strides]) with "
+                            "integers only", tree)
+        if int(str(offset)) < 0:
+            raise self.fail(f"placement offset {offset} is negative", tree)
+        result = Placement(str(space), int(str(offset)),
+                           tuple(int(str(s)) for s in strides if s is not None))
+        if len(result.strides) != rank:
+            raise self.fail(f"placement has {len(result.strides)} strides for a rank-{rank} "
+                            "tensor", tree)
+        return result
+
+    def memory_plan(self, tree) -> dict:
+        out = {}
+        attrs = tree.children[0]
+        for attr in (c for c in attrs.children if c is not None):
+            key = str(attr.children[0])
+            if key in out:
+                raise self.fail(f"memory key '{key}' is given twice", attr.children[0])
+            value = self.attrval(attr.children[1])
+            if isinstance(value, tuple):
+                raise self.fail(f"memory key '{key}' takes a scalar, not a list", attr)
+            out[key] = value
+        return out
 
     def attributes(self, cls, tree) -> dict:
         if tree is None:
@@ -221,9 +254,14 @@ def parse_graph(text: str, *, resources: Mapping[str, np.ndarray] | None = None,
         param = children[i]
         name = builder.define(param.children[0])
         value = graph.add_input(name, builder.type(param.children[1]))
+        value.placement = builder.placement(param.children[2], value.type.rank)
         builder.values[value.name] = value
         i += 1
     while i < len(children) and children[i] is None:
+        i += 1
+    if i < len(children) and isinstance(children[i], lark.Tree) \
+            and children[i].data == "graph_memory":
+        graph.memory_plan = builder.memory_plan(children[i])
         i += 1
     outputs = []
     for child in children[i:]:

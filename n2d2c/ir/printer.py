@@ -10,6 +10,10 @@ Attributes equal to their default are not printed.  ``loc("...")`` is printed
 only when an op's name differs from its first result's name.  Constants with
 more than ``inline_limit`` elements are printed as ``dense_resource<"key">`` and
 their arrays are put in ``resources`` (saved beside the text as .npz).
+
+After memory planning (``plan-memory``) each materialised value carries its
+placement after its type, ``tensor<1x6x28x28xf32> @arena(3136, [0, 1, 168, 6])``
+(byte offset, element strides), and the graph a ``memory {...}`` summary.
 """
 
 from __future__ import annotations
@@ -69,11 +73,20 @@ def format_dense(array: np.ndarray) -> str:
     return "dense<[" + ", ".join(items) + "]>"
 
 
+def format_typed(v: Value) -> str:
+    """A value's type, followed by its placement when memory has been planned."""
+    return f"{v.type} {v.placement}" if v.placement is not None else str(v.type)
+
+
 def print_graph(graph: Graph, *, inline_limit: int | None = 16,
                 resources: MutableMapping[str, np.ndarray] | None = None) -> str:
     """Render ``graph``.  ``inline_limit=None`` inlines every constant."""
-    params = ", ".join(f"{format_value(v)}: {v.type}" for v in graph.inputs)
-    lines = [f"graph @{format_name(graph.name)}({params}) {{"]
+    params = ", ".join(f"{format_value(v)}: {format_typed(v)}" for v in graph.inputs)
+    memory = ""
+    if graph.memory_plan:
+        memory = " memory {" + ", ".join(f"{k} = {format_attribute(v)}"
+                                         for k, v in graph.memory_plan.items()) + "}"
+    lines = [f"graph @{format_name(graph.name)}({params}){memory} {{"]
     for op in graph.ops:
         lines.append("  " + _format_op(op, inline_limit, resources))
     lines.append("  return " + ", ".join(format_value(v) for v in graph.outputs))
@@ -83,7 +96,7 @@ def print_graph(graph: Graph, *, inline_limit: int | None = 16,
 
 def _format_op(op: Operation, inline_limit, resources) -> str:
     results = ", ".join(format_value(v) for v in op.outputs)
-    types = ", ".join(str(v.type) for v in op.outputs)
+    types = ", ".join(format_typed(v) for v in op.outputs)
     if isinstance(op, Constant):
         if inline_limit is None or op.value.size <= inline_limit:
             body = format_dense(op.value)

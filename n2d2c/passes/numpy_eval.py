@@ -86,6 +86,7 @@ _KERNELS: dict[type, Callable] = {
     O.LeakyRelu: lambda op, x: np.where(x >= 0, x, x * op.alpha),
     O.Clip: lambda op, x: np.clip(x, op.min, op.max),
     O.Sigmoid: lambda op, x: 1 / (1 + np.exp(-x)),
+    O.Softplus: lambda op, x: np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x))),
     O.Tanh: lambda op, x: np.tanh(x),
     O.HardSigmoid: _hard_sigmoid,
     O.HardSwish: lambda op, x: x * np.clip(x / 6 + 0.5, 0, 1),

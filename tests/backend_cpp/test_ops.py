@@ -49,6 +49,7 @@ def _elementwise() -> list[Case]:
         node_case("clip_min_only", "Clip", [X(x), C(f32(-0.5))]),
         node_case("clip_max_only", "Clip", [X(x), "", C(f32(0.5))]),
         node_case("sigmoid", "Sigmoid", [X(x * 4)]),
+        node_case("softplus", "Softplus", [X(x * 30)]),
         node_case("tanh", "Tanh", [X(x)]),
         node_case("hard_sigmoid", "HardSigmoid", [X(x * 3)], alpha=0.3, beta=0.4),
         node_case("hard_swish", "HardSwish", [X(x * 3)]),

@@ -136,6 +136,11 @@ Input=sp
 Type=Activation
 ActivationFunction=Swish
 
+[act_softplus]
+Input=sp
+Type=Activation
+ActivationFunction=Softplus
+
 [act_tanh]
 Input=sp
 Type=Activation
@@ -254,6 +259,7 @@ def test_activations(results) -> None:
     _, x, out = results
     sig = 1 / (1 + np.exp(-x))
     close(out["act_swish"], x * sig)
+    close(out["act_softplus"], np.log1p(np.exp(x)))
     close(out["act_tanh"], np.tanh(0.5 * x))
     close(out["act_relu"], np.where(x > 0, np.minimum(x, 0.5), 0.2 * x))
     close(out["act_logistic"], sig)

@@ -43,6 +43,7 @@ UNARIES = [
     (ops.LeakyRelu(), helper.make_node("LeakyRelu", ["x"], ["y"])),
     (ops.LeakyRelu(alpha=0.3), helper.make_node("LeakyRelu", ["x"], ["y"], alpha=0.3)),
     (ops.Sigmoid(), helper.make_node("Sigmoid", ["x"], ["y"])),
+    (ops.Softplus(), helper.make_node("Softplus", ["x"], ["y"])),
     (ops.Tanh(), helper.make_node("Tanh", ["x"], ["y"])),
     (ops.HardSigmoid(), helper.make_node("HardSigmoid", ["x"], ["y"])),
     (ops.HardSigmoid(alpha=0.25, beta=0.4),
@@ -61,6 +62,7 @@ def test_unary(op, node):
 def test_sigmoid_extremes():
     x = np.array([-1000.0, -88.0, -20.0, 0.0, 20.0, 88.0, 1000.0], np.float32)
     check(ops.Sigmoid(), helper.make_node("Sigmoid", ["x"], ["y"]), {"x": x})
+    check(ops.Softplus(), helper.make_node("Softplus", ["x"], ["y"]), {"x": x})
 
 
 def test_dropout_is_identity():

@@ -236,6 +236,8 @@ class CEmitter:
             return f"n2d2c_sigmoid({expr})"
         if k == "tanh":
             return f"tanhf({expr})"
+        if k == "softplus":
+            return f"n2d2c_softplus({expr})"
         if k == "hard_sigmoid":
             return (f"n2d2c_hard_sigmoid({expr}, {self.f(act.attr('alpha'))}, "
                     f"{self.f(act.attr('beta'))})")

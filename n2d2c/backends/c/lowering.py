@@ -319,11 +319,16 @@ def lower_concat(low: Lowering, op) -> None:
     low.begin("op", op.name, _comment(op, extra=f"axis {axis}"), op)
     y = low.output(op.output, like=next((v for v in views if v.is_nhwc()), views[0]))
     offset = 0
+    copied = 0
     for v in views:
         size = v.shape[axis]
-        if size:
-            low.emit(KernelCall("copy", {"x": v}, {"y": y.slice(axis, offset, size)}))
+        target = y.slice(axis, offset, size)
+        if size and v != target:  # inputs written in place by their producer need no copy
+            low.emit(KernelCall("copy", {"x": v}, {"y": target}))
+            copied += 1
         offset += size
+    if copied < len(views):
+        low.current.comment += f"; {len(views) - copied} of {len(views)} inputs written in place"
 
 
 @lowers(ops.Pad)

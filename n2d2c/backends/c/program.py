@@ -11,7 +11,11 @@ output store), each a list of kernel calls on strided views.  It decides:
   where a convolution or pooling reads a tensor that is not NHWC;
 * fusion: an activation that is the only user of a conv/gemm/element-wise
   result is applied in that kernel's epilogue; a BatchNorm after a conv with
-  constant parameters is folded into the conv's weights.
+  constant parameters is folded into the conv's weights;
+* in-place concatenation (``concat_in_place``, the memory option
+  OptimizeNoBranchConcat): a Concat input read by nothing else is written by its
+  producer directly into its slice of the Concat's buffer (a strided view), so
+  the Concat copies only the inputs that could not be placed.
 
 What a kernel call means in code is decided later by the emitter of a target
 (``CEmitter.prepare_<kernel>`` and the template ``<kernel>.j2``).
@@ -52,6 +56,7 @@ ACTIVATIONS: dict[type, Callable[[Operation], Activation]] = {
     ops.Clip: lambda op: Activation("clip", (("min", op.min), ("max", op.max))),
     ops.Sigmoid: lambda op: Activation("sigmoid"),
     ops.Tanh: lambda op: Activation("tanh"),
+    ops.Softplus: lambda op: Activation("softplus"),
     ops.HardSigmoid: lambda op: Activation("hard_sigmoid", (("alpha", op.alpha), ("beta", op.beta))),
     ops.HardSwish: lambda op: Activation("hard_swish"),
 }
@@ -140,7 +145,8 @@ def c_identifier(name: str) -> str:
 class Lowering:
     """Builds a Program from a graph; one ``lower_*`` function per op class does the rest."""
 
-    def __init__(self, graph: Graph, name: str, *, fuse: bool = True):
+    def __init__(self, graph: Graph, name: str, *, fuse: bool = True,
+                 concat_in_place: bool = False):
         self.graph = graph
         self.name = name
         self.fuse = fuse
@@ -158,6 +164,55 @@ class Lowering:
                 if op not in lst:
                     lst.append(op)
         self.current: Layer | None = None
+        # In-place concatenation: value -> (concat op, axis, start of its slice), and the
+        # concat outputs allocated ahead of their op (by the first producer of a slice).
+        self._slots: dict[int, tuple[Operation, int, int]] = {}
+        self._preallocated: dict[int, View] = {}
+        if concat_in_place:
+            self._find_concat_slots()
+
+    # -- in-place concatenation ----------------------------------------------------
+    def _find_concat_slots(self) -> None:
+        for op in self.graph.ops:
+            if not isinstance(op, ops.Concat) or op.output.type.rank == 0:
+                continue
+            axis = op.axis % op.output.type.rank
+            start = 0
+            for v in op.inputs:
+                if (v.producer is not None and not isinstance(v.producer, ops.Constant)
+                        and not self.graph.is_output(v) and self.users(v) == [op]
+                        and sum(1 for u in op.inputs if u is v) == 1 and v.type.size > 0):
+                    self._slots[id(v)] = (op, axis, start)
+                start += v.shape[axis]
+
+    def _concat_view(self, concat: Operation) -> View:
+        """The view of a Concat's result, allocated on first use (a slice of an outer
+        Concat's buffer when the result is itself placed in place)."""
+        out = concat.output
+        view = self._preallocated.get(id(out))
+        if view is None:
+            slot = self._slots.get(id(out))
+            if slot is not None:
+                outer, axis, start = slot
+                view = self._concat_view(outer).slice(axis, start, out.shape[axis])
+            else:
+                layout = "nhwc" if out.type.rank == 4 else "logical"
+                storage = Storage("arena", self.ident(out.name), out.type.size,
+                                  dtype=out.type.dtype.numpy.name)
+                self.arena[storage.name] = storage
+                view = View.dense(storage, out.shape, layout)
+            self._preallocated[id(out)] = view
+        return view
+
+    def _slot_view(self, value: Value) -> View | None:
+        """The slice of a Concat buffer ``value`` is written into, when the op being lowered
+        is one whose kernels address strided outputs (see IN_PLACE_PRODUCERS)."""
+        slot = self._slots.get(id(value))
+        op = self.current.op if self.current is not None else None
+        if slot is None or not isinstance(op, IN_PLACE_PRODUCERS):
+            return None
+        concat, axis, start = slot
+        return self._concat_view(concat).slice(axis, start, value.shape[axis])
 
     # -- names -------------------------------------------------------------------
     def ident(self, base: str) -> str:
@@ -218,8 +273,16 @@ class Lowering:
         return view
 
     def output(self, value: Value, like: View | None = None, layout: str | None = None) -> View:
-        """A fresh buffer for an op result, channel-last when ``like`` is (and ranks agree)."""
+        """A fresh buffer for an op result, channel-last when ``like`` is (and ranks agree).
+
+        A Concat input placed in place gets its slice of the Concat's buffer instead, and a
+        Concat result allocated ahead of its op gets that buffer.
+        """
         self.check_dtype(value)
+        ahead = self._preallocated.get(id(value)) or self._slot_view(value)
+        if ahead is not None:
+            self.views[id(value)] = ahead
+            return ahead
         if layout is None:
             layout = "nhwc" if (like is not None and value.type.rank == 4 and like.rank == 4
                                 and like.is_nhwc() and not like.is_row_major()) else "logical"
@@ -321,11 +384,20 @@ def lowers(*classes: type):
     return register
 
 
-def lower_graph(graph: Graph, name: str = "network", *, fuse: bool = True) -> Program:
+# Ops whose kernels write any strided output view (channel stride 1 for convolutions and
+# pooling), so that their result may be a slice of a Concat buffer.
+IN_PLACE_PRODUCERS: tuple[type, ...] = (
+    ops.Conv2d, ops.MaxPool2d, ops.AvgPool2d, *ACTIVATIONS, ops.Add, ops.Sub, ops.Mul, ops.Div,
+    ops.Max, ops.Min, ops.PRelu, ops.BatchNorm, ops.Quantize, ops.Dequantize, ops.Rescale,
+    ops.Concat, ops.Gemm)
+
+
+def lower_graph(graph: Graph, name: str = "network", *, fuse: bool = True,
+                concat_in_place: bool = False) -> Program:
     """Lower a verified graph into a Program (see the module docstring)."""
     from . import lowering  # noqa: F401 (registers the per-op lowerings)
 
-    low = Lowering(graph, name, fuse=fuse)
+    low = Lowering(graph, name, fuse=fuse, concat_in_place=concat_in_place)
     if not graph.outputs:
         raise UnsupportedError(f"graph @{graph.name} has no outputs")
 

@@ -16,7 +16,7 @@ only matters for hand-written files.)
 ``TanhLeCun``         ``tanh(Alpha * x)`` with Alpha = 1.7159 * 2/3 (as documented)
 ``Saturation``        ``clamp(x, -Threshold, Threshold)`` [Threshold 1.0]
 ``Swish``             ``x * logistic(x)``
-``Softplus``          not supported (no IR op for ``log(1 + exp(x))``)
+``Softplus``          ``log(1 + exp(x))``
 ===================== =============================================================
 
 ``ActivationFunction.Shifting=s`` (all functions) first divides by ``2**s``.
@@ -34,7 +34,7 @@ from .opmath import scalar
 
 ACTIVATIONS = ("Linear", "Rectifier", "Logistic", "LogisticWithLoss", "Tanh", "TanhLeCun",
                "Saturation", "Swish", "Softplus")
-SUPPORTED = tuple(a for a in ACTIVATIONS if a != "Softplus")
+SUPPORTED = ACTIVATIONS
 TANH_LECUN_ALPHA = 1.7159 * 2.0 / 3.0
 
 KEY = "ActivationFunction"
@@ -49,9 +49,6 @@ def lower_activation(ctx: LayerContext, x: Value) -> Value:
     props = ctx.props
     name = activation_name(ctx)
     ctx.info["activation"] = name
-    if name == "Softplus":
-        raise props.unsupported(KEY, f"activation function {name} is not supported; supported: "
-                                     f"{', '.join(SUPPORTED)}")
     shifting = props.int(f"{KEY}.Shifting", 0)
     if shifting:
         factor = 2.0 ** (-shifting)
@@ -80,6 +77,8 @@ def lower_activation(ctx: LayerContext, x: Value) -> Value:
         if t < 0:
             raise props.error(f"{KEY}.Threshold", f"must be >= 0, got {t}")
         return ctx.emit(O.Clip(min=-t, max=t), [x], "saturation")
+    if name == "Softplus":
+        return ctx.emit(O.Softplus(), [x], "softplus")
     if name == "Swish":
         s = ctx.emit(O.Sigmoid(), [x], "swish_sigmoid")
         return ctx.emit(O.Mul(), [x, s], "swish")

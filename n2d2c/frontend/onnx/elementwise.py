@@ -49,6 +49,7 @@ def convert_neg(ctx):
 
 
 _UNARY = {"Relu": ops.Relu, "Sigmoid": ops.Sigmoid, "Tanh": ops.Tanh,
+          "Softplus": ops.Softplus,
           "HardSwish": ops.HardSwish, "Identity": ops.Identity}
 
 

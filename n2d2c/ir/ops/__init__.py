@@ -2,7 +2,7 @@
 
 from .constant import Constant
 from .elementwise import (Add, BinaryOp, Clip, Div, Dropout, HardSigmoid, HardSwish, Identity,
-                          LeakyRelu, LogSoftmax, Max, Min, Mul, PRelu, Relu, Sigmoid, Softmax,
+                          LeakyRelu, LogSoftmax, Max, Min, Mul, PRelu, Relu, Sigmoid, Softmax, Softplus,
                           Sub, Tanh, UnaryOp)
 from .nn import LRN, BatchNorm, Conv2d, ConvTranspose2d, Gemm, MatMul
 from .pool import AvgPool2d, GlobalAvgPool, GlobalMaxPool, MaxPool2d

@@ -133,6 +133,14 @@ class Sigmoid(UnaryOp):
 
 @register_op
 @dataclass(eq=False, kw_only=True)
+class Softplus(UnaryOp):
+    """log(1 + exp(x))."""
+
+    OP_NAME = "softplus"
+
+
+@register_op
+@dataclass(eq=False, kw_only=True)
 class Tanh(UnaryOp):
     OP_NAME = "tanh"
 

@@ -70,6 +70,13 @@ def sigmoid(op, x):
     return np.where(xd >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
+@kernel(ops.Softplus)
+def softplus(op, x):
+    # log(1 + e^x) = max(x, 0) + log1p(e^-|x|): exp never overflows.
+    xd = x.astype(np.float64)
+    return np.maximum(xd, 0.0) + np.log1p(np.exp(-np.abs(xd)))
+
+
 @kernel(ops.Tanh)
 def tanh(op, x):
     return np.tanh(x)
