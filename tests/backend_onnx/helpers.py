@@ -53,10 +53,10 @@ def observe_integers(graph: Graph) -> list:
 
 
 def final_integers(graph: Graph) -> list:
-    """The integer values that the graph's final dequantize ops read."""
-    return [op.inputs[0] for op in graph.ops if isinstance(op, O.Dequantize)
-            and any(op.output is v for v in graph.outputs)
-            or isinstance(op, O.Dequantize) and _reaches_output(graph, op.output)]
+    """The integer values read by the dequantize ops whose results reach a graph
+    output through float ops only (the network's last integer results)."""
+    return [op.inputs[0] for op in graph.ops
+            if isinstance(op, O.Dequantize) and _reaches_output(graph, op.output)]
 
 
 def _reaches_output(graph: Graph, value) -> bool:
@@ -75,7 +75,10 @@ def _reaches_output(graph: Graph, value) -> bool:
 
 
 def lsb_differences(graph: Graph, values, feeds_list, **export_options) -> dict[str, int]:
-    """Largest |onnxruntime - simulator| of each integer value over the feeds."""
+    """Largest |onnxruntime - simulator| of each integer value over the feeds (the
+    values become graph outputs if they are not yet)."""
+    missing = [v for v in values if not graph.is_output(v)]
+    graph.outputs = list(graph.outputs) + missing
     model = export_model(graph, **export_options)
     onnx.checker.check_model(model)
     sess = session(model)
@@ -139,7 +142,8 @@ class Builder:
              pad: int | None = None, bias: bool = True, **attrs):
         cin = x.type.shape[1]
         pad = k // 2 if pad is None else pad
-        w = self.rng.standard_normal((cout, cin // group, k, k)) * np.sqrt(2.0 / (cin // group * k * k))
+        fan_in = cin // group * k * k
+        w = self.rng.standard_normal((cout, cin // group, k, k)) * np.sqrt(2.0 / fan_in)
         inputs = [x, self.const(w, f"{name}.w")]
         if bias:
             inputs.append(self.const(self.rng.standard_normal(cout) * 0.1, f"{name}.b"))

@@ -1,6 +1,7 @@
 """The ``onnx`` backend: write an IR graph back as an ONNX model (``model.onnx``).
 
     n2d2c compile model.onnx --backend onnx -o out/         # -> out/model.onnx, out/README.txt
+    n2d2c compile model.onnx --backend onnx -o out/ --calib-data calib.npz -X onnx_format=qop
     n2d2c.compile(qgraph, "out/", backend="onnx", onnx_format="qop")
     from n2d2c.backends.onnx import export_model
     model = export_model(qgraph, onnx_format="qdq")          # an onnx.ModelProto
@@ -20,10 +21,13 @@ n2d2c/ir/ops/quant.py) is written in one of two forms, option ``onnx_format``:
     arithmetic, bit-exact with the simulator) or ``qlinear`` (QLinearConv,
     QLinearMatMul, com.microsoft QLinearAdd, QuantizeLinear/DequantizeLinear).
 
-Options (``CompileOptions.extra`` / ``n2d2c.compile`` keywords): ``onnx_format``
-("qdq" | "qop"), ``qop_requant`` ("exact" | "qlinear").  The model uses opset
-21 (IR version 10) and is checked with ``onnx.checker``; the same graph and
-options always give the same bytes.
+Options (``CompileOptions.extra``: ``n2d2c.compile`` keywords or ``-X KEY=VALUE`` on
+the command line; ``-`` or ``_`` in keys): ``onnx_format`` ("qdq" | "qop"),
+``qop_requant`` ("exact" | "qlinear"); both are ignored for a float graph.  The
+model uses opset 21 (IR version 10; com.microsoft 1 for QLinearAdd) and passes
+``onnx.checker``; the same graph and options always give the same bytes.  The
+qdq and qlinear forms may be one step off the simulator per requantization
+(README.txt lists why); qop/exact is bit-exact.
 """
 
 from __future__ import annotations
@@ -36,8 +40,6 @@ from ...errors import UsageError
 from ...ir import Graph
 from ..registry import Backend, CompileOptions, register_backend
 from .lowering import OPSET, Exporter
-from .qdq import QdqExporter
-from .qop import QopExporter
 
 FORMATS = ("qdq", "qop")
 REQUANT_MODES = ("exact", "qlinear")
@@ -62,8 +64,10 @@ def make_exporter(graph: Graph, *, onnx_format: str = "qdq", qop_requant: str = 
     requant = _choice(qop_requant, REQUANT_MODES, "qop_requant")
     if not is_quantized(graph):
         return Exporter(graph, name)
-    if fmt == "qdq":
+    if fmt == "qdq":  # (imported here: a float export needs no quantization code)
+        from .qdq import QdqExporter
         return QdqExporter(graph, name)
+    from .qop import QopExporter
     return QopExporter(graph, name, requant)
 
 
@@ -76,11 +80,12 @@ def export_model(graph: Graph, *, onnx_format: str = "qdq", qop_requant: str = "
 
 def emit(graph: Graph, out_dir: Path, options: CompileOptions) -> None:
     """Write ``model.onnx`` and ``README.txt`` into ``out_dir`` (made atomic by the caller)."""
-    unknown = sorted(set(options.extra) - set(OPTION_DEFAULTS))
+    given = {str(k).replace("-", "_"): v for k, v in options.extra.items()}
+    unknown = sorted(set(given) - set(OPTION_DEFAULTS))
     if unknown:
         raise UsageError(f"unknown option(s) for backend onnx: {', '.join(unknown)}; "
                          f"known: {', '.join(sorted(OPTION_DEFAULTS))}")
-    opts = {**OPTION_DEFAULTS, **options.extra}
+    opts = {**OPTION_DEFAULTS, **given}
     exporter = make_exporter(graph, onnx_format=opts["onnx_format"],
                              qop_requant=opts["qop_requant"], name=options.name)
     model = exporter.export()
@@ -89,6 +94,25 @@ def emit(graph: Graph, out_dir: Path, options: CompileOptions) -> None:
     (out_dir / MODEL_FILE).write_bytes(model.SerializeToString(deterministic=True))
     (out_dir / "README.txt").write_text(readme(graph, model, exporter), encoding="utf-8",
                                         newline="\n")
+
+
+ROUNDING_NOTES = [
+    "Not exactly expressible, so each requantization may be one step off the",
+    "simulator (`n2d2c run` on the quantized IR), and such steps can grow through",
+    "later layers:",
+    "  * QuantizeLinear / QLinear* divide or multiply in float32 and round half to",
+    "    even; quant.py computes exactly and rounds half away from zero (quantize,",
+    "    floating-point rescale, integer average pooling) or half up (fixed-point",
+    "    and shift modes). Average pooling and shift-mode rescales whose results",
+    "    cannot be negative get a slightly smaller output scale so that exact ties",
+    "    round as in quant.py; signed shift-mode results keep ONNX's tie rule (an",
+    "    add rescaled by a shift of 1 has half of its sums on a tie).",
+    "  * Scales are float32 (double in the IR): values within about 1e-7 (relative)",
+    "    of a tie may round the other way.",
+    "  * A QDQ float op sums dequantized products in float32 (exact integers in the",
+    "    IR); runtimes that fuse DQ-op-Q into integer kernels accumulate exactly.",
+    "Use onnx_format=qop (qop_requant=exact) for a bit-exact model.",
+]
 
 
 def readme(graph: Graph, model: onnx.ModelProto, exporter: Exporter) -> str:
@@ -112,20 +136,13 @@ def readme(graph: Graph, model: onnx.ModelProto, exporter: Exporter) -> str:
             "Form: QDQ (onnx_format=qdq). Float ops between QuantizeLinear/DequantizeLinear;",
             "the integer tensors carry the IR value names. Weights are int8/int16",
             "initializers read through DequantizeLinear (per axis for per-channel scales),",
-            "biases int32. Scales are the real scales of n2d2c.quantization.value_scales.",
+            "biases int32.",
             "",
-            "Not exactly expressible, so outputs may differ from `n2d2c run` on the",
-            "quantized IR by one quantization step:",
-            "  * QuantizeLinear divides in float32 and rounds half to even; quant.py",
-            "    rounds half away from zero (quantize, floating-point rescale, integer",
-            "    average pooling) or half up (fixed-point and shift rescale modes).",
-            "  * A fixed-point rescale multiplies by m / 2**p; QDQ quantizes the float",
-            "    accumulator at the output scale, i.e. by the exact ratio of the scales.",
-            "    Shift modes (powers of two) and their folded factors are represented.",
-            "  * The accumulator is a float32 sum of dequantized products here (exact",
-            "    int32 in the IR); runtimes that fuse DQ-op-Q into integer kernels",
-            "    requantize with their own rounding.",
-        ]
+            "Scales: activations keep the scales of n2d2c.quantization.value_scales; a",
+            "layer's weight and bias scales are corrected so that s_x * s_w / s_out equals",
+            "its rescale's effective factor (fixed-point m / 2**p, shifts, folded factors).",
+            "",
+        ] + ROUNDING_NOTES
     else:
         requant = getattr(exporter, "requant", "exact")
         lines += [f"Form: integer operators (onnx_format=qop, qop_requant={requant})."]
@@ -139,17 +156,18 @@ def readme(graph: Graph, model: onnx.ModelProto, exporter: Exporter) -> str:
         else:
             lines += [
                 "QLinearConv / QLinearMatMul / com.microsoft QLinearAdd where the",
-                "accumulator feeds one rescale to 8 bits; other rescales are",
-                "DequantizeLinear -> QuantizeLinear; clamps (ReLU, ReLU6) are integer Clip/Max/Min.",
-                "These requantize in float32 with round-half-to-even, so outputs may differ",
-                "from the simulator by one quantization step near ties (fixed-point",
-                "multipliers become the ratio of the real scales).",
-            ]
+                "accumulator's only reader is a rescale to the same 8-bit type; other",
+                "rescales are DequantizeLinear -> QuantizeLinear; quantize / dequantize are",
+                "QuantizeLinear / DequantizeLinear; clamps (ReLU, ReLU6) are integer",
+                "Clip/Max/Min; everything else uses the exact integer ops of",
+                "qop_requant=exact. Scales as in the QDQ form (effective factors).",
+                "",
+            ] + ROUNDING_NOTES
     if quant:
         lines += ["", "Quantization: " + ", ".join(f"{k}={v}" for k, v in sorted(quant.items()))]
     if exporter.notes:
         lines += ["", "Notes:"] + [f"  * {n}" for n in exporter.notes]
-    lines += ["", f"Inputs: " + ", ".join(f"{v.name} {v.type}" for v in graph.inputs),
+    lines += ["", "Inputs: " + ", ".join(f"{v.name} {v.type}" for v in graph.inputs),
               "Outputs: " + ", ".join(f"{v.name} {v.type}" for v in graph.outputs),
               f"Nodes: {len(model.graph.node)} ({ops})", ""]
     return "\n".join(lines)

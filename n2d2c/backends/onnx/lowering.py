@@ -19,16 +19,17 @@ from ...errors import InternalError, UnsupportedError
 from ...ir import Graph, Layout, Operation, Value, verify
 from ...ir import ops as O
 from ...ir.types import DType
-from .writer import FLOAT, INT64, ONNX_DTYPES, ModelWriter
+from .writer import ONNX_DTYPES, ModelWriter
 
 OPSET = 21          # QuantizeLinear/DequantizeLinear on int16, Resize half_pixel_symmetric
 IR_VERSION = 10     # the ONNX IR version that goes with opset 21
 INT64_MIN = -(1 << 63)
-INT64_MAX = (1 << 63) - 1
 
 _BINARY = {O.Add: "Add", O.Sub: "Sub", O.Mul: "Mul", O.Div: "Div", O.Max: "Max", O.Min: "Min"}
 _UNARY = {O.Relu: "Relu", O.Sigmoid: "Sigmoid", O.Tanh: "Tanh", O.HardSwish: "HardSwish",
           O.Identity: "Identity", O.Dropout: "Identity"}
+if hasattr(O, "Softplus"):  # added to the IR after this backend was written
+    _UNARY[O.Softplus] = "Softplus"
 
 
 class Exporter:
@@ -334,8 +335,4 @@ class Exporter:
         handler(op, ins, outs)
 
 
-def onnx_elem(dtype: DType) -> int:
-    return ONNX_DTYPES[dtype]
-
-
-__all__ = ["Exporter", "FLOAT", "INT64", "OPSET", "onnx_elem"]
+__all__ = ["Exporter", "IR_VERSION", "OPSET"]

@@ -1,18 +1,20 @@
 """The QDQ form: float ONNX ops between QuantizeLinear / DequantizeLinear pairs.
 
-Every integer IR value of 8 or 16 bits becomes ``QuantizeLinear`` (the integer
-tensor, carrying the IR value's name) followed by ``DequantizeLinear`` (its real
-value, read by the next float op).  Weights and biases are integer initializers
-read through ``DequantizeLinear`` (per axis where the quantizer chose one scale
-per output channel).  An integer layer (conv/gemm/matmul/add) becomes the float
-op on the dequantized operands: its accumulator exists only as a real value,
-which the following ``rescale`` clamps and quantizes at the output scale.
+Every 8/16-bit integer IR value becomes ``QuantizeLinear`` (the integer tensor,
+carrying the IR value's name) followed by ``DequantizeLinear`` (its real value,
+read by the next float op).  Weights and biases are integer initializers read
+through ``DequantizeLinear`` (per axis where the scales differ per output
+channel).  An integer layer (conv/gemm/matmul/add) becomes the float op on the
+dequantized operands; its accumulator exists only as a real value, which the
+following ``rescale`` clamps (Relu / Clip / Max / Min) and quantizes.
 
-The real scales come from ``n2d2c.quantization.value_scales``.  What ONNX cannot
-say exactly (see the README written beside the model): QuantizeLinear rounds
-half to even and divides in float32 where quant.py rounds half away from zero
-(quantize, floating-point rescale) or half up (shift modes), and the fixed-point
-multiplier ``m / 2**p`` is replaced by the exact ratio of the real scales.
+Scales follow ``ScaleTracker`` (scales.py): ``value_scales`` corrected so that
+each requantization ratio equals the rescale's effective factor, with tiny
+downward nudges of the output scale where that makes round-half-to-even break
+exact ties as quant.py does (non-negative shift-mode results, average pooling).
+What ONNX cannot say exactly is listed in the README written beside the model
+(rounding half to even in float32 against quant.py's exact half away / half up,
+e.g. signed shift-mode ties), which is why a requantization may be one step off.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ import math
 
 import numpy as np
 
-from ...errors import UnsupportedError
 from ...ir import Operation, Value
 from ...ir import ops as O
 from ...ir.ops.quant import dtype_bounds
@@ -30,7 +31,7 @@ from ...ir.types import DType
 from ...quantization.scales import ValueScale
 from ...runtime.kernels.integer.common import saturated_bounds
 from .lowering import Exporter
-from .scales import ScaleTable, channel_array, quant_params
+from .scales import TIE_NUDGE_MIN, ScaleTracker, channel_array, is_per_tensor, quant_params
 from .writer import ONNX_DTYPES
 
 #: Integer element types QuantizeLinear can produce (opset 21).
@@ -44,8 +45,10 @@ class QdqExporter(Exporter):
     form = "qdq"
 
     def prepare(self) -> None:
-        self.scales = ScaleTable(self.g)
+        self.scales = ScaleTracker(self.g)
         self.reals: dict[int, str] = {}
+        self._constants: dict[tuple, str] = {}   # (constant, scale) -> its real tensor
+        self._named: set[int] = set()
 
     def integer_handler(self, op: Operation):
         if isinstance(op, O.Quantize):
@@ -63,53 +66,47 @@ class QdqExporter(Exporter):
         return None
 
     # -- real values ---------------------------------------------------------------------
-    def real_dtype(self, v: Value):
-        return v.type.dtype.numpy if v.type.dtype.is_float else np.float32
-
-    def scale_of(self, v: Value, reader: Operation) -> ValueScale:
-        scale = self.scales.get(v)
-        if scale is None:
-            raise UnsupportedError(
-                f"the qdq form needs the real scale of integer value %{v.name} (read by "
-                f"node '{reader.name}', {reader.OP_NAME}), and value_scales() cannot derive it",
-                location=reader.name or None,
-                hint="give the rescale ops input_scales/output_scale, or use onnx_format=qop")
-        return scale
-
-    def real(self, v: Value, reader: Operation) -> str:
-        """The float tensor holding the real value of ``v``."""
+    def real(self, v: Value, reader: Operation, scale: ValueScale | None = None) -> str:
+        """The float tensor holding the real value of ``v`` (a constant is dequantized
+        at ``scale`` when given)."""
         if v.type.dtype.is_float:
             return self.value(v)
-        name = self.reals.get(id(v))
+        key = (id(v), scale.scales if scale is not None else None)
+        name = self.reals.get(id(v)) if scale is None else self._constants.get(key)
         if name is not None:
             return name
-        scale = self.scale_of(v, reader)
+        scale = scale or self.scales.need(v, reader, self.form)
         const = self.g.constant_value(v)
         if const is not None and v.type.dtype is DType.I64:
+            target = self.w.fresh(v.name) if id(v) in self._named else self.w.claim(v.name)
+            self._named.add(id(v))
             # DequantizeLinear reads at most int32: a 16-bit layer's i64 bias goes as int32
             # when it fits, else as its real value.
             if const.size and (const.min() < -2**31 or const.max() >= 2**31):
                 real = (const.astype(np.float64) - scale.zero_point) * _broadcast(scale, const)
-                name = self.w.initializer(real.astype(np.float32), self.w.claim(v.name))
+                name = self.w.initializer(real.astype(np.float32), target)
             else:
-                q = self.w.initializer(const.astype(np.int32), self.w.claim(v.name))
+                q = self.w.initializer(const.astype(np.int32), target)
                 name = self.dequantize_linear(q, scale, DType.I32, f"{v.name}.dq")
         elif v.type.dtype in Q_DTYPES or v.type.dtype is DType.I32:
             name = self.dequantize_linear(self.value(v), scale, v.type.dtype, f"{v.name}.dq")
         else:
             raise self.unsupported(reader, f"reading the {v.type.dtype.value} value %{v.name}")
-        self.reals[id(v)] = name
+        if key[1] is None:
+            self.reals[id(v)] = name
+        else:
+            self._constants[key] = name
         return name
 
     def dequantize_linear(self, q: str, scale: ValueScale, dtype: DType, base: str) -> str:
         s, zp, axis = quant_params(scale, dtype.numpy)
-        return self.w.op("DequantizeLinear", q, self.w.const(s, "scale"), self.w.const(zp, "zero_point"),
-                         out=self.w.fresh(base), axis=axis)
+        return self.w.op("DequantizeLinear", q, self.w.const(s, "scale"),
+                         self.w.const(zp, "zero_point"), out=self.w.fresh(base), axis=axis)
 
     def quantize_linear(self, x: str, scale: ValueScale, dtype: DType, out: str) -> str:
         s, zp, axis = quant_params(scale, dtype.numpy)
-        return self.w.op("QuantizeLinear", x, self.w.const(s, "scale"), self.w.const(zp, "zero_point"),
-                         out=out, axis=axis)
+        return self.w.op("QuantizeLinear", x, self.w.const(s, "scale"),
+                         self.w.const(zp, "zero_point"), out=out, axis=axis)
 
     def define(self, v: Value, real: str, scale: ValueScale) -> None:
         """``v`` is ``real`` quantized at ``scale``: write the Q/DQ pair."""
@@ -146,33 +143,46 @@ class QdqExporter(Exporter):
     def _dequantize(self, op: O.Dequantize) -> None:
         x = op.inputs[0]
         out = self.w.claim(op.output.name)
-        if x.type.dtype in Q_DTYPES or (x.type.dtype is DType.I32 and op.zero_point == 0):
-            self.dequantize_linear_to(self.value(x), op, x.type.dtype, out)
+        dtype = x.type.dtype
+        if dtype in Q_DTYPES or (dtype is DType.I32 and op.zero_point == 0):
+            self.w.op("DequantizeLinear", self.value(x),
+                      self.w.const(np.float32(op.scale), "scale"),
+                      self.w.const(np.asarray(op.zero_point, dtype.numpy), "zero_point"),
+                      out=out, name=op.name)
         else:
             t = self.w.op("Cast", self.value(x), to=ONNX_DTYPES[DType.I64])
             if op.zero_point:
                 t = self.w.op("Sub", t, self.w.const(np.int64(op.zero_point), "zero_point"))
-            t = self.w.op("Mul", self.w.op("Cast", t, to=ONNX_DTYPES[DType.F32]),
-                          self.w.const(np.float32(op.scale), "scale"))
-            self.w.op("Identity", t, out=out)
+            self.w.op("Mul", self.w.op("Cast", t, to=ONNX_DTYPES[DType.F32]),
+                      self.w.const(np.float32(op.scale), "scale"), out=out, name=op.name)
         self.tensors[id(op.output)] = out
 
-    def dequantize_linear_to(self, q: str, op: O.Dequantize, dtype: DType, out: str) -> None:
-        self.w.op("DequantizeLinear", q, self.w.const(np.float32(op.scale), "scale"),
-                  self.w.const(np.asarray(op.zero_point, dtype.numpy), "zero_point"),
-                  out=out, name=op.name)
-
     def _layer(self, op: Operation) -> None:
-        ins = [self.real(v, op) for v in op.inputs]
-        acc = op.output
-        out = self.w.fresh(f"{acc.name}.real")
+        x, w = op.inputs[0], op.inputs[1]
+        ins = [self.real(x, op)]
+        plan = self.scales.layer(op, self.scales.need(x, op, self.form))
+        if plan is None:  # two activations (matmul): the product of their scales
+            ins.append(self.real(w, op))
+            sa, sb = self.scales.need(x, op, self.form), self.scales.need(w, op, self.form)
+            if not (is_per_tensor(sa) and is_per_tensor(sb)):
+                raise self.unsupported(op, "with per-channel scaled activations")
+            self.scales.set(op.output, ValueScale((sa.scales[0] * sb.scales[0],)))
+        else:
+            w_scale, acc_scale = plan
+            ins.append(self.real(w, op, w_scale))
+            if len(op.inputs) > 2:
+                b = op.inputs[2]
+                ins.append(self.real(b, op, ValueScale(acc_scale.scales, 0, b.type.rank - 1)))
+        out = self.w.fresh(f"{op.output.name}.real")
         self.float_node(op, ins, [out])
-        self.reals[id(acc)] = out
+        self.reals[id(op.output)] = out
 
     def _add(self, op: O.Add) -> None:
+        scale = self.scales.shared(op, [self.scales.need(v, op, self.form) for v in op.inputs])
         ins = [self.real(v, op) for v in op.inputs]
-        self.reals[id(op.output)] = self.w.op("Add", *ins, out=self.w.fresh(f"{op.output.name}.real"),
-                                              name=op.name)
+        self.scales.set(op.output, scale)
+        self.reals[id(op.output)] = self.w.op("Add", *ins, name=op.name,
+                                              out=self.w.fresh(f"{op.output.name}.real"))
 
     def _rescale(self, op: O.Rescale) -> None:
         x, y = op.inputs[0], op.output
@@ -180,26 +190,18 @@ class QdqExporter(Exporter):
         if dtype not in Q_DTYPES:
             raise self.unsupported(op, f"producing {dtype.value}")
         real = self.real(x, op)
+        scale = self.scales.rescaled(op, self.scales.need(x, op, self.form))
         rank = x.type.rank
         axis = op.axis % rank if rank else 0
         channels = op.channels(x.type.shape)
-        if op.output_scale > 0:
-            scale = ValueScale((float(op.output_scale),), int(op.zero_point))
-        else:  # no declared output scale: the one the rescale's factor implies
-            source = self.scale_of(x, op)
-            per = np.asarray(source.scales, np.float64) / op.effective_multipliers(channels)
-            scale = ValueScale(tuple(float(s) for s in per), int(op.zero_point), axis)
-            if not ScaleTable.per_tensor(scale):
-                raise self.unsupported(op, "without output_scale and with per-channel factors")
-            scale = ValueScale(scale.scales[:1], scale.zero_point)
-        s = scale.scales[0]
+        s = np.broadcast_to(np.asarray(scale.scales, np.float64), (channels,))
         lo, hi = op.bounds(channels)
         dlo, dhi = dtype_bounds(dtype)
         real_lo = (lo - op.zero_point).astype(np.float64) * s
         real_hi = (hi - op.zero_point).astype(np.float64) * s
         use_lo, use_hi = bool(np.any(lo > dlo)), bool(np.any(hi < dhi))
         if use_lo or use_hi:
-            if np.all(lo == lo[0]) and np.all(hi == hi[0]):
+            if np.all(real_lo == real_lo[0]) and np.all(real_hi == real_hi[0]):
                 if use_lo and not use_hi and lo[0] == op.zero_point:
                     real = self.w.op("Relu", real, name=f"{op.name}/relu")
                 else:
@@ -207,25 +209,26 @@ class QdqExporter(Exporter):
                                      real_hi[0] if use_hi else math.inf, DType.F32,
                                      name=f"{op.name}/clip")
             else:
-                shape = (channels,) + (1,) * (rank - 1 - axis)
                 if use_lo:
-                    real = self.w.op("Max", real, self.w.const(real_lo.astype(np.float32).reshape(shape),
-                                                               f"{op.name}.min"))
+                    bound = channel_array(real_lo, channels, rank, axis, np.float32)
+                    real = self.w.op("Max", real, self.w.const(bound, f"{op.name}.min"),
+                                     name=f"{op.name}/min")
                 if use_hi:
-                    real = self.w.op("Min", real, self.w.const(real_hi.astype(np.float32).reshape(shape),
-                                                               f"{op.name}.max"))
+                    bound = channel_array(real_hi, channels, rank, axis, np.float32)
+                    real = self.w.op("Min", real, self.w.const(bound, f"{op.name}.max"),
+                                     name=f"{op.name}/max")
         self.define(y, real, scale)
 
     def _pass(self, op: Operation) -> None:
         """Data movement, pooling and clamps on integers: the float op on real values,
         then a Q/DQ pair at the (unchanged) scale."""
         data = [v for v in op.inputs if self.g.constant_value(v) is None]
-        source = data[0] if data else op.inputs[0]
-        scale = self.scales.get(op.outputs[0]) or self.scale_of(source, op)
-        if not ScaleTable.per_tensor(scale):
+        scale = self.scales.shared(op, [self.scales.need(v, op, self.form) for v in data]) \
+            if data else self.scales.need(op.inputs[0], op, self.form)
+        if not is_per_tensor(scale):
             raise self.unsupported(op, "on a per-channel scaled integer value")
         s, zp = scale.scales[0], scale.zero_point
-        dtype = source.type.dtype.numpy
+        dtype = (data[0] if data else op.inputs[0]).type.dtype.numpy
         ins = []
         for v in op.inputs:
             const = self.g.constant_value(v)
@@ -246,6 +249,8 @@ class QdqExporter(Exporter):
             fop = dataclasses.replace(op, value=(q - zp) * s)
         outs = [self.w.fresh(f"{v.name}.real") for v in op.outputs]
         self.float_node(fop, ins, outs)
+        if isinstance(op, (O.AvgPool2d, O.GlobalAvgPool)):
+            scale = _average_scale(op, scale)
         for v, real in zip(op.outputs, outs):
             self.define(v, real, scale)
 
@@ -258,3 +263,18 @@ def _broadcast(scale: ValueScale, array: np.ndarray) -> np.ndarray:
     shape[scale.axis % array.ndim] = scales.size
     return scales.reshape(shape)
 
+
+def _average_scale(op: Operation, scale: ValueScale) -> ValueScale:
+    """The output scale of a float average that QuantizeLinear then rounds: nudged
+    down so that exact ties (``S / n`` with ``2S = (2k + 1) n``) round away from zero
+    as in quant.py instead of to even.  The averages of integers are ``1 / n`` apart,
+    so a nudge below a quarter of that at the largest level moves ties only."""
+    x = op.inputs[0]
+    n = int(np.prod(op.kernel)) if isinstance(op, O.AvgPool2d) else int(np.prod(x.type.shape[2:]))
+    lo, hi = dtype_bounds(x.type.dtype)
+    top = max(abs(lo - scale.zero_point), abs(hi - scale.zero_point), 1)
+    nudge = 1.0 / (4 * n * top)
+    if n <= 1 or nudge < TIE_NUDGE_MIN:
+        return scale
+    return ValueScale(tuple(s * (1.0 - nudge) for s in scale.scales), scale.zero_point,
+                      scale.axis)

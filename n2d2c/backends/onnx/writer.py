@@ -67,7 +67,10 @@ class ModelWriter:
     # -- content -------------------------------------------------------------------
     def initializer(self, array: np.ndarray, name: str) -> str:
         """Store ``array`` under the (already unique) tensor ``name``."""
-        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
+        array = np.asarray(array)
+        if not array.flags.c_contiguous:  # (np.ascontiguousarray would make a 0-d array 1-d)
+            array = array.copy(order="C")
+        self.initializers.append(numpy_helper.from_array(array, name))
         return name
 
     def const(self, array, base: str = "const", dtype=None) -> str:
