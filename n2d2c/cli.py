@@ -54,6 +54,17 @@ def _add_pipeline_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--time-passes", action="store_true")
 
 
+def _add_memory_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("memory planning (N2D2 export memory options)")
+    g.add_argument("--export-parameters", metavar="PARAMS.INI",
+                   help="N2D2 -export-parameters file: IncludeInputInBuffer, "
+                        "OptimizeBufferMemory, OptimizeNoBranchConcat, MemoryAlignment, "
+                        "MemoryManagerStrategy (other keys are ignored)")
+    g.add_argument("--memory-strategy", metavar="NAME",
+                   help="MemoryManagerStrategy (overrides the parameters file): "
+                        "OptimizeMaxLifetimeMaxSizeFirst (default), best, exact, ...")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="n2d2c", description="Compile N2D2 INI / ONNX networks.")
     parser.add_argument("--version", action="version", version=f"n2d2c {__version__}")
@@ -62,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("info", help="layers, parameters, MACs and activation sizes")
     _add_model_args(p)
+    p.add_argument("--memory", action="store_true",
+                   help="also plan the C++ backend's activation memory and print the plan")
+    _add_memory_args(p)
     p.set_defaults(func=cmd_info)
 
     p = sub.add_parser("ir", help="print the IR (after optional passes)")
@@ -90,6 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", default="network", help="name of the generated network")
     p.add_argument("-X", "--backend-option", action="append", default=[], metavar="KEY=VALUE",
                    help="backend-specific option (e.g. -X onnx_format=qop); repeatable")
+    p.add_argument("--memory-report", action="store_true",
+                   help="print the memory plan: arena, lower bound, bytes saved by each "
+                        "optimisation, every buffer (also in OUTPUT/memory_mapping.log)")
+    _add_memory_args(p)
     add_quantization_args(p)
     p.set_defaults(func=cmd_compile)
 
@@ -136,9 +154,37 @@ def _run_pipeline(args, graph, default: str | None = None):
     return graph
 
 
+def _memory_options(args):
+    """MemoryOptions from --export-parameters and --memory-strategy (None if neither)."""
+    if not args.export_parameters and not args.memory_strategy:
+        return None
+    import dataclasses
+
+    from .passes.memory import MemoryOptions, options_from_params, parse_params
+    options = MemoryOptions()
+    if args.export_parameters:
+        path = Path(args.export_parameters)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as err:
+            raise InputError(f"cannot read parameters file: {err.strerror}",
+                             location=str(path)) from None
+        options = options_from_params(parse_params(text, str(path)), strict=False)
+    if args.memory_strategy:
+        options = dataclasses.replace(options, MemoryManagerStrategy=args.memory_strategy)
+    return options
+
+
 def cmd_info(args) -> int:
     from .info import format_info
-    sys.stdout.write(format_info(_load(args)))
+    graph = _load(args)
+    options = _memory_options(args)
+    if options is not None and not args.memory:
+        raise UsageError("--export-parameters and --memory-strategy need --memory")
+    sys.stdout.write(format_info(graph))
+    if args.memory:
+        from .info import format_memory
+        sys.stdout.write("\n" + format_memory(graph, options))
     return 0
 
 
@@ -215,6 +261,14 @@ def cmd_compile(args) -> int:
     from .util.atomic import atomic_output_dir
     backend = get_backend(args.backend)
     extra = _backend_options(args.backend_option)
+    memory = _memory_options(args)
+    if (memory is not None or args.memory_report) and args.backend != "cpp":
+        raise UsageError("--memory-report, --memory-strategy and --export-parameters apply to "
+                         f"the cpp backend, not '{args.backend}'")
+    if memory is not None:
+        extra["memory"] = memory
+    if args.memory_report:
+        extra["memory_report"] = True
     graph = _run_pipeline(args, _load(args), default=backend.default_pipeline)
     if wants_quantization(args):
         graph, _ = quantize_from_args(args, graph)
@@ -222,6 +276,8 @@ def cmd_compile(args) -> int:
         backend.emit(graph, scratch, CompileOptions(output_dir=Path(args.output), name=args.name,
                                                     extra=extra))
     print(f"wrote {args.backend} project to {args.output}")
+    if args.memory_report:
+        sys.stdout.write((Path(args.output) / "memory_mapping.log").read_text(encoding="utf-8"))
     return 0
 
 

@@ -71,3 +71,15 @@ def format_info(graph: Graph) -> str:
                f"parameters: {total_params:,}   MACs: {total_macs:,}   "
                f"largest activation: {largest:,} bytes"]
     return "\n".join(summary + [""] + lines) + "\n"
+
+
+def format_memory(graph: Graph, options=None) -> str:
+    """The C++ backend's memory plan of ``graph`` (``n2d2c info --memory``): arena, lower
+    bound, ratio, bytes saved by each optimisation and every buffer."""
+    from .backends.c.memory import REPORT_NOTES, plan_graph, summary_of
+    from .passes.memory import format_memory_report
+
+    memory = plan_graph(graph, options)
+    return format_memory_report(memory.problem, memory.plan, summary_of(graph, memory),
+                                title=f"graph @{graph.name} (C++ backend buffers)",
+                                notes=REPORT_NOTES)

@@ -25,7 +25,9 @@ PIPELINES = ["fold-constants", "dead-code", "remove-dropout", "fuse-bn", "fuse-p
              "equalize-weights{clip=skip,absorb-bias=true}",
              # The order a backend would use: canonicalise, fuse, equalise, fuse activations.
              "remove-dropout,simplify-reshape,fold-constants,fuse-bn,fuse-padding,"
-             "equalize-weights{absorb-bias=true},fuse-activation,dead-code"]
+             "equalize-weights{absorb-bias=true},fuse-activation,dead-code",
+             # Memory planning only annotates values with placements (tests/memory).
+             "plan-memory"]
 
 
 # Passes that approximate the function on purpose; tested in their own folders.

@@ -115,11 +115,16 @@ def huge_model(folder: Path, external: bool) -> Path:
     return path
 
 
+# VmHWM is the peak resident size of this process's own address space (reset by
+# exec); ru_maxrss is not usable here because Linux carries it over from the
+# pytest worker that forked the child.
 MEASURE = textwrap.dedent("""
-    import resource, sys
+    import sys
     from n2d2c.cli import main
     rc = main(["info", sys.argv[1]])
-    print("MAXRSS_KB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    with open("/proc/self/status") as f:
+        hwm = next(line.split()[1] for line in f if line.startswith("VmHWM:"))
+    print("MAXRSS_KB", hwm)
     sys.exit(rc)
 """)
 

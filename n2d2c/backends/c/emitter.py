@@ -115,8 +115,14 @@ class CEmitter:
         self.placement: ArenaPlacement | None = None
         self.requests: list[BufferRequest] = []
         self.layer_code: list[tuple[Layer, str]] = []
-        self._scratch: list[tuple[int, Storage]] = []
+        self._scratch: list[tuple[int, Storage]] = []   # (id of the kernel call, storage)
         self._decls: dict[str, list[str]] = {}
+        # Set by prepare_all: per layer, the (template, context) of each of its calls.
+        self.prepared: list[tuple[Layer, list[tuple[str, Ctx]]]] | None = None
+        # Bytes per activation element when planning for reports only (None: real sizes).
+        self.memory_itemsize: int | None = None
+        self._current_call: KernelCall | None = None
+        self._aliased = False   # the call being rendered reads and writes overlapping bytes
 
     # -- templates ---------------------------------------------------------------
     @functools.cached_property
@@ -164,13 +170,19 @@ class CEmitter:
     def ctype(self, dtype: str) -> str:
         return self.float_t if dtype == "float32" else self.CTYPES[dtype]
 
+    @property
+    def restrict_kw(self) -> str:
+        """``restrict``, except in a call whose output shares bytes with an input (in-place
+        and wrapped kernels), where it would be a lie."""
+        return "" if self._aliased else f" {self.restrict}"
+
     def in_ptr(self, name: str, operand: Operand) -> str:
         ctype = self.ctype(operand.view.storage.dtype)
-        return f"const {ctype}* {self.restrict} {name} = {operand.ptr};"
+        return f"const {ctype}*{self.restrict_kw} {name} = {operand.ptr};"
 
     def out_ptr(self, name: str, operand: Operand) -> str:
         ctype = self.ctype(operand.view.storage.dtype)
-        return f"{ctype}* {self.restrict} {name} = {operand.ptr};"
+        return f"{ctype}*{self.restrict_kw} {name} = {operand.ptr};"
 
     def cast_ptr(self, ctype: str, expr: str) -> str:
         return f"(({ctype}*)({expr}))"
@@ -184,9 +196,28 @@ class CEmitter:
 
     def arena_decl(self) -> str:
         if self.byte_arena:
-            return (f"static unsigned char arena[{self.placement.nbytes}] "
-                    f"{self.align()};")
-        return f"static {self.float_t} arena[{self.arena_elements()}] {self.align()};"
+            return (f"static unsigned char arena[{self.arena_bytes_declared}] "
+                    f"{self.align()};") + self.external_decls()
+        return (f"static {self.float_t} arena[{self.arena_elements()}] {self.align()};"
+                + self.external_decls())
+
+    @property
+    def arena_bytes_declared(self) -> int:
+        """The planned arena size (an empty arena is declared with one element)."""
+        return self.placement.nbytes or (1 if self.byte_arena else 4)
+
+    def external_symbol(self, name: str) -> str:
+        return f"ext_{name}"
+
+    @property
+    def external_storages(self) -> list[Storage]:
+        return [self.program.arena[name] for name in sorted(self.placement.external)]
+
+    def external_decls(self) -> str:
+        """Buffers kept out of the arena (graph inputs with IncludeInputInBuffer=0)."""
+        return "".join(f"\nstatic {self.ctype(st.dtype)} {self.external_symbol(st.name)}"
+                       f"[{st.size}] {self.align()};  // {st.size * st.itemsize} bytes, "
+                       "outside the arena" for st in self.external_storages)
 
     def array_body(self, const: ConstArray) -> str:
         if const.data.dtype.kind not in "iu":
@@ -322,6 +353,8 @@ class CEmitter:
         """Offset of a view's first element, in elements of the arena's declared type."""
         if self.placement is None:
             raise InternalError("arena offsets are known only once memory is planned")
+        if view.storage.name not in self.placement.regions:
+            raise InternalError(f"buffer '{view.storage.name}' has no region in the arena")
         region = self.placement.region(view.storage.name)
         if self.byte_arena:
             return region.offset + view.offset * view.storage.itemsize
@@ -334,13 +367,17 @@ class CEmitter:
         return Pointer(self, view)
 
     def scratch(self, layer: Layer, name: str, size: int, dtype: str = "float32") -> View:
-        """A temporary arena buffer of ``size`` elements, live only while ``layer`` runs."""
+        """A temporary arena buffer of ``size`` elements, live only while the kernel call
+        being prepared runs (planned into the arena like every other buffer)."""
         storage = Storage("arena", f"{layer.name}__{name}", int(size), dtype=dtype)
-        self._scratch.append((self.program.layers.index(layer), storage))
+        self._scratch.append((id(self._current_call), storage))
         return View.dense(storage, (int(size),))
 
     def pointer_expr(self, view: View) -> str:
         st = view.storage
+        if st.kind == "arena" and st.name in self.placement.external:
+            base = self.external_symbol(st.name)
+            return base if view.offset == 0 else f"{base} + {view.offset}"
         if st.kind == "arena":
             if self.byte_arena:
                 return self.cast_ptr(self.ctype(st.dtype), f"arena + {self.arena_offset(view)}")
@@ -385,23 +422,58 @@ class CEmitter:
         return {"load": "inputs", "store": "outputs"}.get(layer.kind, "")
 
     def plan_memory(self) -> ArenaPlacement:
-        spans = self.program.buffer_lifetimes()
-        sizes = {name: self.program.arena[name].size * self.program.arena[name].itemsize
-                 for name in spans}
-        for index, storage in self._scratch:
-            spans[storage.name] = (index, index)
-            sizes[storage.name] = storage.size * storage.itemsize
-        self.requests = [BufferRequest(name, sizes[name], *spans[name])
-                         for name in sorted(spans, key=lambda n: (spans[n][0], n))]
+        """Describe every arena buffer (lifetime in kernel-call steps, sharing its kernels
+        allow: see memory.py), place them with the plan and validate the placement."""
+        from .memory import ProblemBuilder
+
+        if self.prepared is None:
+            self.prepare_all()
+        self.requests = ProblemBuilder(self, self.memory_itemsize).requests()
         placement = self.plan.place(self.requests)
         placement.check(self.requests)
         return placement
+
+    def kernel_memory(self, call: KernelCall, template: str, ctx: Ctx):
+        """How a prepared call walks memory (``memory.KernelMemory``).  Only kernels whose
+        access order is known to be safe say they may share bytes: the generic convolution
+        and pooling (row-ordered variant when the plan overlaps them) and element-wise maps."""
+        from .memory import NONE, KernelMemory
+
+        if template in ("conv2d", "pool2d"):
+            return KernelMemory(rows=True)
+        if template == "map":
+            return KernelMemory(elementwise=True)
+        return NONE
 
     def prepare_call(self, layer: Layer, call: KernelCall) -> tuple[str, Ctx]:
         prepare = getattr(self, f"prepare_{call.kernel}", None)
         if prepare is None:
             raise InternalError(f"target '{self.target}' has no kernel '{call.kernel}'")
-        return prepare(call, layer)
+        self._current_call = call
+        try:
+            return prepare(call, layer)
+        finally:
+            self._current_call = None
+
+    def prepare_all(self) -> None:
+        """Prepare every kernel call (kernel choice, constants, scratch buffers)."""
+        self.prepared = [(layer, [self.prepare_call(layer, call) for call in layer.calls])
+                         for layer in self.program.layers]
+
+    def call_aliases(self, call: KernelCall) -> bool:
+        """Does the plan make bytes this call writes (its outputs, its scratch) share memory
+        with other bytes it reads (its inputs, its scratch)?"""
+        regions = self.placement.regions
+        scratch = [st.name for cid, st in self._scratch if cid == id(call)]
+        reads = [v.storage.name for v in call.reads.values() if v is not None] + scratch
+        writes = [v.storage.name for v in call.writes.values()] + scratch
+        spans = {n: regions[n] for n in set(reads + writes) if n in regions}
+        for w in writes:
+            for r in reads:
+                if w != r and w in spans and r in spans and spans[w].nbytes and spans[r].nbytes \
+                        and spans[w].offset < spans[r].end and spans[r].offset < spans[w].end:
+                    return True
+        return False
 
     def render_call(self, layer: Layer, template_name: str, ctx: Ctx) -> str:
         module = self.kernel_template(template_name).module
@@ -412,13 +484,28 @@ class CEmitter:
         return str(module.body(ctx))
 
     def render_layers(self) -> None:
-        """Prepare every kernel call, place the buffers (scratch included), then render."""
-        prepared = [(layer, [self.prepare_call(layer, call) for call in layer.calls])
-                    for layer in self.program.layers]
-        self.placement = self.plan_memory()
+        """Prepare every kernel call, place the buffers (scratch included), then render.
+
+        A call whose buffers the plan overlaps renders with ``ctx.aliased`` set (templates
+        then keep the access order the planner relied on) and without ``restrict``."""
+        if self.prepared is None:
+            self.prepare_all()
+        if self.placement is None:
+            self.placement = self.plan_memory()
         self.layer_code = []
-        for layer, calls in prepared:
-            parts = [f"{{\n{self.render_call(layer, name, ctx)}\n}}" for name, ctx in calls]
+        for layer, calls in self.prepared:
+            parts = []
+            for call, (name, ctx) in zip(layer.calls, calls):
+                self._aliased = self.call_aliases(call)
+                if self._aliased and not self.kernel_memory(call, name, ctx).may_alias:
+                    raise InternalError(f"{layer.name}: the buffer plan overlaps the operands "
+                                        f"of kernel '{name}', whose access order allows no "
+                                        "sharing")
+                ctx["aliased"] = self._aliased
+                try:
+                    parts.append(f"{{\n{self.render_call(layer, name, ctx)}\n}}")
+                finally:
+                    self._aliased = False
             self.layer_code.append((layer, "\n".join(parts)))
 
     def decls(self, layer: Layer) -> str:
@@ -434,8 +521,16 @@ class CEmitter:
         """Layers that have code (aliases such as Reshape have none)."""
         return [(layer, code) for layer, code in self.layer_code if code]
 
+    def plan_description(self) -> str:
+        """How the plan was made, for the generated code's header comment."""
+        plan = self.placement.plan if self.placement is not None else None
+        if plan is None:
+            return ""
+        return (f": strategy {plan.strategy}, lower bound {plan.lower_bound} bytes"
+                + (" (reached)" if plan.arena_size <= plan.lower_bound else ""))
+
     def arena_elements(self) -> int:
-        return self.placement.nbytes // np.dtype(np.float32).itemsize
+        return -(-self.arena_bytes_declared // np.dtype(np.float32).itemsize)
 
     def render_files(self) -> dict[str, str]:
         """Every generated file: name -> text."""

@@ -319,16 +319,17 @@ def lower_concat(low: Lowering, op) -> None:
     low.begin("op", op.name, _comment(op, extra=f"axis {axis}"), op)
     y = low.output(op.output, like=next((v for v in views if v.is_nhwc()), views[0]))
     offset = 0
-    copied = 0
+    in_place = 0
     for v in views:
         size = v.shape[axis]
         target = y.slice(axis, offset, size)
-        if size and v != target:  # inputs written in place by their producer need no copy
+        if size and v == target:
+            in_place += 1  # written into its slice by its producer: nothing to copy
+        elif size:
             low.emit(KernelCall("copy", {"x": v}, {"y": target}))
-            copied += 1
         offset += size
-    if copied < len(views):
-        low.current.comment += f"; {len(views) - copied} of {len(views)} inputs written in place"
+    if in_place:
+        low.current.comment += f"; {in_place} of {len(views)} inputs written in place"
 
 
 @lowers(ops.Pad)

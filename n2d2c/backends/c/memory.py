@@ -172,7 +172,7 @@ class ProblemBuilder:
         elif traits.rows:
             x, y = call.reads.get("x"), call.writes.get("y")
             if x is not None and y is not None:
-                self._wrap(y.storage, x.storage, x, y, call.params, step, pad=True)
+                self._wrap(x, y, call.params, step)
 
     def _produced_here(self, storage: Storage, step: int) -> bool:
         buf = self.bufs.get(storage.name)
@@ -186,13 +186,16 @@ class ProblemBuilder:
             return
         candidates = []
         for a in call.reads.values():
+            if a is None:
+                continue
             st = a.storage
+            # (real element sizes: an itemsize override is for reports, not for semantics)
             if (st.kind != "arena" or st.name == y.storage.name or st.size != y.storage.size
-                    or self.elt(st) != self.elt(y.storage)
+                    or st.itemsize != y.storage.itemsize
                     or (a.offset, a.shape, a.strides) != (y.offset, y.shape, y.strides)):
                 continue
             # Every read of that buffer in this call must be the same elements.
-            if any(b.storage.name == st.name and (b.offset, b.shape, b.strides)
+            if any(b is not None and b.storage.name == st.name and (b.offset, b.shape, b.strides)
                    != (a.offset, a.shape, a.strides) for b in call.reads.values()):
                 continue
             candidates.append(st)
@@ -200,18 +203,19 @@ class ProblemBuilder:
             last = [st for st in candidates if self.bufs[st.name].last == step]
             self.bufs[y.storage.name].inplace_of = (last or candidates)[0].name
 
-    def _wrap(self, out: Storage, src: Storage, x: View, y: View, params: dict,
-              step: int, pad: bool) -> None:
+    def _wrap(self, x: View, y: View, params: dict, step: int) -> None:
+        """Row geometry of a row-ordered conv/pool writing ``y`` from ``x`` (see wrap.py):
+        rows are the H rows of batch-1 NHWC buffers; dilated windows span their taps."""
+        src, out = x.storage, y.storage
         if not (_whole_nhwc(x) and _whole_nhwc(y)) or not self._produced_here(out, step) \
                 or src.name == out.name:
             return
         _, c, h, w = x.shape
         _, m, oh, ow = y.shape
         kh, dh = params["kernel"][0], params["dilations"][0]
-        geometry = ConvWrap(src.name, h, oh, w * c * self.elt(src), ow * m * self.elt(out),
-                            (kh - 1) * dh + 1, params["strides"][0],
-                            params["pads"][0] if pad else 0)
-        self._set_wrap(out, geometry)
+        self._set_wrap(out, ConvWrap(src.name, h, oh, w * c * self.elt(src),
+                                     ow * m * self.elt(out), (kh - 1) * dh + 1,
+                                     params["strides"][0], params["pads"][0]))
 
     def _set_wrap(self, out: Storage, geometry: ConvWrap) -> None:
         try:
@@ -340,6 +344,14 @@ def plan_graph(graph: "Graph", options: MemoryOptions | None = None, *, target: 
     return GraphMemory(emitter, emitter.placement.problem, emitter.placement.plan, options)
 
 
+REPORT_NOTES = (
+    "lifetimes are in kernel-call steps: -1 copies the inputs in, the last step copies the "
+    "outputs out;",
+    "buffers are the backend's: values fused into a kernel have none, NHWC copies and "
+    "kernel scratch (__padded) have one.",
+)
+
+
 def summary_of(graph: "Graph", memory: GraphMemory, **plan_kwargs) -> dict:
     """``memory_summary`` where every variant is re-lowered and re-planned (in-place
     concatenation changes the buffers themselves, not only the relations)."""
@@ -352,5 +364,86 @@ def summary_of(graph: "Graph", memory: GraphMemory, **plan_kwargs) -> dict:
     return memory_summary(memory.problem, memory.plan, memory.options, rebuild=rebuild)
 
 
+# -- the plan in the IR ---------------------------------------------------------------------
+
+def plan_attributes(memory: GraphMemory, fuse: bool, target: str = "cpp") -> dict[str, object]:
+    """The ``memory {...}`` summary a planned graph carries (options included, so that the
+    backend re-plans with the same ones)."""
+    o, plan = memory.options, memory.plan
+    return {"target": target, "arena_bytes": plan.arena_size, "lower_bound": plan.lower_bound,
+            "alignment": plan.alignment, "strategy": o.MemoryManagerStrategy,
+            "chosen": plan.chosen, "include_input_in_buffer": o.IncludeInputInBuffer,
+            "optimize_buffer_memory": o.OptimizeBufferMemory,
+            "optimize_no_branch_concat": o.OptimizeNoBranchConcat,
+            "memory_alignment": o.MemoryAlignment, "exact_time_limit": float(o.exact_time_limit),
+            "fuse": fuse}
+
+
+def options_from_attributes(attrs: dict[str, object]) -> tuple[MemoryOptions, bool]:
+    """MemoryOptions and ``fuse`` recorded by ``plan_attributes``."""
+    try:
+        options = MemoryOptions(
+            IncludeInputInBuffer=attrs["include_input_in_buffer"],
+            OptimizeBufferMemory=attrs["optimize_buffer_memory"],
+            OptimizeNoBranchConcat=attrs["optimize_no_branch_concat"],
+            MemoryAlignment=attrs["memory_alignment"],
+            MemoryManagerStrategy=attrs["strategy"],
+            exact_time_limit=attrs["exact_time_limit"])
+        fuse = attrs["fuse"]
+    except KeyError as err:
+        raise UsageError(f"the graph's memory {{...}} summary lacks '{err.args[0]}'",
+                         hint="re-run the plan-memory pass") from None
+    if not isinstance(fuse, bool):
+        raise UsageError(f"memory summary: fuse must be true or false, got {fuse!r}")
+    return options, fuse
+
+
+def annotate_graph(graph: "Graph", memory: GraphMemory, fuse: bool) -> int:
+    """Write the plan into the IR: a placement on every materialised value (others get
+    none) and the graph's ``memory {...}`` summary.  Returns how many values are placed."""
+    from ...ir.graph import Placement
+
+    placements = memory.value_placements()
+    count = 0
+    for v in graph.values():
+        where = placements.get(v.name)
+        v.placement = Placement(*where) if where is not None else None
+        count += where is not None
+    graph.memory_plan = plan_attributes(memory, fuse)
+    return count
+
+
+def has_placements(graph: "Graph") -> bool:
+    return bool(graph.memory_plan) or any(v.placement is not None for v in graph.values())
+
+
+def check_graph_placements(graph: "Graph", memory: GraphMemory, fuse: bool) -> None:
+    """Raise UsageError unless the placements and summary the IR carries are exactly the
+    plan just computed for this graph (they go stale when a pass runs after plan-memory)."""
+    expected = memory.value_placements()
+    problems = []
+    want = plan_attributes(memory, fuse)
+    for key, value in want.items():
+        if graph.memory_plan.get(key) != value:
+            problems.append(f"memory summary {key} = {graph.memory_plan.get(key)!r}, "
+                            f"the backend's plan has {value!r}")
+    for v in graph.values():
+        got = (v.placement.space, v.placement.offset, v.placement.strides) \
+            if v.placement is not None else None
+        if got != expected.get(v.name):
+            problems.append(f"%{v.name}: IR says {v.placement or 'no placement'}, the "
+                            f"backend's plan says "
+                            + (f"@{expected[v.name][0]}({expected[v.name][1]}, "
+                               f"{list(expected[v.name][2])})" if v.name in expected
+                               else "no placement"))
+    if problems:
+        raise UsageError("the memory placements in the IR are not the plan of this graph "
+                         f"({len(problems)} difference(s)):\n  " + "\n  ".join(problems[:8]),
+                         hint="run plan-memory last in the pipeline, with the backend's "
+                              "memory options (or drop it: the backend plans by itself)")
+
+
 __all__ = ["GraphMemory", "KernelMemory", "PlanCheckError", "PlannedBuffers", "ProblemBuilder",
-           "plan_graph", "problem_of", "summary_of", "value_placements"]
+           "annotate_graph", "check_graph_placements", "has_placements",
+           "options_from_attributes", "plan_attributes", "plan_graph", "problem_of",
+           "summary_of", "value_placements"]

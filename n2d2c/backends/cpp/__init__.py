@@ -7,14 +7,21 @@ Options (``compile_to_dir`` keywords, or ``CompileOptions.extra`` through the CL
 
 * ``stimuli`` (3): random test inputs exported to ``stimuli/`` (seeded by ``seed``, 0);
 * ``expected`` (True): their outputs computed by the reference simulator, in ``expected/``;
-* ``buffer_plan`` ("reuse"): how activations share the arena ("reuse", "separate" or a
-  ``BufferPlan`` instance);
+* ``buffer_plan`` ("planner"): how activations share the arena: the memory planner
+  ("planner", see ``c/memory.py``), "reuse", "separate" or a ``BufferPlan`` instance;
+* ``memory`` (None): the planner's ``MemoryOptions`` (N2D2's export memory options), or a
+  dict of them; None takes them from the IR's ``memory {...}`` summary when the
+  ``plan-memory`` pass ran, else the defaults.  If the IR carries placements, they must be
+  exactly the plan the backend computes (checked);
+* ``memory_report`` (False): add to ``memory_mapping.log`` the bytes each optimisation
+  saves (re-plans the graph once per optimisation);
 * ``fuse`` (True): fold activations and batch norms into the producing kernel;
 * ``parallel`` (True): OpenMP pragmas on large loops.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -23,13 +30,16 @@ import numpy as np
 
 from ...errors import N2D2CError, UnsupportedError, UsageError
 from ...ir import Graph, verify
+from ...passes.memory import MemoryOptions, format_memory_report, write_memory_reports
 from ...util.atomic import atomic_output_dir
+from ..c.memory import (REPORT_NOTES, PlannedBuffers, check_graph_placements, has_placements,
+                        options_from_attributes, plan_graph, summary_of)
 from ..c.program import lower_graph
 from ..registry import Backend, CompileOptions, register_backend
 from .emitter import CppEmitter
 
 OPTION_DEFAULTS = {"stimuli": 3, "seed": 0, "expected": True, "buffer_plan": None,
-                   "fuse": True, "parallel": True}
+                   "memory": None, "memory_report": False, "fuse": True, "parallel": True}
 
 
 def emit(graph: Graph, out_dir: Path, options: CompileOptions) -> None:
@@ -41,17 +51,32 @@ def emit(graph: Graph, out_dir: Path, options: CompileOptions) -> None:
                          f"known: {', '.join(sorted(opts))}")
     opts.update(options.extra)
     verify(graph)
-    program = lower_graph(graph, options.name, fuse=bool(opts["fuse"]))
-    emitter = CppEmitter(program, plan=opts["buffer_plan"], parallel=bool(opts["parallel"]))
+    fuse, parallel = bool(opts["fuse"]), bool(opts["parallel"])
+    emitter, memory = _plan(graph, options.name, opts, fuse, parallel)
     files = emitter.render_files()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
         (out_dir / name).write_text(text, encoding="utf-8", newline="\n")
+    memory_info = {"plan": emitter.plan.name, "arena_bytes": emitter.placement.nbytes,
+                   "external_bytes": sum(emitter.placement.external.values())}
+    if memory is not None:
+        summary = (summary_of(graph, memory, fuse=fuse, name=options.name, parallel=parallel)
+                   if opts["memory_report"] else None)
+        text = format_memory_report(memory.problem, memory.plan, summary,
+                                    title=program_title(graph, options.name), notes=REPORT_NOTES)
+        write_memory_reports(memory.problem, memory.plan, out_dir, text=text)
+        memory_info.update({
+            "strategy": memory.plan.strategy, "chosen": memory.plan.chosen,
+            "lower_bound": memory.plan.lower_bound, "ratio": round(memory.plan.ratio, 6),
+            "alignment": memory.plan.alignment,
+            "options": dataclasses.asdict(memory.options),
+            "ir_placements": "verified identical" if has_placements(graph) else "none in the IR",
+            "saved_bytes": summary["saved_bytes"] if summary else None})
     note = _write_stimuli(graph, out_dir, int(opts["stimuli"]), int(opts["seed"]),
                           bool(opts["expected"]))
     manifest = {
-        "name": program.name,
+        "name": emitter.program.name,
         "backend": "cpp",
         "graph": graph.name,
         "inputs": [_describe(v, i, "in", len(graph.inputs)) for i, v in enumerate(graph.inputs)],
@@ -60,12 +85,50 @@ def emit(graph: Graph, out_dir: Path, options: CompileOptions) -> None:
         "layers": [layer.name for layer, _ in emitter.code_layers],
         "arena_bytes": emitter.placement.nbytes,
         "buffer_plan": emitter.plan.name,
+        "memory": memory_info,
         "activation_layout": "NHWC for 4-D tensors that convolutions or pooling read or write; "
                              "row-major otherwise; inputs/outputs row-major (NCHW)",
         "expected": note,
     }
     (out_dir / "network.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n",
                                           encoding="utf-8", newline="\n")
+
+
+def program_title(graph: Graph, name: str) -> str:
+    return f"network '{name}' (graph @{graph.name}, target cpp)"
+
+
+def _memory_options(spec) -> MemoryOptions | None:
+    if spec is None or isinstance(spec, MemoryOptions):
+        return spec
+    if isinstance(spec, dict):
+        return MemoryOptions(**spec)
+    raise UsageError(f"option 'memory' of backend cpp takes MemoryOptions or a dict, got {spec!r}")
+
+
+def _plan(graph: Graph, name: str, opts: dict, fuse: bool, parallel: bool):
+    """The emitter with its buffers placed, and the GraphMemory when the planner placed them.
+
+    With the planner (the default) this is ``plan_graph``, the very function the
+    ``plan-memory`` pass uses; placements the IR carries must equal its result."""
+    spec = opts["buffer_plan"]
+    memory_options = _memory_options(opts["memory"])
+    if spec is None or spec == "planner" or isinstance(spec, PlannedBuffers):
+        if isinstance(spec, PlannedBuffers):
+            memory_options = memory_options or spec.options
+        if memory_options is None and graph.memory_plan:
+            memory_options, _ = options_from_attributes(graph.memory_plan)
+        memory = plan_graph(graph, memory_options or MemoryOptions(), fuse=fuse, name=name,
+                            parallel=parallel)
+        if has_placements(graph):
+            check_graph_placements(graph, memory, fuse)
+        return memory.emitter, memory
+    if memory_options is not None:
+        raise UsageError("option 'memory' of backend cpp needs buffer_plan 'planner' "
+                         f"(got {spec!r})")
+    program = lower_graph(graph, name, fuse=fuse)
+    emitter = CppEmitter(program, plan=spec, parallel=parallel)
+    return emitter, None
 
 
 def _describe(value, index: int, kind: str, count: int) -> dict:

@@ -10,7 +10,10 @@ Overrides, and why:
   activations applied to vectors in the epilogue.  ``prepare_conv2d`` and
   ``prepare_gemm`` choose them for float layers with constant weights and fall
   back to the generic kernels (``c/templates/generic/``) otherwise; every other
-  kernel is generic, parallelised by ``parallel_for``.
+  kernel is generic, parallelised by ``parallel_for``;
+* memory: ``kernel_memory`` says which of those kernels may share bytes with their
+  input (row-ordered variants rendered when the plan overlaps them, see
+  ``c/memory.py``).
 """
 
 from __future__ import annotations
@@ -62,8 +65,17 @@ class CppEmitter(CEmitter):
 
     def arena_decl(self) -> str:
         if self.byte_arena:
-            return f"alignas({self.alignment}) static unsigned char arena[{self.placement.nbytes}];"
-        return f"alignas({self.alignment}) static float arena[{self.arena_elements()}];"
+            decl = (f"alignas({self.alignment}) static unsigned char "
+                    f"arena[{self.arena_bytes_declared}];")
+        else:
+            decl = f"alignas({self.alignment}) static float arena[{self.arena_elements()}];"
+        return decl + self.external_decls()
+
+    def external_decls(self) -> str:
+        return "".join(f"\nalignas({self.alignment}) static {self.ctype(st.dtype)} "
+                       f"{self.external_symbol(st.name)}[{st.size}];  // "
+                       f"{st.size * st.itemsize} bytes, outside the arena"
+                       for st in self.external_storages)
 
     def cast_ptr(self, ctype: str, expr: str) -> str:
         return f"reinterpret_cast<{ctype}*>({expr})"
@@ -129,9 +141,14 @@ class CppEmitter(CEmitter):
             return super().prepare_conv2d(call, layer)
         k = self._conv_common(call, False)
         g, cg, mg = k.group, k.cg, k.mg
+        x, y = call.reads["x"], call.writes["y"]
+        if (y.strides[1] not in (0, 1) or x.strides[1] not in (0, 1)
+                or _pixel_stride(y) is None):
+            # Channels not contiguous, or pixels not evenly spaced: the generic kernel.
+            return super().prepare_conv2d(call, layer)
         k.layer = layer.name
+        k.gemm = False
         k.struct = self.symbol(f"{layer.name}_shape")
-        k.xw, k.yw = k.c, k.m          # NHWC: a pixel's channels are contiguous
         if cg == 1 and mg == 1:
             # Depthwise: weights [kh][kw][C], vectorised over channels.
             k.w = self.add_const(f"w_{layer.name}",
@@ -143,8 +160,12 @@ class CppEmitter(CEmitter):
             hi = (k.width - 1 + k.pl - (k.kw - 1) * k.dw) // k.sw + 1
             k.ow_hi = max(k.ow_lo, min(k.ow, hi))
             k.pragma = self.parallel_for(k.oh * k.ow * k.m * k.kh * k.kw, collapse=2)
+            k.row_pragma = self.parallel_for(k.oh * k.ow * k.m * k.kh * k.kw)
             self._epilogue(k)
             return "depthwise_conv2d", k
+        # NHWC: a pixel's channels are contiguous; consecutive pixels (row-major) are
+        # k.xw / k.yw floats apart (the output may be a slice of a Concat buffer).
+        k.xw, k.yw = _pixel_stride(x), _pixel_stride(y)
         # Direct convolution, weights [group][M/g / 16][kh][kw][C/g][16] (M/g padded to 16):
         # each register tile reads its channel vectors as contiguous streams.
         mp = -(-mg // PAD_CHANNELS) * PAD_CHANNELS
@@ -161,15 +182,35 @@ class CppEmitter(CEmitter):
             hp = k.height + pads[0] + pads[2]
             wp = k.width + pads[1] + pads[3]
             view = self.scratch(layer, "padded", hp * wp * k.c)
-            k.pad = Ctx(hp=hp, wp=wp, ptr=self.pointer(view))
+            k.pad = Ctx(hp=hp, wp=wp, ptr=self.pointer(view), view=view)
             k.sxh, k.sxw = wp * k.c, k.c
             k.pad_pragma = self.parallel_for(hp * wp * k.c * 4)
         else:
             k.pad = None
             k.sxh, k.sxw = k.xh, k.xw
         k.pragma = self.parallel_for(k.oh * k.ow * k.m * cg * k.kh * k.kw, collapse=2)
+        k.row_pragma = self.parallel_for(k.oh * k.ow * k.m * cg * k.kh * k.kw)
         self._epilogue(k)
         return "conv2d_direct", k
+
+    def kernel_memory(self, call, template, ctx):
+        """The C++ kernels whose access order allows sharing (see the templates):
+        depthwise and direct convolutions have a row-ordered variant; a padded direct
+        convolution of one image first copies its whole input into the padded scratch."""
+        from ..c.memory import NONE, KernelMemory
+
+        if template == "depthwise_conv2d":
+            return KernelMemory(rows=True)
+        if template == "conv2d_direct":
+            if ctx.gemm or ctx.group != 1:
+                return NONE  # dense layers; grouped convolutions loop over groups first
+            if ctx.pad is None:
+                return KernelMemory(rows=True)
+            if ctx.n == 1:
+                return KernelMemory(rows=True, staged=ctx.pad.view.storage,
+                                    pads=tuple(call.params["pads"]))
+            return NONE
+        return super().kernel_memory(call, template, ctx)
 
     def _padded_bias(self, bias, call, layer, groups, per_group, padded):
         if bias is None:
@@ -202,7 +243,7 @@ class CppEmitter(CEmitter):
         k = Ctx(x=self.operand("a", a), y=self.operand("y", y), n=1, group=1, c=kk, m=n,
                 height=1, width=m, oh=1, ow=m, kh=1, kw=1, sh=1, sw=1, pt=0, pl=0, dh=1, dw=1,
                 cg=kk, mg=n, mp=np_, xn=0, xh=0, sxh=0, sxw=a.strides[0], yn=0,
-                yw=y.strides[0], pad=None, act=call.params.get("act"),
+                yw=y.strides[0], pad=None, act=call.params.get("act"), gemm=True,
                 layer=layer.name, struct=self.symbol(f"{layer.name}_shape"))
         k.w = self.add_const(f"w_{layer.name}", weights,
                              f"weights of {layer.name}, [N/16][K][16]"
@@ -214,6 +255,20 @@ class CppEmitter(CEmitter):
         k.pragma = self.parallel_for(m * n * kk, collapse=2)
         self._epilogue(k)
         return "conv2d_direct", k
+
+
+def _pixel_stride(view) -> int | None:
+    """Distance in elements between consecutive pixels (row-major over H, W) of an NHWC
+    view, or None when rows are not ``W`` pixels apart (e.g. a slice along W)."""
+    _, c, h, w = view.shape
+    _, _, sh, sw = view.strides
+    if w > 1 and h > 1:
+        return sw if sh == w * sw else None
+    if w > 1:
+        return sw
+    if h > 1:
+        return sh
+    return c
 
 
 __all__ = ["CppEmitter", "PAD_CHANNELS"]

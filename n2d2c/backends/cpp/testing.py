@@ -53,10 +53,12 @@ def manifest(out_dir: str | os.PathLike) -> dict:
     return json.loads((Path(out_dir) / "network.json").read_text())
 
 
-def run_inputs(out_dir: str | os.PathLike, inputs, *, threads: int | None = None):
+def run_inputs(out_dir: str | os.PathLike, inputs, *, threads: int | None = None,
+               args: Sequence[str] = ()):
     """Run the built binary on ``inputs`` (a {name: array} dict, or a list of them).
 
-    Returns {output name: array} (or a list of them, one per input dict).
+    Returns {output name: array} (or a list of them, one per input dict).  ``args`` are
+    extra testbench options, e.g. ``("-poison", "0xCD")``.
     """
     out_dir = Path(out_dir)
     info = manifest(out_dir)
@@ -73,7 +75,7 @@ def run_inputs(out_dir: str | os.PathLike, inputs, *, threads: int | None = None
                                      f"expected {entry['shape']}")
                 np.save(tmp / "stimuli" / f"s{s:04d}{entry['suffix']}", array)
         run(out_dir, ["-stimuli", str(tmp / "stimuli"), "-outputs", str(tmp / "outputs"),
-                      "-expected", str(tmp / "none")], threads=threads)
+                      "-expected", str(tmp / "none"), *args], threads=threads)
         results = []
         for s in range(len(samples)):
             outputs = tmp / "outputs"

@@ -13,6 +13,8 @@ above the deterministic one only guards against a runaway solve.
 
 from __future__ import annotations
 
+import math
+
 from .layout import Layout
 
 try:  # OR-Tools is an optional dependency (extra "memory")
@@ -47,10 +49,11 @@ def _allowed_steps(spans, alignment: int, bound: int) -> list[list[int]]:
 
 
 def solve(layout: Layout, hint: list[int], upper: int, lower: int,
-          time_limit: float) -> tuple[list[int] | None, str]:
-    """Best roots found with arena <= ``upper`` (None if none) and the status name."""
+          time_limit: float) -> tuple[list[int] | None, str, int]:
+    """Best roots found with arena <= ``upper`` (None if none), the status name, and the
+    lower bound CP-SAT proved for the arena (``lower`` when it proved nothing better)."""
     if cp_model is None:
-        return None, "UNAVAILABLE"
+        return None, "UNAVAILABLE", lower
     align = layout.alignment
     model = cp_model.CpModel()
     qs = []
@@ -76,6 +79,12 @@ def solve(layout: Layout, hint: list[int], upper: int, lower: int,
     solver.parameters.max_time_in_seconds = 4.0 * time_limit + 5.0
     status = solver.solve(model)
     name = solver.status_name(status)
+    # The model only holds placements with arena <= upper; CP-SAT's objective bound holds
+    # for all of them, and placements with a larger arena exceed it anyway, so
+    # min(bound, upper) is a lower bound on every placement of the layout.
+    proven = lower
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE, cp_model.UNKNOWN):
+        proven = max(lower, math.ceil(solver.best_objective_bound - 1e-9))
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return None, name
-    return [align * solver.value(q) for q in qs], name
+        return None, name, min(proven, upper)
+    return [align * solver.value(q) for q in qs], name, min(proven, upper)

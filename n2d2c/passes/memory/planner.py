@@ -27,22 +27,23 @@ def plan_memory(problem: MemoryProblem, options: MemoryOptions | None = None, *,
             exact_time_limit=time_limit or options.exact_time_limit)
     name = options.MemoryManagerStrategy  # validated by MemoryOptions
     layout = build_layout(problem, options)
-    bound = lower_bound(layout)
+    bound = step = lower_bound(layout)
     status = None
     if name in HEURISTICS:
         chosen, roots = name, HEURISTICS[name](layout)
     else:
         chosen, roots = run_best(layout)
         if name == "exact":
-            chosen, roots, status = _improve_exactly(layout, roots, chosen, bound,
-                                                     options.exact_time_limit)
+            chosen, roots, status, bound = _improve_exactly(layout, roots, chosen, bound,
+                                                            options.exact_time_limit)
     arena = arena_of(layout, roots)
     offsets = member_offsets(layout, roots)
     return MemoryPlan(
         offsets=offsets, arena_size=arena, strategy=name,
         lower_bound=bound, alignment=layout.alignment, chosen=chosen,
         optimal=arena <= bound or status == "OPTIMAL", external=layout.external,
-        shared=_realised(layout, offsets), solver_status=status, options=options)
+        shared=_realised(layout, offsets), solver_status=status, options=options,
+        step_bound=step)
 
 
 def _realised(layout: Layout, offsets: dict[str, int]):
@@ -58,12 +59,16 @@ def _realised(layout: Layout, offsets: dict[str, int]):
 
 
 def _improve_exactly(layout: Layout, roots: list[int], chosen: str, bound: int,
-                     time_limit: float) -> tuple[str, list[int], str]:
-    """CP-SAT hinted with the best heuristic; keeps the heuristic unless beaten."""
+                     time_limit: float) -> tuple[str, list[int], str, int]:
+    """CP-SAT hinted with the best heuristic; keeps the heuristic unless beaten.
+
+    Also returns the lower bound: the per-step bound, raised to what CP-SAT proved
+    (the arena itself when it proved the placement optimal)."""
     upper = arena_of(layout, roots)
     if upper <= bound or not layout.blocks:
-        return chosen, roots, "LOWER_BOUND_REACHED"  # nothing left to prove
-    solved, status = exact.solve(layout, roots, upper, bound, time_limit)
+        return chosen, roots, "LOWER_BOUND_REACHED", bound  # nothing left to prove
+    solved, status, proven = exact.solve(layout, roots, upper, bound, time_limit)
+    bound = max(bound, proven)
     if solved is not None and arena_of(layout, solved) < upper:
-        return "exact", solved, status
-    return chosen, roots, status
+        return "exact", solved, status, bound
+    return chosen, roots, status, bound

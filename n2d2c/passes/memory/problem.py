@@ -184,6 +184,8 @@ class MemoryPlan:
     when the arena is proven minimal under the planner's model (it reached the
     lower bound, or CP-SAT proved it).  Graph inputs kept out of the arena
     (``IncludeInputInBuffer=0``) are listed in ``external`` and have no offset.
+    ``lower_bound`` is the per-step bound (``bound.py``), raised to the bound
+    CP-SAT proved when the ``exact`` strategy ran; ``step_bound`` is the former.
     """
 
     offsets: dict[str, int]
@@ -197,6 +199,7 @@ class MemoryPlan:
     shared: tuple[Sharing, ...] = ()
     solver_status: str | None = None
     options: object = field(default=None, compare=False)
+    step_bound: int | None = None
 
     @property
     def ratio(self) -> float:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Callable
 
 from .options import MemoryOptions
 from .planner import plan_memory
@@ -43,20 +44,27 @@ def format_mapping_log(problem: MemoryProblem, plan: MemoryPlan) -> str:
 
 
 def memory_summary(problem: MemoryProblem, plan: MemoryPlan,
-                   options: MemoryOptions | None = None) -> dict:
+                   options: MemoryOptions | None = None, *,
+                   rebuild: Callable[[MemoryOptions], tuple[MemoryProblem, MemoryPlan]]
+                   | None = None) -> dict:
     """Arena, bound, ratio and the bytes each optimisation saves.
 
     A saving is measured by re-planning with that option switched off (same
     strategy); it is 0 for an option already off, and may be negative when a
     heuristic happens to do better without it.  ``reuse`` compares with
     strategy ``None``; ``IncludeInputInBuffer`` counts the external input
-    bytes, since those then need memory of their own.
+    bytes, since those then need memory of their own.  ``rebuild(options)``,
+    when given, makes the problem *and* plan of each variant (for callers whose
+    buffers themselves depend on an option, e.g. in-place concatenation).
     """
     options = options or plan.options or MemoryOptions()
 
     def total(opts: MemoryOptions) -> int:
-        other = plan_memory(problem, opts)
-        return other.arena_size + _external_bytes(problem, other)
+        if rebuild is not None:
+            other_problem, other = rebuild(opts)
+        else:
+            other_problem, other = problem, plan_memory(problem, opts)
+        return other.arena_size + _external_bytes(other_problem, other)
 
     here = plan.arena_size + _external_bytes(problem, plan)
     saved = {"reuse": total(dataclasses.replace(options, MemoryManagerStrategy="None")) - here
@@ -75,15 +83,48 @@ def _external_bytes(problem: MemoryProblem, plan: MemoryPlan) -> int:
     return sum(sizes[name].size for name in plan.external)
 
 
+SAVING_LABELS = {
+    "reuse": "reuse of dead buffers (vs strategy None)",
+    "OptimizeBufferMemory": "OptimizeBufferMemory (in-place element-wise, wrapping)",
+    "OptimizeNoBranchConcat": "OptimizeNoBranchConcat (concat inputs written in place)",
+    "IncludeInputInBuffer": "IncludeInputInBuffer (inputs inside the arena)",
+}
+
+
+def format_memory_report(problem: MemoryProblem, plan: MemoryPlan,
+                         summary: dict | None = None, title: str = "",
+                         notes: tuple[str, ...] = ()) -> str:
+    """What ``--memory-report`` prints: arena, lower bound, ratio, the bytes each
+    optimisation saves (when ``summary`` is given), ``notes`` and the per-buffer mapping."""
+    external = _external_bytes(problem, plan)
+    lines = [f"memory plan{' of ' + title if title else ''}",
+             f"  arena:        {plan.arena_size:>12,} bytes  (strategy {plan.strategy}, "
+             f"offsets from {plan.chosen})",
+             f"  lower bound:  {plan.lower_bound:>12,} bytes"
+             + (f"  (proven by CP-SAT; live-bytes bound {plan.step_bound:,})"
+                if plan.step_bound is not None and plan.step_bound < plan.lower_bound else ""),
+             f"  plan / bound: {plan.ratio:>12.4f}" + ("  (optimal)" if plan.optimal else "")]
+    if external:
+        lines.append(f"  external:     {external:>12,} bytes  (inputs outside the arena)")
+    if summary is not None:
+        lines.append("  bytes saved by each optimisation (re-planned without it):")
+        for key, saved in summary["saved_bytes"].items():
+            lines.append(f"    {SAVING_LABELS.get(key, key):<58} {saved:>12,}")
+    lines += [f"  {note}" for note in notes]
+    return "\n".join(lines) + "\n\n" + format_mapping_log(problem, plan)
+
+
 def write_memory_reports(problem: MemoryProblem, plan: MemoryPlan,
-                         directory: str | Path) -> dict[str, Path]:
-    """Write ``memory_mapping.log`` and ``memory_mapping.png`` into ``directory``."""
+                         directory: str | Path, text: str | None = None) -> dict[str, Path]:
+    """Write ``memory_mapping.log`` (``text``, default ``format_mapping_log``) and
+    ``memory_mapping.png`` into ``directory``."""
     from .plot import plot_memory_mapping  # matplotlib only when a picture is wanted
 
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     log = out / LOG_NAME
-    log.write_text(format_mapping_log(problem, plan), encoding="utf-8")
+    log.write_text(text if text is not None else format_mapping_log(problem, plan),
+                   encoding="utf-8")
     png = out / PNG_NAME
     plot_memory_mapping(problem, plan, png)
     return {"log": log, "png": png}
