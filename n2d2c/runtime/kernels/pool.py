@@ -44,6 +44,32 @@ def _max_pool2d(x, out, kh_size, kw_size, sh, sw, pt, pl, dh, dw):
                 out[n, c, oh, ow] = best
 
 
+@njit(cache=True)
+def window_sum(x, n, c, h0, w0, kh_size, kw_size, dh, dw, pt, pl, pb, pr, zero):
+    """Sum of the input cells of one average-pooling window starting at (h0, w0), with
+    the number of cells inside the input and inside the padded input.  ``zero`` picks
+    the accumulator: 0.0 (float64) for float tensors, np.int64(0) (exact) for integers;
+    the float and the integer kernels share this so their windows cannot drift apart."""
+    height, width = x.shape[2], x.shape[3]
+    total = zero
+    inside = 0
+    padded = 0
+    for kh in range(kh_size):
+        ih = h0 + kh * dh
+        if ih < -pt or ih >= height + pb:
+            continue
+        row_inside = 0 <= ih < height
+        for kw in range(kw_size):
+            iw = w0 + kw * dw
+            if iw < -pl or iw >= width + pr:
+                continue
+            padded += 1
+            if row_inside and 0 <= iw < width:
+                inside += 1
+                total += x[n, c, ih, iw]
+    return total, inside, padded
+
+
 @njit(cache=True, parallel=True, fastmath=False)
 def _avg_pool2d(x, out, kh_size, kw_size, sh, sw, pt, pl, pb, pr, dh, dw, include_pad):
     n_batch, channels, height, width = x.shape
@@ -55,22 +81,8 @@ def _avg_pool2d(x, out, kh_size, kw_size, sh, sw, pt, pl, pb, pr, dh, dw, includ
             h0 = oh * sh - pt
             for ow in range(out_w):
                 w0 = ow * sw - pl
-                total = 0.0
-                inside = 0
-                padded = 0
-                for kh in range(kh_size):
-                    ih = h0 + kh * dh
-                    if ih < -pt or ih >= height + pb:
-                        continue
-                    row_inside = 0 <= ih < height
-                    for kw in range(kw_size):
-                        iw = w0 + kw * dw
-                        if iw < -pl or iw >= width + pr:
-                            continue
-                        padded += 1
-                        if row_inside and 0 <= iw < width:
-                            inside += 1
-                            total += x[n, c, ih, iw]
+                total, inside, padded = window_sum(x, n, c, h0, w0, kh_size, kw_size, dh, dw,
+                                                   pt, pl, pb, pr, 0.0)
                 count = padded if include_pad else inside
                 if count > 0:
                     out[n, c, oh, ow] = np.float32(total / count)

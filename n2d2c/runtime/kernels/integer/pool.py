@@ -8,6 +8,7 @@ from numba import njit
 
 from ....ir import ops
 from ...registry import INTEGER, kernel
+from ..pool import window_sum
 from .common import divide_round_half_away, int64
 
 
@@ -46,22 +47,8 @@ def _qavg_pool2d(x, out, kh_size, kw_size, sh, sw, pt, pl, pb, pr, dh, dw, inclu
                 h0 = oh * sh - pt
                 for ow in range(out_w):
                     w0 = ow * sw - pl
-                    total = np.int64(0)
-                    inside = 0
-                    padded = 0
-                    for kh in range(kh_size):
-                        ih = h0 + kh * dh
-                        if ih < -pt or ih >= height + pb:
-                            continue
-                        row_inside = 0 <= ih < height
-                        for kw in range(kw_size):
-                            iw = w0 + kw * dw
-                            if iw < -pl or iw >= width + pr:
-                                continue
-                            padded += 1
-                            if row_inside and 0 <= iw < width:
-                                inside += 1
-                                total += x[n, c, ih, iw]
+                    total, inside, padded = window_sum(x, n, c, h0, w0, kh_size, kw_size, dh,
+                                                       dw, pt, pl, pb, pr, np.int64(0))
                     count = padded if include_pad else inside
                     if count <= 0:
                         out[n, c, oh, ow] = 0
