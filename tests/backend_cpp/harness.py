@@ -28,6 +28,7 @@ from n2d2c.backends.cpp import compile_to_dir
 from n2d2c.backends.cpp.testing import build, compiler, run_inputs
 from n2d2c.frontend.onnx import load_onnx
 from n2d2c.ir import Graph
+from frontend_onnx.single_node import C, X  # noqa: F401 (re-exported to the test modules)
 from support import require_tool
 
 
@@ -42,18 +43,6 @@ def require_compiler() -> None:
 
 
 # -- ONNX cases ------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class X:
-    """A run-time input of a case."""
-    value: np.ndarray
-
-
-@dataclass(frozen=True)
-class C:
-    """An initializer (constant) of a case."""
-    value: np.ndarray
-
 
 @dataclass
 class Case:
