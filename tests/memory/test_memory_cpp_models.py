@@ -45,14 +45,34 @@ def _int8_lenet():
     return qgraph
 
 
+def _int8_grouped():
+    """A LeNet-like int8 network whose second convolution is grouped (group 2, not
+    depthwise): it stays on the generic integer convolution, which may wrap."""
+    from n2d2c.examples.onnx_builder import OnnxBuilder
+    from n2d2c.quantization import quantize_graph
+    b = OnnxBuilder("grouped", (1, 1, 28, 28), seed=4)
+    x = b.maxpool(b.relu(b.conv(b.input, 6, 5, pad=0)), 2, 2)
+    x = b.maxpool(b.relu(b.conv(x, 16, 5, pad=0, group=2)), 2, 2)
+    x = b.fc(b.flatten(b.global_avgpool(x)), 10)
+    graph = load_onnx(b.model(x))
+    calib = np.random.default_rng(2).standard_normal((4, 1, 1, 28, 28)).astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        qgraph, _ = quantize_graph(graph, calib, {"nbbits": 8, "sqnr_samples": 0})
+    return qgraph
+
+
 INT8 = _int8_lenet()
+INT8_GROUPED = _int8_grouped()
+INT8_MODELS = {"lenet_int8": INT8, "grouped_int8": INT8_GROUPED}
 
 
 @pytest.fixture(scope="module")
 def builds(tmp_path_factory):
     require_compiler()
     jobs = {name: (GRAPHS[name], {"memory": options}) for name, (_, options) in MODELS.items()}
-    jobs["lenet_int8"] = (INT8, {"memory": MemoryOptions()})
+    for name, graph in INT8_MODELS.items():
+        jobs[name] = (graph, {"memory": MemoryOptions()})
     return shared_build(tmp_path_factory, "models", jobs)
 
 
@@ -68,13 +88,16 @@ def test_matches_onnxruntime_with_garbage_in_the_arena(builds, name):
                                        err_msg=f"{name}, arena filled with {poison}")
 
 
-def test_int8_program_is_bit_exact_with_garbage_in_the_arena(builds):
+@pytest.mark.parametrize("name", sorted(INT8_MODELS))
+def test_int8_program_is_bit_exact_with_garbage_in_the_arena(builds, name):
     from n2d2c.runtime import simulate
-    feeds = random_feeds(INT8, seed=8)
-    ref = simulate(INT8, feeds)
+    graph = INT8_MODELS[name]
+    feeds = random_feeds(graph, seed=8)
+    ref = simulate(graph, feeds)
     for poison in (None, *POISONS):
-        got = run_poisoned(builds["lenet_int8"], feeds, poison)
-        np.testing.assert_allclose(got[0], ref[INT8.outputs[0].name], rtol=0, atol=1e-6)
+        got = run_poisoned(builds[name], feeds, poison)
+        np.testing.assert_allclose(got[0], ref[graph.outputs[0].name], rtol=0, atol=1e-6,
+                                   err_msg=f"{name}, arena filled with {poison}")
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
@@ -105,13 +128,17 @@ def test_every_kind_of_sharing_is_exercised():
     for name, (_, options) in MODELS.items():
         for kind, kernels in realised(GRAPHS[name], options).items():
             used.setdefault(kind, set()).update(kernels)
-    for kind, kernels in realised(INT8, MemoryOptions()).items():
-        used.setdefault(kind, set()).update(kernels)
+    for graph in INT8_MODELS.values():
+        for kind, kernels in realised(graph, MemoryOptions()).items():
+            used.setdefault(kind, set()).update(kernels)
     # wrapping, in each kernel that may wrap: the C++ depthwise and direct convolutions (and
-    # the padded copy of the latter), the generic convolution (int8) and pooling
+    # the padded copy of the latter), the generic convolution (the grouped int8 one; the
+    # other int8 convolutions use conv2d_int, which never shares) and pooling
     assert {"depthwise_conv2d", "conv2d_direct", "conv2d_direct:copy", "pool2d",
             "conv2d"} <= used["wrap"]
     assert used["inplace"] == {"map"}  # residual additions
+    # the integer convolution kernels declare that they never share bytes with their input
+    assert not {"conv2d_int", "conv2d_int:copy", "depthwise_int"} & set().union(*used.values())
     # in-place concatenation: the inception branches write into their concat's buffer
     code = (plan_graph(GRAPHS["inception_like"], MODELS["inception_like"][1])
             .emitter.program.layers)

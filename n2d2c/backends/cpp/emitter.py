@@ -136,6 +136,8 @@ class CppEmitter(CEmitter):
     # -- hot kernels ------------------------------------------------------------------
     def prepare_conv2d(self, call: KernelCall, layer: Layer):
         wts = call.params.get("weights")
+        if self._integer_conv(call):
+            return self._prepare_conv2d_int(call, layer)
         if wts is None or call.writes["y"].storage.dtype != "float32":
             # Weights computed at run time, or integer arithmetic: the generic kernel.
             return super().prepare_conv2d(call, layer)
@@ -193,12 +195,60 @@ class CppEmitter(CEmitter):
         self._epilogue(k)
         return "conv2d_direct", k
 
+    @staticmethod
+    def _integer_conv(call: KernelCall) -> bool:
+        """int8/uint8 activations x constant int8 weights (+ constant int32 bias) -> int32,
+        no fused activation: exact int32 accumulation, as ir/ops/quant.py defines it."""
+        wts, bias = call.params.get("weights"), call.params.get("bias")
+        x, y = call.reads["x"], call.writes["y"]
+        c, m = x.shape[1], y.shape[1]
+        group = call.params["group"]
+        return (wts is not None and wts.dtype == np.int8
+                and x.storage.dtype in ("int8", "uint8") and y.storage.dtype == "int32"
+                and call.params.get("act") is None and "b" not in call.reads
+                and (bias is None or np.asarray(bias).dtype == np.int32)
+                and (group == 1 or (group == c == m)))
+
+    def _prepare_conv2d_int(self, call: KernelCall, layer: Layer):
+        k = self._conv_common(call, False)
+        x, y = call.reads["x"], call.writes["y"]
+        wts = call.params["weights"]
+        bias = call.params.get("bias")
+        k.layer = layer.name
+        k.struct = self.symbol(f"{layer.name}_shape")
+        k.xc, k.yc = x.strides[1], y.strides[1]
+        if k.group != 1:
+            # Depthwise: weights int16 [kh][kw][C], int32 accumulators over channels.
+            k.w = self.add_const(f"w_{layer.name}",
+                                 wts.reshape(k.m, k.kh, k.kw).transpose(1, 2, 0).astype(np.int16),
+                                 f"weights of {layer.name}, depthwise int16 [kh][kw][C]")
+            k.b = (None if bias is None else
+                   self.add_const(f"b_{layer.name}", np.asarray(bias, np.int32), "bias"))
+            k.pragma = self.parallel_for(k.oh * k.ow * k.m * k.kh * k.kw)
+            return "depthwise_int", k
+        # Weights int16 OHWI: for each output channel and kernel row, KW x C contiguous values,
+        # matching a row of the padded NHWC input (an int16 dot product per row).
+        k.w = self.add_const(f"w_{layer.name}", wts.transpose(0, 2, 3, 1).astype(np.int16),
+                             f"weights of {layer.name}, int16 OHWI")
+        k.b = (None if bias is None else
+               self.add_const(f"b_{layer.name}", np.asarray(bias, np.int32), "bias"))
+        pads = call.params["pads"]
+        k.hp = k.height + pads[0] + pads[2]
+        k.wp = k.width + pads[1] + pads[3]
+        view = self.scratch(layer, "padded", k.hp * k.wp * k.c, dtype="int16")
+        k.pad_ptr = self.pointer(view)
+        k.pad_pragma = self.parallel_for(k.hp * k.wp * k.c * 4)
+        k.pragma = self.parallel_for(k.oh * k.ow * k.m * k.c * k.kh * k.kw)
+        return "conv2d_int", k
+
     def kernel_memory(self, call, template, ctx):
         """The C++ kernels whose access order allows sharing (see the templates):
         depthwise and direct convolutions have a row-ordered variant; a padded direct
         convolution of one image first copies its whole input into the padded scratch."""
         from ..c.memory import NONE, KernelMemory
 
+        if template in ("conv2d_int", "depthwise_int"):
+            return NONE  # integer kernels: the output never shares bytes with the input
         if template == "depthwise_conv2d":
             return KernelMemory(rows=True)
         if template == "conv2d_direct":

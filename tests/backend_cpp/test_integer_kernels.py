@@ -1,0 +1,117 @@
+"""The C++ integer convolution kernels (conv2d_int, depthwise_int): integer Conv2d layers
+with constant int8 weights are routed to them, and they agree bit for bit with the integer
+simulator (odd channel counts, counts not a multiple of 16, uint8 input, padding, stride 2,
+dilation); the other integer convolutions stay on the generic kernel."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from n2d2c.backends.c.memory import plan_graph
+from n2d2c.backends.cpp import compile_to_dir
+from n2d2c.backends.cpp.testing import build, run_inputs
+from n2d2c.ir import Graph, TensorType, ops
+from n2d2c.passes.memory import MemoryOptions
+from n2d2c.runtime import simulate
+
+from .harness import merge_graphs, require_compiler, shared
+
+
+def observe_integers(graph: Graph) -> Graph:
+    """Add a ``dequantize {scale = 1}`` output for every integer result (exact)."""
+    for op in list(graph.ops):
+        for v in op.outputs:
+            if v.type.dtype.is_integer and not isinstance(op, ops.Constant):
+                graph.outputs = list(graph.outputs) + [
+                    graph.add(ops.Dequantize(name=f"{v.name}.observe", scale=1.0), [v]).output]
+    return graph
+
+# name -> (input shape, input dtype, out channels, kernel, group, pads, strides, dilations,
+#          bias, expected template)
+SPECS = {
+    "c3_m5_pad": ((1, 3, 9, 9), "i8", 5, 3, 1, (1, 1, 1, 1), (1, 1), (1, 1), True, "conv2d_int"),
+    "c7_m19_s2_u8": ((1, 7, 11, 10), "u8", 19, 3, 1, (1, 2, 0, 1), (2, 2), (1, 1), True,
+                     "conv2d_int"),
+    "c17_m33_1x1": ((1, 17, 6, 5), "u8", 33, 1, 1, (0, 0, 0, 0), (1, 1), (1, 1), False,
+                    "conv2d_int"),
+    "c5_m16_dil_s2": ((2, 5, 13, 13), "i8", 16, 3, 1, (2, 2, 2, 2), (2, 1), (2, 2), True,
+                      "conv2d_int"),
+    "dw_c13_s2_pad": ((1, 13, 9, 8), "i8", 13, 3, 13, (1, 1, 1, 1), (2, 2), (1, 1), True,
+                      "depthwise_int"),
+    "dw_c37_u8": ((1, 37, 7, 7), "u8", 37, 5, 37, (2, 1, 2, 3), (1, 1), (1, 1), False,
+                  "depthwise_int"),
+    "dw_c9_s2_nopad": ((2, 9, 10, 10), "u8", 9, 3, 9, (0, 0, 0, 0), (2, 2), (1, 1), True,
+                       "depthwise_int"),
+    "grouped_c6_m9": ((1, 6, 7, 7), "i8", 9, 3, 3, (1, 1, 1, 1), (2, 2), (1, 1), True, "conv2d"),
+}
+
+
+def _case(name):
+    shape, dtype, m, k, group, pads, strides, dil, bias, _ = SPECS[name]
+    rng = np.random.default_rng(sum(map(ord, name)))
+    g = Graph(name)
+    x = g.add_input("x", TensorType(shape))
+    q = g.add(ops.Quantize(name="q", scale=0.03, dtype=dtype), [x]).output
+    c = shape[1]
+    w = g.constant(rng.integers(-128, 128, (m, c // group, k, k)).astype(np.int8), "w")
+    inputs = [q, w]
+    if bias:
+        inputs.append(g.constant(rng.integers(-3000, 3000, m).astype(np.int32), "b"))
+    acc = g.add(ops.Conv2d(name="conv", pads=pads, strides=strides, dilations=dil,
+                           group=group), inputs).output
+    r = g.add(ops.Rescale(name="rs", mode="single-shift", shifts=(9,), dtype="i8"), [acc]).output
+    g.outputs = [g.add(ops.Dequantize(name="out", scale=0.25), [r]).output]
+    lo, hi = (-4.0, 8.0) if dtype == "u8" else (-4.0, 4.0)
+    return observe_integers(g), {"x": rng.uniform(lo, hi, shape).astype(np.float32)}
+
+
+CASES = {name: _case(name) for name in SPECS}
+
+
+def _templates(graph):
+    memory = plan_graph(graph, MemoryOptions())
+    return {layer.name: template for layer, items in memory.emitter.prepared
+            for template, _ in items}
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_integer_convolutions_are_routed_to_the_integer_kernels(name):
+    graph, _ = CASES[name]
+    templates = set(_templates(graph).values())
+    expected = SPECS[name][-1]
+    assert expected in templates
+    others = {"conv2d", "conv2d_int", "depthwise_int"} - {expected}
+    assert not templates & others
+
+
+def _build(root):
+    graphs = [(f"k{i}", CASES[name][0]) for i, name in enumerate(sorted(SPECS))]
+    merged = merge_graphs(graphs, "intkernels")
+    out = compile_to_dir(merged, root / "intkernels", stimuli=0)
+    build(out, opt="-O2")
+    feeds = {f"{prefix}.{k}": v for (prefix, _), name in zip(graphs, sorted(SPECS))
+             for k, v in CASES[name][1].items()}
+    results = list(run_inputs(out, feeds).values())
+    by_case, i = {}, 0
+    for (_, g), name in zip(graphs, sorted(SPECS)):
+        by_case[name] = results[i:i + len(g.outputs)]
+        i += len(g.outputs)
+    return by_case
+
+
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory):
+    require_compiler()
+    return shared(tmp_path_factory, "intkernels", _build)
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_integer_kernels_match_the_simulator_bit_for_bit(outputs, name):
+    graph, feeds = CASES[name]
+    reference = simulate(graph, feeds)
+    got = outputs[name]
+    assert len(got) == len(graph.outputs)
+    for value, array in zip(graph.outputs, got):
+        np.testing.assert_array_equal(array, np.asarray(reference[value.name], np.float32),
+                                      err_msg=f"{name}: %{value.name}")
