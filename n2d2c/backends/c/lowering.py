@@ -375,24 +375,18 @@ def lower_resize(low: Lowering, op) -> None:
 
 # -- quantized IR (exact integer arithmetic, see ir/ops/quant.py) -----------------------
 
-@lowers(ops.Quantize)
-def lower_quantize(low: Lowering, op) -> None:
+@lowers(ops.Quantize, ops.Dequantize)
+def lower_quantize_or_dequantize(low: Lowering, op) -> None:
+    """Both are element-wise maps (the `map` kernel's `quantize` / `dequantize` functions)."""
+    quantize = isinstance(op, ops.Quantize)
     x = low.view(op.inputs[0])
+    target = f", {op.dtype}" if quantize else ""
     low.begin("op", op.name, _comment(op, extra=f"scale {op.scale:g}, zero point "
-                                      f"{op.zero_point}, {op.dtype}"), op)
+                                      f"{op.zero_point}{target}"), op)
     y = low.output(op.output, like=x)
     low.emit(KernelCall("map", {"a": x}, {"y": y}, {
-        "fn": "quantize", "scale": op.scale, "zero_point": op.zero_point}))
-
-
-@lowers(ops.Dequantize)
-def lower_dequantize(low: Lowering, op) -> None:
-    x = low.view(op.inputs[0])
-    low.begin("op", op.name, _comment(op, extra=f"scale {op.scale:g}, zero point "
-                                      f"{op.zero_point}"), op)
-    y = low.output(op.output, like=x)
-    low.emit(KernelCall("map", {"a": x}, {"y": y}, {
-        "fn": "dequantize", "scale": op.scale, "zero_point": op.zero_point}))
+        "fn": "quantize" if quantize else "dequantize", "scale": op.scale,
+        "zero_point": op.zero_point}))
 
 
 @lowers(ops.Rescale)
