@@ -33,8 +33,8 @@ def macs_of(op: Operation) -> int:
         return out_elems * op.inputs[0].shape[-1]
     if isinstance(op, ops.Constant):
         return 0
-    if isinstance(op, (ops.MaxPool2d, ops.AvgPool2d)):
-        return out_elems * op.kernel[0] * op.kernel[1]
+    if isinstance(op, (ops.MaxPool2d, ops.AvgPool2d, ops.MaxPool2dWithIndices)):
+        return op.outputs[0].type.size * op.kernel[0] * op.kernel[1]
     if isinstance(op, (ops.GlobalAvgPool, ops.GlobalMaxPool, ops.ReduceMean)):
         return op.inputs[0].type.size
     return out_elems

@@ -44,6 +44,7 @@ _BUILTIN_MODULES = {
         "n2d2c.runtime.kernels.shape",
         "n2d2c.runtime.kernels.resize",
         "n2d2c.runtime.kernels.softmax",
+        "n2d2c.runtime.kernels.detection",
     ),
     "gpu": (),
 }

@@ -259,6 +259,7 @@ def test_op_matches_onnxruntime(outputs, family, case):
 
 
 def test_every_op_has_a_kernel():
+    from .test_refused_ops import REFUSED
     missing = sorted(name for name, cls in OPS.items()
-                     if cls is not ops.Constant and cls not in LOWERINGS)
+                     if cls is not ops.Constant and cls not in LOWERINGS and name not in REFUSED)
     assert not missing, f"ops without a C lowering: {missing}"

@@ -38,7 +38,7 @@ def test_unknown_layer_type(tmp_path: Path, lower) -> None:
     assert "BatchNorm, Conv, Deconv" in str(err) and "Softmax" in str(err)
 
 
-@pytest.mark.parametrize("layer_type", ["Unpool", "Anchor", "LSTM"])
+@pytest.mark.parametrize("layer_type", ["FMP", "Proposal", "LSTM"])
 def test_known_but_unsupported_layer_types(tmp_path: Path, lower, layer_type) -> None:
     err = error_of(lower, BASE.replace("Type=Conv", f"Type={layer_type}"))
     assert isinstance(err, UnsupportedError)

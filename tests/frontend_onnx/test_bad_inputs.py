@@ -123,7 +123,7 @@ def test_supported_ops_cover_the_required_set():
                     C(np.array([1, 1, 2, 2], np.float32))],
      dict(coordinate_transformation_mode="tf_crop_and_resize"), 1, "tf_crop_and_resize"),
     ("Conv", 13, [X(rand(1, 2, 4, 4, 4)), C(rand(3, 2, 2, 2, 2))], {}, 1, "3-D convolution"),
-    ("MaxPool", 13, [X(rand(1, 2, 4, 4))], dict(kernel_shape=[2, 2]), 2, "Indices"),
+    ("MaxPool", 13, [X(rand(1, 2, 4, 4, 4))], dict(kernel_shape=[2, 2, 2]), 2, "3-D pooling"),
     ("Pad", 19, [X(rand(2, 3)), C(np.array([1, 1, 1, 1], np.int64))], dict(mode="wrap"), 1,
      "mode 'wrap'"),
     ("BatchNormalization", 15, [X(rand(2, 3, 2)), *[C(np.ones(3, np.float32))] * 4],

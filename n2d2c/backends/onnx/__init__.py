@@ -39,7 +39,7 @@ import onnx
 from ...errors import UsageError
 from ...ir import Graph
 from ..registry import Backend, CompileOptions, register_backend
-from .lowering import OPSET, Exporter
+from .lowering import OPSET, Exporter, index_values
 
 FORMATS = ("qdq", "qop")
 REQUANT_MODES = ("exact", "qlinear")
@@ -55,7 +55,8 @@ def _choice(value, allowed, what: str) -> str:
 
 
 def is_quantized(graph: Graph) -> bool:
-    return any(v.type.dtype.is_integer for v in graph.values())
+    indices = index_values(graph)  # i64 unpooling indices are not quantized values
+    return any(v.type.dtype.is_integer and id(v) not in indices for v in graph.values())
 
 
 def make_exporter(graph: Graph, *, onnx_format: str = "qdq", qop_requant: str = "exact",

@@ -32,6 +32,24 @@ if hasattr(O, "Softplus"):  # added to the IR after this backend was written
     _UNARY[O.Softplus] = "Softplus"
 
 
+def index_values(graph: Graph) -> set[int]:
+    """ids of the i64 index tensors of max unpooling (a pool's indices, an unpooling's
+    indices operand, and their reshapes): plain ONNX tensors in the float form, not
+    quantized values."""
+    found = {id(op.outputs[1]) for op in graph.ops_of(O.MaxPool2dWithIndices)}
+    found |= {id(op.inputs[1]) for op in graph.ops_of(O.MaxUnpool2d)}
+    views = graph.ops_of(O.Reshape, O.Identity)
+    grew = True
+    while grew:
+        grew = False
+        for op in views:
+            ends = {id(op.inputs[0]), id(op.output)}
+            if ends & found and not ends <= found:
+                found |= ends
+                grew = True
+    return found
+
+
 class Exporter:
     """Float IR -> ONNX; subclasses add the integer ops of a quantized form."""
 
@@ -43,12 +61,14 @@ class Exporter:
         self.w = ModelWriter(reserved=[v.name for v in graph.values()])
         self.tensors: dict[int, str] = {}
         self.notes: list[str] = []
+        self.indices = index_values(graph)
         self._float_handlers: dict[type, Callable] = {
             O.Conv2d: self._conv, O.ConvTranspose2d: self._conv_transpose, O.Gemm: self._gemm,
             O.MatMul: self._simple("MatMul"), O.BatchNorm: self._batch_norm, O.LRN: self._lrn,
             O.PRelu: self._simple("PRelu"), O.LeakyRelu: self._leaky_relu, O.Clip: self._clip,
             O.HardSigmoid: self._hard_sigmoid, O.Softmax: self._softmax,
             O.LogSoftmax: self._softmax, O.MaxPool2d: self._pool, O.AvgPool2d: self._pool,
+            O.MaxPool2dWithIndices: self._pool, O.MaxUnpool2d: self._max_unpool,
             O.GlobalAvgPool: self._simple("GlobalAveragePool"),
             O.GlobalMaxPool: self._simple("GlobalMaxPool"), O.Concat: self._concat,
             O.Reshape: self._reshape, O.Transpose: self._transpose, O.Slice: self._slice,
@@ -105,7 +125,7 @@ class Exporter:
         """Hook run after the inputs are bound, before the first op."""
 
     def lower(self, op: Operation) -> None:
-        values = [*op.inputs, *op.outputs]
+        values = [v for v in (*op.inputs, *op.outputs) if id(v) not in self.indices]
         if isinstance(op, (O.Quantize, O.Dequantize, O.Rescale)) or any(
                 v.type.dtype.is_integer for v in values):
             handler = self.integer_handler(op)
@@ -272,8 +292,29 @@ class Exporter:
         if isinstance(op, O.AvgPool2d):
             self.w.node("AveragePool", ins, outs, name=op.name,
                         count_include_pad=int(op.count_include_pad), **attrs)
+        elif isinstance(op, O.MaxPool2dWithIndices):
+            self.w.node("MaxPool", ins, outs, name=op.name, storage_order=int(op.storage_order),
+                        **attrs)
         else:
             self.w.node("MaxPool", ins, outs, name=op.name, **attrs)
+
+    def _max_unpool(self, op: O.MaxUnpool2d, ins, outs):
+        if not op.accumulate:
+            extra = [self.ints(op.output_shape, "output_shape")] if op.output_shape else []
+            self.w.node("MaxUnpool", ins + extra, outs, name=op.name,
+                        kernel_shape=list(op.kernel), strides=list(op.strides),
+                        pads=list(op.pads))
+            return
+        # MaxUnpool overwrites repeated indices; a scatter-add into zeros sums them.
+        out = op.output.type
+        zeros = self.w.op("ConstantOfShape", self.ints([out.size], "size"),
+                          name=f"{op.name}/zeros",
+                          value=helper.make_tensor("zero", ONNX_DTYPES[out.dtype], [1], [0]))
+        where = self.w.op("Reshape", ins[1], self.ints([-1, 1]), name=f"{op.name}/where")
+        updates = self.w.op("Reshape", ins[0], self.ints([-1]), name=f"{op.name}/updates")
+        flat = self.w.op("ScatterND", zeros, where, updates, name=f"{op.name}/scatter",
+                         reduction="add")
+        self.w.node("Reshape", [flat, self.ints(out.shape)], outs, name=op.name)
 
     def _concat(self, op: O.Concat, ins, outs):
         self.w.node("Concat", ins, outs, name=op.name, axis=int(op.axis))

@@ -10,12 +10,12 @@ from typing import Mapping, Sequence
 import onnx
 
 from ...errors import InternalError, N2D2CError, UnsupportedError
-from ...ir import Graph, TensorType, verify
+from ...ir import DType, Graph, TensorType, verify
 from . import registry
 from .context import ImportState, NodeContext, byte_limit
 from .errors import unsupported_ops_error
 from .external_data import load_external_data
-from .inputs import check_overrides, input_shape
+from .inputs import check_overrides, index_inputs, input_shape
 from .loader import check_opset, default_opset, inline_functions, read_model
 from .tensors import sparse_to_array, tensor_to_array
 
@@ -117,8 +117,12 @@ def _import_graph(model: onnx.ModelProto, overrides: dict, limit: int) -> Graph:
     # Inputs that also have an initializer are weights (IR < 4 listed them as inputs).
     inputs = [vi for vi in g.input if vi.name not in state.consts]
     check_overrides(inputs, overrides)
+    indices = index_inputs(g)
     for vi in inputs:
-        state.values[vi.name] = graph.add_input(vi.name, TensorType(input_shape(vi, overrides)))
+        is_index = vi.name in indices and vi.type.tensor_type.elem_type == onnx.TensorProto.INT64
+        shape = input_shape(vi, overrides, index_input=is_index)
+        dtype = DType.I64 if is_index else DType.F32
+        state.values[vi.name] = graph.add_input(vi.name, TensorType(shape, dtype))
 
     registry.load_converters()
     for node, name in zip(g.node, node_names(g)):

@@ -1,11 +1,13 @@
 """Every IR operation, one dataclass each, grouped by family."""
 
 from .constant import Constant
+from .detection import AnchorBoxes, RegionProposal, RoiPool
 from .elementwise import (Add, BinaryOp, Clip, Div, Dropout, HardSigmoid, HardSwish, Identity,
                           LeakyRelu, LogSoftmax, Max, Min, Mul, PRelu, Relu, Sigmoid, Softmax, Softplus,
                           Sub, Tanh, UnaryOp)
 from .nn import LRN, BatchNorm, Conv2d, ConvTranspose2d, Gemm, MatMul
-from .pool import AvgPool2d, GlobalAvgPool, GlobalMaxPool, MaxPool2d
+from .pool import (AvgPool2d, GlobalAvgPool, GlobalMaxPool, MaxPool2d, MaxPool2dWithIndices,
+                   MaxUnpool2d)
 from .quant import Dequantize, Quantize, Rescale
 from .registry import OPS, register_op
 from .shape import Concat, Pad, ReduceMean, Reshape, Resize, Slice, Split, Transpose

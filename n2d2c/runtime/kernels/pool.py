@@ -6,6 +6,11 @@ contribute to a max or a sum.  The average's divisor counts either the cells
 inside the input (``count_include_pad = false``) or the cells inside the
 *padded* input (``true``) -- so with ``ceil_mode`` the part of the last window
 that hangs past the end padding is never counted, as in onnxruntime.
+
+Max pooling with indices keeps the first maximum of a window in row-major window
+order (onnxruntime and N2D2 do the same on ties); a NaN wins as in the plain max
+pool, and the index is the first NaN's.  Unpooling scatters into zeros and
+refuses an index outside the output.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from ...errors import InputError
 from ...ir import ops
 from ..registry import kernel
 from ._util import f32
@@ -42,6 +48,53 @@ def _max_pool2d(x, out, kh_size, kw_size, sh, sw, pt, pl, dh, dw):
                         if v > best or np.isnan(v):
                             best = v
                 out[n, c, oh, ow] = best
+
+
+@njit(cache=True, parallel=True, fastmath=False)
+def _max_pool2d_indices(x, out, where, kh_size, kw_size, sh, sw, pt, pl, dh, dw, column_major):
+    n_batch, channels, height, width = x.shape
+    out_h, out_w = out.shape[2], out.shape[3]
+    for task in prange(n_batch * channels):
+        n = task // channels
+        c = task % channels
+        base = task * height * width
+        for oh in range(out_h):
+            h0 = oh * sh - pt
+            for ow in range(out_w):
+                w0 = ow * sw - pl
+                best = -np.inf
+                found = -1
+                for kh in range(kh_size):
+                    ih = h0 + kh * dh
+                    if ih < 0 or ih >= height:
+                        continue
+                    for kw in range(kw_size):
+                        iw = w0 + kw * dw
+                        if iw < 0 or iw >= width:
+                            continue
+                        v = x[n, c, ih, iw]
+                        if found < 0 or v > best or (np.isnan(v) and not np.isnan(best)):
+                            best = v
+                            found = iw * height + ih if column_major else ih * width + iw
+                out[n, c, oh, ow] = best
+                # A window with no input cell (all padding, or dilated past the input)
+                # has no position: -1, which max_unpool2d refuses.
+                where[n, c, oh, ow] = base + found if found >= 0 else -1
+
+
+@njit(cache=True)
+def _scatter(x, indices, out, accumulate):
+    """out[indices[i]] = x[i] in order (or +=); returns the first bad position or -1."""
+    size = out.size
+    for i in range(x.size):
+        j = indices[i]
+        if j < 0 or j >= size:
+            return i
+        if accumulate:
+            out[j] += x[i]
+        else:
+            out[j] = x[i]
+    return -1
 
 
 @njit(cache=True)
@@ -102,6 +155,27 @@ def max_pool2d(op: ops.MaxPool2d, x):
     out = np.empty(op.outputs[0].type.shape, np.float32)
     _max_pool2d(f32(x), out, *_window_args(op))
     return out
+
+
+@kernel(ops.MaxPool2dWithIndices)
+def max_pool2d_with_indices(op: ops.MaxPool2dWithIndices, x):
+    out = np.empty(op.outputs[0].type.shape, np.float32)
+    where = np.empty(op.outputs[1].type.shape, np.int64)
+    _max_pool2d_indices(f32(x), out, where, *_window_args(op), op.storage_order == 1)
+    return out, where
+
+
+@kernel(ops.MaxUnpool2d)
+def max_unpool2d(op: ops.MaxUnpool2d, x, indices):
+    # Sums of duplicates are formed in float64, like every other sum of the simulator.
+    out = np.zeros(op.outputs[0].type.size, np.float64 if op.accumulate else np.float32)
+    flat = np.ascontiguousarray(indices, dtype=np.int64).reshape(-1)
+    bad = _scatter(f32(x).reshape(-1), flat, out, bool(op.accumulate))
+    if bad >= 0:
+        raise InputError(f"{op.label}: index {int(flat[bad])} (at flat position {bad} of the "
+                         f"indices) is outside the output {op.outputs[0].type}, whose flat "
+                         f"indices are 0..{out.size - 1}", location=op.name or None)
+    return out.reshape(op.outputs[0].type.shape).astype(np.float32, copy=False)
 
 
 @kernel(ops.AvgPool2d)

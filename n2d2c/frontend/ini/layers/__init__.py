@@ -30,22 +30,19 @@ LAYERS: dict[str, LayerSpec] = {}
 
 #: N2D2 layer types that n2d2c recognises but cannot lower, with the reason.
 KNOWN_UNSUPPORTED: dict[str, str] = {
-    "Anchor": "region-proposal anchors (Faster R-CNN) produce data-dependent boxes",
-    "RP": "region proposals need sorting and non-maximum suppression at run time",
-    "Proposal": "region proposals need sorting and non-maximum suppression at run time",
-    "ROIPooling": "ROI pooling crops data-dependent boxes at run time",
+    "Proposal": "the per-class box refinement after ROI pooling is not supported (Anchor, "
+                "RP and ROIPooling are)",
     "ObjectDet": "object detection post-processing is data dependent",
     "LSTM": "recurrent layers are not supported",
     "FMP": "fractional max pooling draws random regions",
     "Rbf": "radial basis function layers are not supported",
     "Distance": "distance layers are not supported",
     "Transformation": "image transformations inside the network are not supported",
-    "Unpool": "max unpooling needs the pooling switches (argmax indices), which the IR "
-              "does not carry",
     "BatchNorm3d": "3-D layers are not supported",
 }
 
-_MODULES = ("conv", "pool", "dense", "normalization", "elementwise", "shape", "onnx_cell")
+_MODULES = ("conv", "pool", "dense", "normalization", "elementwise", "shape", "onnx_cell",
+            "detection", "unpool")
 _loaded = False
 
 

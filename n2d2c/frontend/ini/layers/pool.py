@@ -12,6 +12,10 @@ SqueezeNet write their concatenations) is a channel gather followed by the
 pooling; one where every output reads the same number ``k`` of channels (a
 maxout, ``Mapping.SizeY=2 Mapping.StrideY=2``) pools every channel and then
 takes the max (or the mean, for Average) of each output's ``k`` channels.
+
+A one-to-one max pool of one input that an ``Unpool`` layer names in ``ArgMax``
+keeps its switches: it is lowered as ``max_pool2d_with_indices`` (never as a
+global pool), and ``info["argmax_op"]`` names that op for the unpooling.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from ..context import LayerContext, nchw
 from ..mapping import mapping_matrix
 from . import layer
 from .geometry import pair, window
+from .unpool import argmax_wanted
 
 
 def gather_channels(ctx: LayerContext, x: Value, index: list[int], tag: str) -> Value:
@@ -66,9 +71,14 @@ def pool(ctx: LayerContext) -> Value:
     if not (per_output == k).all():
         raise props.unsupported(None, "pooling outputs that read different numbers of "
                                       "channels are not supported")
+    switches = False
     if k == 1:
         index = [int(np.nonzero(mask[:, o])[0][0]) for o in range(outputs)]
+        switches = (pooling == "Max" and len(ctx.inputs) == 1
+                    and index == list(range(channels)) and argmax_wanted(ctx))
         x = gather_channels(ctx, x, index, "gather")
+    if switches:
+        return _with_indices(ctx, x, (kh, kw), strides, pads)
     y = _spatial(ctx, x, pooling, (kh, kw), strides, pads)
     if k > 1:
         # Maxout-style: each output combines k pooled channels.
@@ -95,3 +105,12 @@ def _spatial(ctx, x, pooling, kernel, strides, pads) -> Value:
     attrs = dict(kernel=kernel, strides=strides, pads=(pads[0], pads[1], pads[0], pads[1]))
     op = O.MaxPool2d(**attrs) if pooling == "Max" else O.AvgPool2d(**attrs)
     return ctx.emit(op, [x], "pool")
+
+
+def _with_indices(ctx, x, kernel, strides, pads) -> Value:
+    op = O.MaxPool2dWithIndices(kernel=kernel, strides=strides,
+                                pads=(pads[0], pads[1], pads[0], pads[1]),
+                                name=f"{ctx.name}/pool")
+    ctx.graph.add(op, [x], [op.name, f"{ctx.name}/argmax"])
+    ctx.info["argmax_op"] = op.name
+    return op.outputs[0]
