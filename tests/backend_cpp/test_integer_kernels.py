@@ -1,9 +1,15 @@
-"""The C++ integer convolution kernels (conv2d_int, depthwise_int): integer Conv2d layers
+"""The C++ integer convolution kernels (conv2d_i8, depthwise_int): integer Conv2d layers
 with constant int8 weights are routed to them, and they agree bit for bit with the integer
 simulator (odd channel counts, counts not a multiple of 16, uint8 input, padding, stride 2,
-dilation); the other integer convolutions stay on the generic kernel."""
+3-channel 7x7 first layers); dilated and grouped integer convolutions stay on the generic
+kernel.  ``*_fused`` cases do not observe the accumulator, so the following rescale is fused
+into the kernel's epilogue (per tensor and per channel, with ReLU bounds).  Everything is
+built twice: portably (-O2: the vector-extension dot product) and with -march=native
+(AVX512-VNNI's vpdpbusd where the CPU has it)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,11 +24,12 @@ from n2d2c.runtime import simulate
 from .harness import merge_graphs, require_compiler, shared
 
 
-def observe_integers(graph: Graph) -> Graph:
-    """Add a ``dequantize {scale = 1}`` output for every integer result (exact)."""
+def observe_integers(graph: Graph, skip: tuple[str, ...] = ()) -> Graph:
+    """Add a ``dequantize {scale = 1}`` output for every integer result (exact) but ``skip``."""
     for op in list(graph.ops):
         for v in op.outputs:
-            if v.type.dtype.is_integer and not isinstance(op, ops.Constant):
+            if (v.type.dtype.is_integer and not isinstance(op, ops.Constant)
+                    and op.name not in skip):
                 graph.outputs = list(graph.outputs) + [
                     graph.add(ops.Dequantize(name=f"{v.name}.observe", scale=1.0), [v]).output]
     return graph
@@ -30,13 +37,13 @@ def observe_integers(graph: Graph) -> Graph:
 # name -> (input shape, input dtype, out channels, kernel, group, pads, strides, dilations,
 #          bias, expected template)
 SPECS = {
-    "c3_m5_pad": ((1, 3, 9, 9), "i8", 5, 3, 1, (1, 1, 1, 1), (1, 1), (1, 1), True, "conv2d_int"),
+    "c3_m5_pad": ((1, 3, 9, 9), "i8", 5, 3, 1, (1, 1, 1, 1), (1, 1), (1, 1), True, "conv2d_i8"),
     "c7_m19_s2_u8": ((1, 7, 11, 10), "u8", 19, 3, 1, (1, 2, 0, 1), (2, 2), (1, 1), True,
-                     "conv2d_int"),
+                     "conv2d_i8"),
     "c17_m33_1x1": ((1, 17, 6, 5), "u8", 33, 1, 1, (0, 0, 0, 0), (1, 1), (1, 1), False,
-                    "conv2d_int"),
+                    "conv2d_i8"),
     "c5_m16_dil_s2": ((2, 5, 13, 13), "i8", 16, 3, 1, (2, 2, 2, 2), (2, 1), (2, 2), True,
-                      "conv2d_int"),
+                      "conv2d"),
     "dw_c13_s2_pad": ((1, 13, 9, 8), "i8", 13, 3, 13, (1, 1, 1, 1), (2, 2), (1, 1), True,
                       "depthwise_int"),
     "dw_c37_u8": ((1, 37, 7, 7), "u8", 37, 5, 37, (2, 1, 2, 3), (1, 1), (1, 1), False,
@@ -44,7 +51,28 @@ SPECS = {
     "dw_c9_s2_nopad": ((2, 9, 10, 10), "u8", 9, 3, 9, (0, 0, 0, 0), (2, 2), (1, 1), True,
                        "depthwise_int"),
     "grouped_c6_m9": ((1, 6, 7, 7), "i8", 9, 3, 3, (1, 1, 1, 1), (2, 2), (1, 1), True, "conv2d"),
+    "c3_m80_7x7_s2": ((1, 3, 9, 20), "i8", 80, 7, 1, (3, 3, 3, 3), (2, 2), (1, 1), True,
+                      "conv2d_i8"),
+    "c3_m80_7x7_s2_fused": ((1, 3, 9, 20), "i8", 80, 7, 1, (3, 3, 3, 3), (2, 2), (1, 1), True,
+                            "conv2d_i8"),
+    "c24_m130_fused": ((1, 24, 7, 9), "u8", 130, 3, 1, (1, 1, 1, 1), (1, 1), (1, 1), False,
+                       "conv2d_i8"),
+    "dw_c37_u8_fused": ((1, 37, 7, 7), "u8", 37, 5, 37, (2, 1, 2, 3), (1, 1), (1, 1), True,
+                        "depthwise_int"),
+    "c5_m16_dil_fused": ((1, 5, 9, 9), "i8", 16, 3, 1, (2, 2, 2, 2), (1, 1), (2, 2), True,
+                         "conv2d"),
 }
+
+
+def _rescale(name: str, m: int, rng) -> ops.Rescale:
+    """Per-tensor single shift, or (``*_fused`` cases with bias) per-channel fixed point with
+    a ReLU lower bound to uint8, so both epilogue shapes are exercised."""
+    if name.endswith("_fused") and SPECS[name][-2]:
+        return ops.Rescale(name="rs", mode="fixed-point16", dtype="u8",
+                           multipliers=tuple(int(v) for v in rng.integers(1, 2000, m)),
+                           shifts=tuple(int(v) for v in rng.integers(20, 24, m)),
+                           out_min=(0,), out_max=(255,))
+    return ops.Rescale(name="rs", mode="single-shift", shifts=(9,), dtype="i8")
 
 
 def _case(name):
@@ -60,10 +88,11 @@ def _case(name):
         inputs.append(g.constant(rng.integers(-3000, 3000, m).astype(np.int32), "b"))
     acc = g.add(ops.Conv2d(name="conv", pads=pads, strides=strides, dilations=dil,
                            group=group), inputs).output
-    r = g.add(ops.Rescale(name="rs", mode="single-shift", shifts=(9,), dtype="i8"), [acc]).output
+    r = g.add(_rescale(name, m, rng), [acc]).output
     g.outputs = [g.add(ops.Dequantize(name="out", scale=0.25), [r]).output]
     lo, hi = (-4.0, 8.0) if dtype == "u8" else (-4.0, 4.0)
-    return observe_integers(g), {"x": rng.uniform(lo, hi, shape).astype(np.float32)}
+    skip = ("conv",) if name.endswith("_fused") else ()
+    return observe_integers(g, skip), {"x": rng.uniform(lo, hi, shape).astype(np.float32)}
 
 
 CASES = {name: _case(name) for name in SPECS}
@@ -81,15 +110,19 @@ def test_integer_convolutions_are_routed_to_the_integer_kernels(name):
     templates = set(_templates(graph).values())
     expected = SPECS[name][-1]
     assert expected in templates
-    others = {"conv2d", "conv2d_int", "depthwise_int"} - {expected}
+    others = {"conv2d", "conv2d_i8", "depthwise_int"} - {expected}
     assert not templates & others
 
 
-def _build(root):
+def _layer_comments(root) -> str:
+    return (root / "network.cpp").read_text()
+
+
+def _build(root, opt: str):
     graphs = [(f"k{i}", CASES[name][0]) for i, name in enumerate(sorted(SPECS))]
     merged = merge_graphs(graphs, "intkernels")
     out = compile_to_dir(merged, root / "intkernels", stimuli=0)
-    build(out, opt="-O2")
+    build(out, opt=opt)
     feeds = {f"{prefix}.{k}": v for (prefix, _), name in zip(graphs, sorted(SPECS))
              for k, v in CASES[name][1].items()}
     results = list(run_inputs(out, feeds).values())
@@ -97,13 +130,31 @@ def _build(root):
     for (_, g), name in zip(graphs, sorted(SPECS)):
         by_case[name] = results[i:i + len(g.outputs)]
         i += len(g.outputs)
+    by_case["__fused__"] = [np.array(_layer_comments(out).count("fused rescale"))]
     return by_case
 
 
-@pytest.fixture(scope="module")
-def outputs(tmp_path_factory):
+def _has_vnni() -> bool:
+    try:
+        return "avx512_vnni" in Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+
+
+BUILDS = {"portable": "-O2", "native": "-O3 -march=native"}
+
+
+@pytest.fixture(scope="module", params=sorted(BUILDS))
+def outputs(request, tmp_path_factory):
     require_compiler()
-    return shared(tmp_path_factory, "intkernels", _build)
+    opt = BUILDS[request.param]
+    return shared(tmp_path_factory, f"intkernels_{request.param}",
+                  lambda root: _build(root, opt))
+
+
+def test_fused_cases_fuse_their_rescale(outputs):
+    fused = [name for name in SPECS if name.endswith("_fused")]
+    assert int(outputs["__fused__"][0]) == len(fused)
 
 
 @pytest.mark.parametrize("name", sorted(SPECS))
@@ -115,3 +166,18 @@ def test_integer_kernels_match_the_simulator_bit_for_bit(outputs, name):
     for value, array in zip(graph.outputs, got):
         np.testing.assert_array_equal(array, np.asarray(reference[value.name], np.float32),
                                       err_msg=f"{name}: %{value.name}")
+
+
+def test_native_build_uses_vnni_when_the_cpu_has_it(tmp_path):
+    """The -march=native build above ran vpdpbusd only if this CPU has AVX512-VNNI."""
+    require_compiler()
+    if not _has_vnni():
+        pytest.skip("this CPU has no AVX512-VNNI: the native build ran the vector-extension "
+                    "dot product (the portable build covers it as well)")
+    import subprocess
+    src = tmp_path / "probe.cpp"
+    src.write_text("#include <stdint.h>\n#if !defined(__AVX512VNNI__)\n#error no VNNI\n#endif\n"
+                   "int main() { return 0; }\n")
+    proc = subprocess.run(["g++", "-march=native", "-c", str(src), "-o", str(tmp_path / "p.o")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr

@@ -710,9 +710,11 @@ class CEmitter:
                   alpha=call.params["alpha"], beta=call.params["beta"],
                   act=call.params.get("act"),
                   at=self.ctype(a.storage.dtype), bt=self.ctype(b.storage.dtype),
-                  acct=self.ctype(y.storage.dtype), ydtype=y.storage.dtype,
+                  acct=self.ctype(call.params.get("acc_dtype", y.storage.dtype)),
+                  yt=self.ctype(y.storage.dtype), ydtype=y.storage.dtype,
                   integer=y.storage.dtype != "float32",
                   pragma=self.parallel_for(m * n * k, 1))
+        self._requant_epilogue(ctx, call, layer, channels=n)
         return "gemm", ctx
 
     def _conv_common(self, call: KernelCall, transpose: bool) -> Ctx:
@@ -724,9 +726,11 @@ class CEmitter:
         group = p["group"]
         wdtype = (p["weights"].dtype.name if p.get("weights") is not None
                   else call.reads["w"].storage.dtype)
+        acc_dtype = p.get("acc_dtype", y.storage.dtype)
         return Ctx(x=self.operand("x", x), y=self.operand("y", y), n=n, c=c, height=h, width=w, m=m,
                    xt=self.ctype(x.storage.dtype), wt=self.ctype(wdtype),
-                   acct=self.ctype(y.storage.dtype), ydtype=y.storage.dtype,
+                   acct=self.ctype(acc_dtype), acc_dtype=acc_dtype,
+                   yt=self.ctype(y.storage.dtype), ydtype=y.storage.dtype,
                    integer=y.storage.dtype != "float32",
                    oh=oh, ow=ow, kh=kh, kw=kw, sh=p["strides"][0], sw=p["strides"][1],
                    pt=p["pads"][0], pl=p["pads"][1], dh=p["dilations"][0], dw=p["dilations"][1],
@@ -754,8 +758,20 @@ class CEmitter:
             k.w = self.pointer(wv)
             k.wm, k.wc, k.wh, k.ww = wv.strides
         k.b = self._bias(call, layer)
+        self._requant_epilogue(k, call, layer)
         k.pragma = self.parallel_for(k.oh * k.ow * k.m * k.cg * k.kh * k.kw)
         return "conv2d", k
+
+    def _requant_epilogue(self, k: Ctx, call: KernelCall, layer: Layer,
+                          channels: int | None = None) -> None:
+        """``k.requantize``: the function a convolution or dense layer applies to each
+        accumulator before storing it when the lowering fused the following rescale into it
+        (else None)."""
+        op = call.params.get("rescale")
+        k.requantize = k.requant_decl = None
+        if op is not None:
+            k.requantize, k.requant_decl, _ = self.requantizer(
+                layer, op, k.m if channels is None else channels, k.ydtype)
 
     def prepare_conv_transpose2d(self, call: KernelCall, layer: Layer):
         k = self._conv_common(call, True)
@@ -807,11 +823,7 @@ class CEmitter:
         x, y = call.reads["x"], call.writes["y"]
         op, axis = call.params["op"], call.params["axis"]
         channels = x.shape[axis] if x.rank else 1
-        lo, hi = op.bounds(channels)
-        per_channel = {"scales": op.scales, "multipliers": op.multipliers, "shifts": op.shifts,
-                       "left_shifts": op.left_shifts, "lo": lo, "hi": hi}
-        varying = [name for name, values in per_channel.items()
-                   if len(set(np.asarray(values).tolist())) > 1]
+        fn, decl, varying = self.requantizer(layer, op, channels, y.storage.dtype)
         # Per-channel parameters need the channel index: keep the axis as its own loop.
         nest = self._nest(y.shape, {"y": y, "x": x}, merge=not varying)
         cvar = "0"
@@ -822,6 +834,20 @@ class CEmitter:
             if level is None:
                 raise InternalError(f"{layer.name}: no loop walks the channel axis {axis}")
             cvar = f"{nest.var}{level}"
+        return "rescale", Ctx(x=self.operand("x", x), y=self.operand("y", y), nest=nest,
+                              requantize=fn, requant_decl=decl, cvar=cvar,
+                              pragma=self.parallel_for(y.size // 2))
+
+    def requantizer(self, layer: Layer, op, channels: int, ydtype: str) -> tuple[str, str, bool]:
+        """A file-scope function ``ytype fn(int64_t acc, int c)`` computing ``op``'s rescale
+        (ir/ops/quant.py) of channel ``c``: used by the rescale kernel and by every kernel
+        that fuses a rescale into its epilogue, so both spell the arithmetic the same way.
+        Returns (name, definition, whether any parameter varies per channel)."""
+        lo, hi = op.bounds(channels)
+        per_channel = {"scales": op.scales, "multipliers": op.multipliers, "shifts": op.shifts,
+                       "left_shifts": op.left_shifts, "lo": lo, "hi": hi}
+        varying = [name for name, values in per_channel.items()
+                   if len(set(np.asarray(values).tolist())) > 1]
         tables = []
 
         def param(name: str, kind: str) -> str:
@@ -829,7 +855,7 @@ class CEmitter:
             if name not in varying:
                 value = values[0]
                 return repr(float(value)) if kind == "f" else self.int_literal(int(value), "int64")
-            symbol = self.symbol(f"{name}")
+            symbol = f"{name}_"
             if kind == "f":
                 tables.append(f"static const double {symbol}[{channels}] = {{"
                               + ", ".join(repr(float(v)) for v in values) + "};")
@@ -837,7 +863,7 @@ class CEmitter:
                 tables.append(f"static const int64_t {symbol}[{channels}] = {{"
                               + ", ".join(self.int_literal(int(v), "int64") for v in values)
                               + "};")
-            return f"{symbol}[{cvar}]"
+            return f"{symbol}[c]"
 
         mode = op.mode
         if mode == "floating-point":
@@ -853,12 +879,20 @@ class CEmitter:
         else:
             raise UnsupportedError(f"{layer.name}: rescale mode '{mode}'")
         zp = self.int_literal(op.zero_point, "int64")
-        return "rescale", Ctx(x=self.operand("x", x), y=self.operand("y", y), nest=nest,
-                              tables=tables, rounded=rounded, float_mode=mode == "floating-point",
-                              izp=self.int_literal(op.input_zero_point, "int64"), zp=zp,
-                              lo=param("lo", "i"), hi=param("hi", "i"),
-                              yt=self.ctype(y.storage.dtype),
-                              pragma=self.parallel_for(y.size // 2))
+        lo_c, hi_c = param("lo", "i"), param("hi", "i")
+        clamp = (f"n2d2c_clamp_f64({rounded} + (double){zp}, {lo_c}, {hi_c})"
+                 if mode == "floating-point" else f"n2d2c_clamp_i64({rounded} + {zp}, {lo_c}, {hi_c})")
+        yt = self.ctype(ydtype)
+        name = self.symbol(f"{layer.name}_requantize")
+        izp = op.input_zero_point
+        lines = [f"// {op.name}: {mode} rescale to {op.dtype}"
+                 + (f", per channel ({', '.join(varying)})" if varying else ", per tensor"),
+                 f"static inline {yt} {name}(int64_t v, int c)", "{",
+                 *tables,
+                 *([] if varying else ["(void)c;"]),
+                 *([f"v -= {self.int_literal(izp, 'int64')};"] if izp else []),
+                 f"return ({yt}){clamp};", "}"]
+        return name, "\n".join(lines), bool(varying)
 
 
 def _pick(view: View, dims) -> View:

@@ -161,17 +161,40 @@ def lower_conv2d(low: Lowering, op) -> None:
         reads["w"] = low.view(op.inputs[1])
     if b is None and len(op.inputs) == 3:
         reads["b"] = low.view(op.inputs[2])
-    act, result = low.epilogue(op, result)
+    rescale = _fusable_rescale(low, op)
+    if rescale is not None:
+        # The accumulator never reaches memory: the kernel requantizes before storing.
+        low.skip.add(id(rescale))
+        act, result = None, rescale.output
+    else:
+        act, result = low.epilogue(op, result)
     y = low.output(result, layout="nhwc")
     kh, kw = op.inputs[1].shape[2:]
     extra = (f"kernel {kh}x{kw}, strides {list(op.strides)}, pads {list(op.pads)}"
              + (f", dilations {list(op.dilations)}" if op.dilations != (1, 1) else "")
              + (f", group {op.group}" if op.group != 1 else "")
-             + (f", folded batch_norm '{folded}'" if folded else ""))
+             + (f", folded batch_norm '{folded}'" if folded else "")
+             + (f", fused {rescale.OP_NAME} '{rescale.name}'" if rescale is not None else ""))
     low.current.comment = _comment(op, act, result, extra)
     low.emit(KernelCall("conv2d", reads, {"y": y}, {
         "strides": op.strides, "pads": op.pads, "dilations": op.dilations, "group": op.group,
-        "kernel": (kh, kw), "weights": w, "bias": b, "act": act}))
+        "kernel": (kh, kw), "weights": w, "bias": b, "act": act, "rescale": rescale,
+        "acc_dtype": op.output.type.dtype.numpy.name}))
+
+
+def _fusable_rescale(low: Lowering, op):
+    """The rescale that is the only user of an integer convolution's (or dense layer's)
+    accumulator, when its per-channel parameters (if any) run along the output channels
+    (axis 1 of both), else None."""
+    if not (low.fuse and _is_integer(op.output) and op.activation == "none"):
+        return None
+    rescale = low.single_user(op.output, ops.Rescale)
+    if rescale is None:
+        return None
+    per_channel = any(len(set(values)) > 1 for values in (
+        rescale.scales, rescale.multipliers, rescale.shifts, rescale.left_shifts,
+        rescale.out_min, rescale.out_max))
+    return rescale if not per_channel or rescale.axis % op.output.type.rank == 1 else None
 
 
 @lowers(ops.ConvTranspose2d)
@@ -205,14 +228,21 @@ def lower_gemm(low: Lowering, op) -> None:
     if op.trans_b:
         b = b.permute((1, 0))
     low.begin("op", op.name, "", op)
-    act, result = low.epilogue(op)
-    low.current.comment = _comment(op, act, result)
+    rescale = _fusable_rescale(low, op)
+    if rescale is not None:
+        low.skip.add(id(rescale))
+        act, result = None, rescale.output
+    else:
+        act, result = low.epilogue(op)
+    low.current.comment = _comment(
+        op, act, result, f"fused {rescale.OP_NAME} '{rescale.name}'" if rescale is not None else "")
     y = low.output(result)
     reads = {"a": a, "b": b}
     if len(op.inputs) == 3 and op.beta != 0.0:
         reads["c"] = low.view(op.inputs[2]).broadcast_to(op.output.shape)
     low.emit(KernelCall("gemm", reads, {"y": y},
-                        {"alpha": op.alpha, "beta": op.beta, "act": act}))
+                        {"alpha": op.alpha, "beta": op.beta, "act": act, "rescale": rescale,
+                         "acc_dtype": op.output.type.dtype.numpy.name}))
 
 
 @lowers(ops.MatMul)

@@ -197,14 +197,16 @@ class CppEmitter(CEmitter):
 
     @staticmethod
     def _integer_conv(call: KernelCall) -> bool:
-        """int8/uint8 activations x constant int8 weights (+ constant int32 bias) -> int32,
-        no fused activation: exact int32 accumulation, as ir/ops/quant.py defines it."""
+        """int8/uint8 activations x constant int8 weights (+ constant int32 bias) -> int32
+        accumulators (stored, or requantized by a fused rescale), no fused activation:
+        exact int32 accumulation, as ir/ops/quant.py defines it."""
         wts, bias = call.params.get("weights"), call.params.get("bias")
         x, y = call.reads["x"], call.writes["y"]
         c, m = x.shape[1], y.shape[1]
         group = call.params["group"]
         return (wts is not None and wts.dtype == np.int8
-                and x.storage.dtype in ("int8", "uint8") and y.storage.dtype == "int32"
+                and x.storage.dtype in ("int8", "uint8")
+                and call.params.get("acc_dtype", y.storage.dtype) == "int32"
                 and call.params.get("act") is None and "b" not in call.reads
                 and (bias is None or np.asarray(bias).dtype == np.int32)
                 and (group == 1 or (group == c == m)))
@@ -217,6 +219,7 @@ class CppEmitter(CEmitter):
         k.layer = layer.name
         k.struct = self.symbol(f"{layer.name}_shape")
         k.xc, k.yc = x.strides[1], y.strides[1]
+        self._requant_epilogue(k, call, layer)
         if k.group != 1:
             # Depthwise: weights int16 [kh][kw][C], int32 accumulators over channels.
             k.w = self.add_const(f"w_{layer.name}",
@@ -226,20 +229,58 @@ class CppEmitter(CEmitter):
                    self.add_const(f"b_{layer.name}", np.asarray(bias, np.int32), "bias"))
             k.pragma = self.parallel_for(k.oh * k.ow * k.m * k.kh * k.kw)
             return "depthwise_int", k
-        # Weights int16 OHWI: for each output channel and kernel row, KW x C contiguous values,
-        # matching a row of the padded NHWC input (an int16 dot product per row).
-        k.w = self.add_const(f"w_{layer.name}", wts.transpose(0, 2, 3, 1).astype(np.int16),
-                             f"weights of {layer.name}, int16 OHWI")
-        k.b = (None if bias is None else
-               self.add_const(f"b_{layer.name}", np.asarray(bias, np.int32), "bias"))
-        pads = call.params["pads"]
+        if k.dw != 1:
+            return super().prepare_conv2d(call, layer)  # taps not contiguous along a row
+        return self._prepare_conv2d_i8(k, call, layer, wts, bias, call.params["pads"])
+
+    def _prepare_conv2d_i8(self, k: Ctx, call: KernelCall, layer: Layer, wts, bias, pads):
+        """The int8 register-tiled kernel (conv2d_i8.j2) for a convolution or a dense layer
+        (a 1-row image whose pixels are its rows)."""
+        m, c, kh, kw = wts.shape
+        k.signed = k.xt == self.ctype("int8")
+        k.zero = 128 if k.signed else 0
+        k.convert = (lambda e: f"(int){e} + 128") if k.signed else (lambda e: e)
+        k.kr = -(-(kw * c) // 4) * 4
+        k.mp = -(-m // 16) * 16
+        rows = np.zeros((k.mp, kh, k.kr), np.int8)
+        rows[:m, :, :kw * c] = wts.transpose(0, 2, 3, 1).reshape(m, kh, kw * c)
+        packed = rows.reshape(k.mp // 16, 16, kh, k.kr // 4, 4).transpose(0, 2, 3, 1, 4)
+        k.w = self.add_const(f"w_{layer.name}", packed,
+                             f"weights of {layer.name}, int8 [M/16][KH][KR/4][16][4]")
+        b = np.zeros(k.mp, np.int64)
+        if bias is not None:
+            b[:m] = np.asarray(bias, np.int64)
+        if k.signed:
+            # Activations are stored plus 128: take 128 x the sum of the weights back.
+            b[:m] -= 128 * wts.reshape(m, -1).astype(np.int64).sum(axis=1)
+        k.b = self.add_const(f"b_{layer.name}", b.astype(np.int32),
+                             f"bias of {layer.name}, padded to {k.mp}"
+                             + (", minus 128 x the weight sums" if k.signed else ""))
         k.hp = k.height + pads[0] + pads[2]
         k.wp = k.width + pads[1] + pads[3]
-        view = self.scratch(layer, "padded", k.hp * k.wp * k.c, dtype="int16")
+        view = self.scratch(layer, "padded", k.hp * k.wp * k.c + 4, dtype="uint8")
         k.pad_ptr = self.pointer(view)
         k.pad_pragma = self.parallel_for(k.hp * k.wp * k.c * 4)
-        k.pragma = self.parallel_for(k.oh * k.ow * k.m * k.c * k.kh * k.kw)
-        return "conv2d_int", k
+        k.pragma = self.parallel_for(k.oh * k.ow * k.m * k.c * k.kh * k.kw, collapse=2)
+        return "conv2d_i8", k
+
+    def _prepare_dense_i8(self, call: KernelCall, layer: Layer):
+        """An int8 dense layer as the int8 convolution of a 1-row image whose pixels are the
+        rows of A (a 1x1 kernel over K channels)."""
+        a, b, y = call.reads["a"], call.reads["b"], call.writes["y"]
+        c = call.reads.get("c")
+        rows, kk = a.shape
+        n = b.shape[1]
+        k = Ctx(x=self.operand("x", a), y=self.operand("y", y), n=1, c=kk, m=n, height=1,
+                width=rows, oh=1, ow=rows, kh=1, kw=1, sh=1, sw=1, dh=1, dw=1, pt=0, pl=0,
+                xn=0, xh=0, xw=a.strides[0], xc=a.strides[1], yn=0, yh=0, yw=y.strides[0],
+                yc=y.strides[1], xt=self.ctype(a.storage.dtype), yt=self.ctype(y.storage.dtype),
+                ydtype=y.storage.dtype, group=1, layer=layer.name,
+                struct=self.symbol(f"{layer.name}_shape"))
+        self._requant_epilogue(k, call, layer)
+        wts = self.const_data(b).T.reshape(n, kk, 1, 1)
+        bias = self.const_data(c)[0] if c is not None else None
+        return self._prepare_conv2d_i8(k, call, layer, wts, bias, (0, 0, 0, 0))
 
     def kernel_memory(self, call, template, ctx):
         """The C++ kernels whose access order allows sharing (see the templates):
@@ -247,7 +288,7 @@ class CppEmitter(CEmitter):
         convolution of one image first copies its whole input into the padded scratch."""
         from ..c.memory import NONE, KernelMemory
 
-        if template in ("conv2d_int", "depthwise_int"):
+        if template in ("conv2d_i8", "depthwise_int"):
             return NONE  # integer kernels: the output never shares bytes with the input
         if template == "depthwise_conv2d":
             return KernelMemory(rows=True)
@@ -276,6 +317,12 @@ class CppEmitter(CEmitter):
         a, b, y = call.reads["a"], call.reads["b"], call.writes["y"]
         c = call.reads.get("c")
         alpha, beta = call.params["alpha"], call.params["beta"]
+        if (a.rank == 2 and a.storage.dtype in ("int8", "uint8") and b.storage.kind == "const"
+                and b.storage.dtype == "int8" and call.params.get("acc_dtype") == "int32"
+                and alpha == 1.0 and (c is None or (beta == 1.0 and c.storage.kind == "const"
+                                                    and c.strides[0] == 0))
+                and call.params.get("act") is None):
+            return self._prepare_dense_i8(call, layer)
         dense = (y.storage.dtype == "float32" and b.storage.kind == "const" and a.rank == 2
                  and a.strides[1] == 1
                  and y.strides[1] == 1 and (c is None or (c.storage.kind == "const"
