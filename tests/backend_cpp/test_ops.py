@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from onnx import helper, numpy_helper
+from onnx import TensorProto, helper, numpy_helper
 
 from n2d2c.backends.c import LOWERINGS
 from n2d2c.ir import ops
@@ -163,7 +163,25 @@ def _pool() -> list[Case]:
         node_case("global_avgpool", "GlobalAveragePool", [X(x)]),
         node_case("global_maxpool", "GlobalMaxPool", [X(x)]),
         node_case("global_avgpool_3d", "GlobalAveragePool", [X(rand(2, 3, 7, name="g3"))]),
+        # 8x8: the default unpooled size of a 2x2/2 pool holds every index.
+        _pool_unpool("unpool_2x2", rand(1, 5, 8, 8, name="unpool"), kernel_shape=[2, 2],
+                     strides=[2, 2]),
+        _pool_unpool("unpool_3x3_s2_pad_shape", x, kernel_shape=[3, 3], strides=[2, 2],
+                     pads=[1, 1, 1, 1], output_shape=True),
     ]
+
+
+def _pool_unpool(name: str, x: np.ndarray, output_shape: bool = False, **attrs) -> Case:
+    """MaxPool with its Indices output feeding MaxUnpool (overlapping windows repeat indices:
+    the last value written stays), optionally back to the pooled input's shape."""
+    inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, x.shape)]
+    nodes = [helper.make_node("MaxPool", ["x"], ["v", "i"], name=f"{name}_pool", **attrs)]
+    unpool_in, inits = ["v", "i"], []
+    if output_shape:
+        inits.append(numpy_helper.from_array(np.array(x.shape, I64), "shape"))
+        unpool_in.append("shape")
+    nodes.append(helper.make_node("MaxUnpool", unpool_in, ["out"], name=name, **attrs))
+    return Case(name, finish_model(nodes, inputs, ["out"], inits, name), {"x": x})
 
 
 def _shape() -> list[Case]:
@@ -259,7 +277,7 @@ def test_op_matches_onnxruntime(outputs, family, case):
 
 
 def test_every_op_has_a_kernel():
-    from .test_refused_ops import REFUSED
+    from .refused_ops import REFUSED
     missing = sorted(name for name, cls in OPS.items()
                      if cls is not ops.Constant and cls not in LOWERINGS and name not in REFUSED)
     assert not missing, f"ops without a C lowering: {missing}"

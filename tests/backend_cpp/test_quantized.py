@@ -219,7 +219,7 @@ def test_cases_cover_every_op():
     from .harness import import_case
     seen = {type(op) for _, case in ALL for op in import_case(case).ops}
     seen |= {type(op) for case in CASES for op in case.graph.ops}
-    from .test_refused_ops import REFUSED
+    from .refused_ops import REFUSED
     missing = sorted(cls.OP_NAME for cls in OPS.values()
                      if cls not in seen and cls.OP_NAME not in REFUSED)
     assert not missing, f"no test case exercises: {missing}"

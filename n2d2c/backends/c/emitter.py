@@ -818,6 +818,34 @@ class CEmitter:
             k.init = "(-INFINITY)" if k.kind == "max" else "0.0f"
         return "pool2d", k
 
+    def prepare_max_pool_indices(self, call: KernelCall, layer: Layer):
+        x, y, ind = call.reads["x"], call.writes["y"], call.writes["ind"]
+        p = call.params
+        n, c, h, w = x.shape
+        return "max_pool_indices", Ctx(
+            x=self.operand("x", x), y=self.operand("y", y), ind=self.operand("ind", ind),
+            n=n, c=c, height=h, width=w, oh=y.shape[2], ow=y.shape[3],
+            kh=p["kernel"][0], kw=p["kernel"][1], sh=p["strides"][0], sw=p["strides"][1],
+            pt=p["pads"][0], pl=p["pads"][1], dh=p["dilations"][0], dw=p["dilations"][1],
+            column_major=p["column_major"], xt=self.ctype(x.storage.dtype),
+            xn=x.strides[0], xc=x.strides[1], xh=x.strides[2], xw=x.strides[3],
+            yn=y.strides[0], yc=y.strides[1], yh=y.strides[2], yw=y.strides[3],
+            in_n=ind.strides[0], in_c=ind.strides[1], in_h=ind.strides[2], in_w=ind.strides[3],
+            pragma=self.parallel_for(y.size * p["kernel"][0] * p["kernel"][1]))
+
+    def prepare_max_unpool(self, call: KernelCall, layer: Layer):
+        x, ind, y = call.reads["x"], call.reads["ind"], call.writes["y"]
+        n, c, oh, ow = y.shape
+        # Scatter in the input's logical (row-major NCHW) order, whatever its layout: with
+        # repeated indices that order decides which value stays.
+        logical = View.dense(x.storage, x.shape)
+        walk = self._nest(x.shape, {"pos": logical, "x": x, "ind": ind}, merge=False)
+        return "max_unpool", Ctx(
+            x=self.operand("x", x), ind=self.operand("ind", ind), y=self.operand("y", y),
+            zero=self._nest(y.shape, {"y": y}), walk=walk, total=y.size, c=c, oh=oh, ow=ow,
+            yn=y.strides[0], yc=y.strides[1], yh=y.strides[2], yw=y.strides[3],
+            accumulate=call.params["accumulate"], pragma=self.parallel_for(y.size // 8))
+
     def prepare_rescale(self, call: KernelCall, layer: Layer):
         """Requantization, per tensor or per channel along ``axis`` (ir/ops/quant.py)."""
         x, y = call.reads["x"], call.writes["y"]

@@ -281,6 +281,35 @@ def lower_pool2d(low: Lowering, op) -> None:
         "count_include_pad": getattr(op, "count_include_pad", False)}))
 
 
+@lowers(ops.MaxPool2dWithIndices)
+def lower_max_pool_indices(low: Lowering, op) -> None:
+    _float_only_values(op)
+    low.begin("op", op.name, _comment(op, extra=f"kernel {list(op.kernel)}, strides "
+                                      f"{list(op.strides)}, pads {list(op.pads)}"), op)
+    x = low.view(op.inputs[0])
+    y = low.output(op.outputs[0])
+    ind = low.output(op.outputs[1])
+    low.emit(KernelCall("max_pool_indices", {"x": x}, {"y": y, "ind": ind}, {
+        "kernel": op.kernel, "strides": op.strides, "pads": op.pads,
+        "dilations": op.dilations, "column_major": op.storage_order == 1}))
+
+
+@lowers(ops.MaxUnpool2d)
+def lower_max_unpool(low: Lowering, op) -> None:
+    _float_only_values(op)
+    low.begin("op", op.name, _comment(op, extra="accumulating" if op.accumulate else ""), op)
+    x, ind = low.view(op.inputs[0]), low.view(op.inputs[1])
+    y = low.output(op.output)
+    low.emit(KernelCall("max_unpool", {"x": x, "ind": ind}, {"y": y},
+                        {"accumulate": op.accumulate}))
+
+
+def _float_only_values(op) -> None:
+    """Max pooling with indices and unpooling move float values (the indices are int64)."""
+    if not op.inputs[0].type.dtype.is_float:
+        _float_only(op)
+
+
 @lowers(ops.GlobalAvgPool, ops.GlobalMaxPool, ops.ReduceMean)
 def lower_reduce(low: Lowering, op) -> None:
     x = low.view(op.inputs[0])
