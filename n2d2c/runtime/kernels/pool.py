@@ -25,32 +25,6 @@ from ._util import f32
 
 
 @njit(cache=True, parallel=True, fastmath=False)
-def _max_pool2d(x, out, kh_size, kw_size, sh, sw, pt, pl, dh, dw):
-    n_batch, channels, height, width = x.shape
-    out_h, out_w = out.shape[2], out.shape[3]
-    for task in prange(n_batch * channels):
-        n = task // channels
-        c = task % channels
-        for oh in range(out_h):
-            h0 = oh * sh - pt
-            for ow in range(out_w):
-                w0 = ow * sw - pl
-                best = -np.inf
-                for kh in range(kh_size):
-                    ih = h0 + kh * dh
-                    if ih < 0 or ih >= height:
-                        continue
-                    for kw in range(kw_size):
-                        iw = w0 + kw * dw
-                        if iw < 0 or iw >= width:
-                            continue
-                        v = x[n, c, ih, iw]
-                        if v > best or np.isnan(v):
-                            best = v
-                out[n, c, oh, ow] = best
-
-
-@njit(cache=True, parallel=True, fastmath=False)
 def _max_pool2d_indices(x, out, where, kh_size, kw_size, sh, sw, pt, pl, dh, dw, column_major):
     n_batch, channels, height, width = x.shape
     out_h, out_w = out.shape[2], out.shape[3]
@@ -152,8 +126,11 @@ def _window_args(op):
 
 @kernel(ops.MaxPool2d)
 def max_pool2d(op: ops.MaxPool2d, x):
+    # The positions are computed and dropped: one window loop serves both ops, so their
+    # values (NaN included) cannot drift apart.
     out = np.empty(op.outputs[0].type.shape, np.float32)
-    _max_pool2d(f32(x), out, *_window_args(op))
+    where = np.empty(out.shape, np.int64)
+    _max_pool2d_indices(f32(x), out, where, *_window_args(op), False)
     return out
 
 
