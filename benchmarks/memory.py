@@ -4,9 +4,9 @@ The buffers are those the C++ backend allocates (``n2d2c/backends/c/memory.py``:
 after fusion, with NHWC copies, in-place concatenation, kernel scratch and the
 wrapping/in-place relations its kernels allow), with every memory optimisation
 on.  "int8 sizes" counts one byte per activation element of the float program
-(what an int8 deployment whose kernels requantize in their epilogue needs);
-the int8 program n2d2c's C++ backend generates today is listed apart, since it
-materialises int32 accumulators.
+(what an int8 deployment needs at the least); the int8 program n2d2c's C++
+backend generates is listed apart (it also holds the float input, the padded
+copies its int8 kernels read and the int32 sums of residual additions).
 
 Lower bound: the live-bytes bound (``passes/memory/bound.py``), raised to the
 bound CP-SAT proves for the same model when the ``exact`` strategy runs.
@@ -135,12 +135,13 @@ def compiled_int8_section() -> str:
             qgraph, _ = quantize_graph(graph, calib, {"nbbits": 8, "sqnr_samples": 0})
         p = plan(qgraph, None, MemoryManagerStrategy="exact")
         rows.append([label, f"{p.arena_size:,}", f"{p.lower_bound:,}", f"{p.ratio:.4f}"])
-    return (markdown_table(["int8 program as compiled today", "arena (exact)", "lower bound",
+    return (markdown_table(["int8 program as compiled", "arena (exact)", "lower bound",
                             "ratio"], rows)
-            + "\nThese quantized graphs keep each convolution's int32 accumulator as a "
-              "tensor before its `rescale` (4 bytes per element), so their arenas are 4 to 5 "
-              "times the int8-size figures above; fusing the requantization into the "
-              "convolution epilogue would remove them.\n")
+            + "\nThe C++ backend fuses each convolution's and dense layer's `rescale` into the "
+              "kernel epilogue, so no int32 accumulator reaches the arena; what these arenas "
+              "hold beyond the int8-size figures above is the float input and its quantized "
+              "copy, the padded uint8 copy each int8 convolution reads, and the int32 sums of "
+              "the residual additions before their `rescale`.\n")
 
 
 def run() -> str:
