@@ -481,6 +481,9 @@ class CEmitter:
             self._supports.append(template_name)
         if hasattr(module, "decls"):
             self._decls.setdefault(layer.name, []).append(str(module.decls(ctx)))
+        if ctx.requant_decl:
+            # The requantize function of a rescale or of a fused epilogue (see requantizer).
+            self._decls.setdefault(layer.name, []).append(ctx.requant_decl)
         return str(module.body(ctx))
 
     def render_layers(self) -> None:
@@ -729,7 +732,7 @@ class CEmitter:
         acc_dtype = p.get("acc_dtype", y.storage.dtype)
         return Ctx(x=self.operand("x", x), y=self.operand("y", y), n=n, c=c, height=h, width=w, m=m,
                    xt=self.ctype(x.storage.dtype), wt=self.ctype(wdtype),
-                   acct=self.ctype(acc_dtype), acc_dtype=acc_dtype,
+                   acct=self.ctype(acc_dtype),
                    yt=self.ctype(y.storage.dtype), ydtype=y.storage.dtype,
                    integer=y.storage.dtype != "float32",
                    oh=oh, ow=ow, kh=kh, kw=kw, sh=p["strides"][0], sw=p["strides"][1],
@@ -770,7 +773,7 @@ class CEmitter:
         op = call.params.get("rescale")
         k.requantize = k.requant_decl = None
         if op is not None:
-            k.requantize, k.requant_decl, _ = self.requantizer(
+            k.requantize, k.requant_decl = self.requantizer(
                 layer, op, k.m if channels is None else channels, k.ydtype)
 
     def prepare_conv_transpose2d(self, call: KernelCall, layer: Layer):
@@ -851,7 +854,8 @@ class CEmitter:
         x, y = call.reads["x"], call.writes["y"]
         op, axis = call.params["op"], call.params["axis"]
         channels = x.shape[axis] if x.rank else 1
-        fn, decl, varying = self.requantizer(layer, op, channels, y.storage.dtype)
+        fn, decl = self.requantizer(layer, op, channels, y.storage.dtype)
+        varying = op.varying()
         # Per-channel parameters need the channel index: keep the axis as its own loop.
         nest = self._nest(y.shape, {"y": y, "x": x}, merge=not varying)
         cvar = "0"
@@ -866,16 +870,15 @@ class CEmitter:
                               requantize=fn, requant_decl=decl, cvar=cvar,
                               pragma=self.parallel_for(y.size // 2))
 
-    def requantizer(self, layer: Layer, op, channels: int, ydtype: str) -> tuple[str, str, bool]:
+    def requantizer(self, layer: Layer, op, channels: int, ydtype: str) -> tuple[str, str]:
         """A file-scope function ``ytype fn(int64_t acc, int c)`` computing ``op``'s rescale
         (ir/ops/quant.py) of channel ``c``: used by the rescale kernel and by every kernel
         that fuses a rescale into its epilogue, so both spell the arithmetic the same way.
-        Returns (name, definition, whether any parameter varies per channel)."""
+        Returns (name, definition)."""
         lo, hi = op.bounds(channels)
         per_channel = {"scales": op.scales, "multipliers": op.multipliers, "shifts": op.shifts,
-                       "left_shifts": op.left_shifts, "lo": lo, "hi": hi}
-        varying = [name for name, values in per_channel.items()
-                   if len(set(np.asarray(values).tolist())) > 1]
+                       "left_shifts": op.left_shifts, "out_min": lo, "out_max": hi}
+        varying = op.varying()
         tables = []
 
         def param(name: str, kind: str) -> str:
@@ -907,7 +910,7 @@ class CEmitter:
         else:
             raise UnsupportedError(f"{layer.name}: rescale mode '{mode}'")
         zp = self.int_literal(op.zero_point, "int64")
-        lo_c, hi_c = param("lo", "i"), param("hi", "i")
+        lo_c, hi_c = param("out_min", "i"), param("out_max", "i")
         clamp = (f"n2d2c_clamp_f64({rounded} + (double){zp}, {lo_c}, {hi_c})"
                  if mode == "floating-point" else f"n2d2c_clamp_i64({rounded} + {zp}, {lo_c}, {hi_c})")
         yt = self.ctype(ydtype)
@@ -920,7 +923,7 @@ class CEmitter:
                  *([] if varying else ["(void)c;"]),
                  *([f"v -= {self.int_literal(izp, 'int64')};"] if izp else []),
                  f"return ({yt}){clamp};", "}"]
-        return name, "\n".join(lines), bool(varying)
+        return name, "\n".join(lines)
 
 
 def _pick(view: View, dims) -> View:

@@ -161,13 +161,7 @@ def lower_conv2d(low: Lowering, op) -> None:
         reads["w"] = low.view(op.inputs[1])
     if b is None and len(op.inputs) == 3:
         reads["b"] = low.view(op.inputs[2])
-    rescale = _fusable_rescale(low, op)
-    if rescale is not None:
-        # The accumulator never reaches memory: the kernel requantizes before storing.
-        low.skip.add(id(rescale))
-        act, result = None, rescale.output
-    else:
-        act, result = low.epilogue(op, result)
+    act, result, rescale = _accumulator_epilogue(low, op, result)
     y = low.output(result, layout="nhwc")
     kh, kw = op.inputs[1].shape[2:]
     extra = (f"kernel {kh}x{kw}, strides {list(op.strides)}, pads {list(op.pads)}"
@@ -182,19 +176,22 @@ def lower_conv2d(low: Lowering, op) -> None:
         "acc_dtype": op.output.type.dtype.numpy.name}))
 
 
-def _fusable_rescale(low: Lowering, op):
-    """The rescale that is the only user of an integer convolution's (or dense layer's)
-    accumulator, when its per-channel parameters (if any) run along the output channels
-    (axis 1 of both), else None."""
-    if not (low.fuse and _is_integer(op.output) and op.activation == "none"):
-        return None
-    rescale = low.single_user(op.output, ops.Rescale)
-    if rescale is None:
-        return None
-    per_channel = any(len(set(values)) > 1 for values in (
-        rescale.scales, rescale.multipliers, rescale.shifts, rescale.left_shifts,
-        rescale.out_min, rescale.out_max))
-    return rescale if not per_channel or rescale.axis % op.output.type.rank == 1 else None
+def _accumulator_epilogue(low: Lowering, op, result):
+    """What a convolution or dense layer applies before storing ``result`` (its output, or
+    a folded batch norm's): (activation, value stored, fused rescale).
+
+    An integer accumulator whose only user is a rescale along the output channels (axis 1,
+    or per tensor) is requantized by the kernel itself and never reaches memory; otherwise
+    the usual activation epilogue applies."""
+    rescale = None
+    if low.fuse and _is_integer(op.output) and op.activation == "none":
+        rescale = low.single_user(op.output, ops.Rescale)
+    if rescale is not None and (not rescale.varying()
+                                or rescale.axis % op.output.type.rank == 1):
+        low.skip.add(id(rescale))
+        return None, rescale.output, rescale
+    act, result = low.epilogue(op, result)
+    return act, result, None
 
 
 @lowers(ops.ConvTranspose2d)
@@ -228,12 +225,7 @@ def lower_gemm(low: Lowering, op) -> None:
     if op.trans_b:
         b = b.permute((1, 0))
     low.begin("op", op.name, "", op)
-    rescale = _fusable_rescale(low, op)
-    if rescale is not None:
-        low.skip.add(id(rescale))
-        act, result = None, rescale.output
-    else:
-        act, result = low.epilogue(op)
+    act, result, rescale = _accumulator_epilogue(low, op, op.output)
     low.current.comment = _comment(
         op, act, result, f"fused {rescale.OP_NAME} '{rescale.name}'" if rescale is not None else "")
     y = low.output(result)

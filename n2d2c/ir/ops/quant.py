@@ -298,6 +298,12 @@ class Rescale(Operation):
         return [TensorType(x.shape, dtype, x.layout)]
 
     # -- helpers for kernels and exporters ------------------------------------------
+    def varying(self) -> tuple[str, ...]:
+        """The per-channel attributes whose entries differ (the others act per tensor)."""
+        return tuple(name for name in ("scales", "multipliers", "shifts", "left_shifts",
+                                       "out_min", "out_max")
+                     if len(set(getattr(self, name))) > 1)
+
     def bounds(self, channels: int) -> tuple[np.ndarray, np.ndarray]:
         """Per-channel (out_min, out_max) as int64 arrays of length ``channels``."""
         lo, hi = dtype_bounds(integer_dtype(self, self.dtype))
