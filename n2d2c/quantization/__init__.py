@@ -11,7 +11,7 @@
 arrays, a path (``.npz``/``.npy``/image folder, see ``data.py``), a list of feed
 dicts, or ``CalibrationStats`` from ``calibrate``.  The integer IR and its exact
 arithmetic are specified in ``n2d2c/ir/ops/quant.py``; the graph rewrite in
-``quantizer.py``; clipping in ``histogram.py``; rescaling in ``rescaling.py``.
+``quantizer.py`` (units, planning, rewrite); clipping in ``histogram.py``; rescaling in ``rescaling.py``.
 The same is available as the pass ``quantize{...}`` and ``n2d2c quantize``.
 """
 
@@ -26,8 +26,8 @@ from .data import load_data, make_feeds, read_image
 from .evaluate import Evaluation, evaluate_classifier, predict
 from .histogram import Histogram, clipping_threshold
 from .options import QuantizationOptions
-from .quantizer import LayerReport, QuantizationWarning, Quantizer
-from .report import QuantizationReport, measure_sqnr, sqnr_db
+from .quantizer import QuantizationWarning, Quantizer
+from .report import LayerReport, QuantizationReport, measure_sqnr, sqnr_db
 from .scales import ValueScale, value_scales
 
 __all__ = ["CalibrationStats", "Evaluation", "Histogram", "LayerReport", "QuantizationOptions",

@@ -11,10 +11,30 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from ..ir import Graph
+from ..ir import Graph, Value
 from .calibration import ValueRunner, single_threaded
 from .options import QuantizationOptions
-from .quantizer import LayerReport
+
+
+@dataclass
+class LayerReport:
+    """One row of the quantization report."""
+
+    name: str
+    op: str
+    value: str
+    clipping: str
+    max_abs: float
+    threshold: float
+    scale: float
+    dtype: str
+    rescaling: str
+    multiplier: str
+    weight_scale: str = ""
+    fallback: str = ""
+    sqnr_db: float | None = None
+    result: Value | None = field(default=None, repr=False)
+
 
 COLUMNS = ("layer", "op", "clipping", "max_abs", "threshold", "scale", "dtype", "rescaling",
            "multiplier", "weight_scale", "sqnr_db", "fallback")

@@ -28,11 +28,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..ir.integer import INT64_MAX, round_half_away_int
 from ..ir.ops.quant import FIXED_POINT_LIMITS, MAX_SHIFT
 
 ROUNDING_THRESHOLD = 0.98
 MAX_FRACTIONAL_BITS = 50
-INT64_LIMIT = (1 << 63) - 1
 
 
 @dataclass
@@ -55,7 +55,7 @@ class RescaleChoice:
     def describe(self) -> str:
         eff = self.effective
         if self.mode == "floating-point":
-            text = _span(eff)
+            text = span(eff)
         elif self.mode.startswith("fixed-point"):
             text = f"{_span_int(self.multipliers)} * 2^-{_span_int(self.shifts)}"
         elif self.mode == "single-shift":
@@ -65,7 +65,8 @@ class RescaleChoice:
         return text
 
 
-def _span(values: np.ndarray) -> str:
+def span(values: np.ndarray) -> str:
+    """'lo..hi' of float factors (one number when they are equal), for the report."""
     values = np.asarray(values, np.float64)
     lo, hi = float(values.min()), float(values.max())
     return f"{lo:.4g}" if lo == hi else f"{lo:.4g}..{hi:.4g}"
@@ -77,19 +78,10 @@ def _span_int(values) -> str:
     return str(lo) if lo == hi else f"{lo}..{hi}"
 
 
-def _compact(values) -> tuple:
+def compact(values) -> tuple:
+    """A per-channel attribute with one entry when every channel has the same value."""
     values = tuple(values)
     return values[:1] if values and all(v == values[0] for v in values) else values
-
-
-def round_half_away(x: float) -> int:
-    r = math.trunc(x)
-    d = x - r
-    if d >= 0.5:
-        r += 1
-    elif d <= -0.5:
-        r -= 1
-    return int(r)
 
 
 def fixed_point(M: np.ndarray, width: int, acc_bound: int) -> RescaleChoice:
@@ -101,22 +93,22 @@ def fixed_point(M: np.ndarray, width: int, acc_bound: int) -> RescaleChoice:
     limit = FIXED_POINT_LIMITS[mode]
     M = np.asarray(M, np.float64)
     top = float(M.max())
-    if round_half_away(top) >= limit:
-        multipliers = [min(round_half_away(float(m)), limit) for m in M]
-        return RescaleChoice(mode, multipliers=_compact(multipliers), shifts=(0,),
+    if round_half_away_int(top) >= limit:
+        multipliers = [min(round_half_away_int(float(m)), limit) for m in M]
+        return RescaleChoice(mode, multipliers=compact(multipliers), shifts=(0,),
                              effective=np.array(multipliers, np.float64),
                              fallback=f"scaling factor {top:.6g} exceeds the {width}-bit "
                                       f"multiplier range; clamped to {limit}")
     p = 0
     if top > 0:
-        while p + 1 <= MAX_FRACTIONAL_BITS and round_half_away(top * 2.0 ** (p + 1)) < limit:
-            m_next = round_half_away(top * 2.0 ** (p + 1))
-            if acc_bound * m_next + (1 << p) > INT64_LIMIT:
+        while p + 1 <= MAX_FRACTIONAL_BITS and round_half_away_int(top * 2.0 ** (p + 1)) < limit:
+            m_next = round_half_away_int(top * 2.0 ** (p + 1))
+            if acc_bound * m_next + (1 << p) > INT64_MAX:
                 break
             p += 1
-    multipliers = [round_half_away(float(m) * 2.0 ** p) for m in M]
+    multipliers = [round_half_away_int(float(m) * 2.0 ** p) for m in M]
     effective = np.array(multipliers, np.float64) * 2.0 ** -p
-    return RescaleChoice(mode, multipliers=_compact(multipliers), shifts=(p,),
+    return RescaleChoice(mode, multipliers=compact(multipliers), shifts=(p,),
                          effective=effective)
 
 
@@ -167,7 +159,7 @@ def approximate(M, mode: str, *, can_fold: bool, acc_bound: int) -> RescaleChoic
     """
     M = np.atleast_1d(np.asarray(M, np.float64))
     if mode == "floating-point":
-        return RescaleChoice(mode, scales=_compact(float(m) for m in M), effective=M.copy())
+        return RescaleChoice(mode, scales=compact(float(m) for m in M), effective=M.copy())
     if mode in ("fixed-point16", "fixed-point32"):
         return fixed_point(M, 16 if mode.endswith("16") else 32, acc_bound)
     if float(M.max()) > 1.0:
@@ -183,7 +175,7 @@ def approximate(M, mode: str, *, can_fold: bool, acc_bound: int) -> RescaleChoic
         shifts = [e for e, _ in pairs]
         fold = np.array([f for _, f in pairs])
         effective = np.exp2(-np.array(shifts, np.float64))
-        return RescaleChoice(mode, shifts=_compact(shifts), effective=effective,
+        return RescaleChoice(mode, shifts=compact(shifts), effective=effective,
                              fold=fold if np.any(fold != 1.0) else None)
     if mode == "double-shift":
         triples = [_double(float(m), can_fold) for m in M]
@@ -191,11 +183,11 @@ def approximate(M, mode: str, *, can_fold: bool, acc_bound: int) -> RescaleChoic
         shifts = [e1 for _, e1, _ in triples]
         fold = np.array([f for _, _, f in triples])
         effective = np.array([2.0 ** -e0 + 2.0 ** -e1 for e0, e1, _ in triples])
-        if acc_bound * (1 + (1 << max(left))) > INT64_LIMIT:
+        if acc_bound * (1 + (1 << max(left))) > INT64_MAX:
             choice = fixed_point(M, 32, acc_bound)
             choice.fallback = "double-shift could overflow int64; fixed-point32 used"
             return choice
-        return RescaleChoice(mode, shifts=_compact(shifts), left_shifts=_compact(left),
+        return RescaleChoice(mode, shifts=compact(shifts), left_shifts=compact(left),
                              effective=effective, fold=fold if np.any(fold != 1.0) else None)
     raise ValueError(mode)
 

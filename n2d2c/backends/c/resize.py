@@ -10,6 +10,8 @@ import math
 
 import numpy as np
 
+from ...ir.integer import round_half_away_int as _round_half_away
+
 f32 = np.float32
 
 
@@ -45,10 +47,6 @@ def _round_nearest(x: np.float32, mode: str) -> int:
     if mode == "ceil":
         return math.ceil(xf)
     raise ValueError(f"nearest mode {mode!r}")
-
-
-def _round_half_away(x: float) -> int:
-    return int(math.floor(x + 0.5)) if x >= 0 else -int(math.floor(-x + 0.5))
 
 
 def resize_axis_nearest(in_len: int, out_len: int, scale: float, coord_mode: str,

@@ -26,10 +26,9 @@ import numpy as np
 
 from ...ir import Operation, Value
 from ...ir import ops as O
-from ...ir.ops.quant import dtype_bounds
+from ...ir.integer import dtype_bounds, saturated_bounds
 from ...ir.types import DType
 from ...quantization.scales import ValueScale
-from ...runtime.kernels.integer.common import saturated_bounds
 from .lowering import Exporter
 from .scales import TIE_NUDGE_MIN, ScaleTracker, channel_array, is_per_tensor, quant_params
 from .writer import ONNX_DTYPES

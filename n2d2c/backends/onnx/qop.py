@@ -36,9 +36,9 @@ import numpy as np
 from ...errors import UnsupportedError
 from ...ir import Graph, Operation, Value
 from ...ir import ops as O
-from ...ir.ops.quant import dtype_bounds, per_channel
+from ...ir.integer import dtype_bounds, saturated_bounds
+from ...ir.ops.quant import per_channel
 from ...ir.types import DType
-from ...runtime.kernels.integer.common import saturated_bounds
 from ...quantization.scales import ValueScale
 from .lowering import Exporter
 from .scales import ScaleTracker, channel_array, is_per_tensor, quant_params

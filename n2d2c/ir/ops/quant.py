@@ -24,6 +24,8 @@ Rounding helpers used below (all exact):
   half is added.
 * ``clamp(v, lo, hi) = min(max(v, lo), hi)``.
 
+``n2d2c/ir/integer.py`` writes each formula below once, in numpy.
+
 quantize (f32 -> i8/u8/i16/i32)
     ``q = clamp(round_half_away((double)x / (double)scale) + zero_point,
     dtype_min, dtype_max)``; the division is done in double precision, NaN
@@ -103,12 +105,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..graph import Operation
+from ..integer import RESCALE_MODES, dtype_bounds  # noqa: F401  (re-exported)
 from ..types import DType, TensorType
 from .registry import register_op
 from .shape_rules import normalize_axis
 
-RESCALE_MODES = ("floating-point", "fixed-point16", "fixed-point32", "single-shift",
-                 "double-shift")
 
 #: Element types an integer tensor of the quantized IR may have.
 QUANTIZED_DTYPES = {d.value: d for d in (DType.I8, DType.U8, DType.I16, DType.I32, DType.I64)}
@@ -117,12 +118,6 @@ QUANTIZED_DTYPES = {d.value: d for d in (DType.I8, DType.U8, DType.I16, DType.I3
 FIXED_POINT_LIMITS = {"fixed-point16": (1 << 15) - 1, "fixed-point32": (1 << 31) - 1}
 
 MAX_SHIFT = 62
-
-
-def dtype_bounds(dtype: DType) -> tuple[int, int]:
-    """(min, max) of an integer element type."""
-    info = np.iinfo(dtype.numpy)
-    return int(info.min), int(info.max)
 
 
 def integer_dtype(op: Operation, name: str) -> DType:

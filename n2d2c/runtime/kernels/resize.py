@@ -16,6 +16,7 @@ import numpy as np
 from numba import njit
 
 from ...ir import ops
+from ...ir.integer import round_half_away as _round_half_away
 from ..registry import kernel
 from ._util import f32
 
@@ -46,12 +47,6 @@ def source_coordinates(mode: str, out_len: int, in_len: int, scale: float) -> np
     if mode == "asymmetric":
         return x / s
     raise ValueError(f"unknown coordinate_transformation_mode {mode!r}")
-
-
-def _round_half_away(x: np.ndarray) -> np.ndarray:
-    a = np.abs(x)
-    fa = np.floor(a)
-    return np.copysign(fa + (a - fa >= _F(0.5)), x)
 
 
 def nearest_indices(coords: np.ndarray, nearest_mode: str, in_len: int) -> np.ndarray:

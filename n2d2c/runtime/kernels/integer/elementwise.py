@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from ....ir import ops
+from ....ir.integer import saturated_bounds
 from ...registry import INTEGER, kernel
-from .common import saturated_bounds
 
 
 @kernel(ops.Add, dtypes=INTEGER)

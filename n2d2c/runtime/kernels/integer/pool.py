@@ -7,9 +7,10 @@ import numpy as np
 from numba import njit
 
 from ....ir import ops
+from ....ir.integer import divide_round_half_away
 from ...registry import INTEGER, kernel
 from ..pool import window_sum
-from .common import divide_round_half_away, int64
+from .common import int64
 
 
 @njit(cache=True)
