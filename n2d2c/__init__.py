@@ -14,5 +14,9 @@ __version__ = "0.1.0"
 
 from .api import compile, load, run  # noqa: E402,A004
 from .errors import N2D2CError  # noqa: E402
+from .passes.registry import declare_pass  # noqa: E402
+
+# Passes of higher layers, imported when a pipeline first names them (passes/registry.py).
+declare_pass("plan-memory", "n2d2c.backends.c.plan_pass")
 
 __all__ = ["N2D2CError", "__version__", "compile", "load", "run"]

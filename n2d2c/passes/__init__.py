@@ -9,7 +9,7 @@ Writing a pass: see base.py; rewrites are written as patterns (pattern.py).
 from .base import Pass, PassOption, PassResult, option
 from .pattern import RewritePattern, apply_patterns
 from .pipeline import PassRun, Pipeline, PipelineReport
-from .registry import (describe_passes, get_pass, load_pass_module, pass_names,
+from .registry import (declare_pass, describe_passes, get_pass, load_pass_module, pass_names,
                        register_pass)
 
 # Built-in passes register themselves on import, one module each.
@@ -19,7 +19,6 @@ from .fold_constants import FoldConstants
 from .fuse_activation import FuseActivation
 from .fuse_batchnorm import FuseBatchNorm
 from .fuse_padding import FusePadding
-from .memory.plan_pass import PlanMemory  # memory planning of the C++ backend (memory/)
 from .quantize import Quantize  # post-training quantization (n2d2c/quantization)
 from .remove_dropout import RemoveDropout
 from .simplify_reshape import SimplifyReshape
@@ -28,6 +27,7 @@ __all__ = [
     "DeadCode", "EqualizeWeights", "EqualizeWeightsResult", "FoldConstants", "FuseActivation",
     "FuseBatchNorm", "FusePadding", "LayerRanges", "Pass", "PassOption", "PassResult", "PassRun",
     "Pipeline", "PipelineReport", "RemoveDropout", "RewritePattern", "SimplifyReshape",
-    "apply_patterns", "describe_passes", "get_pass", "load_pass_module", "option", "pass_names",
+    "apply_patterns", "declare_pass", "describe_passes", "get_pass", "load_pass_module", "option",
+    "pass_names",
     "register_pass",
 ]

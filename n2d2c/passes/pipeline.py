@@ -26,7 +26,7 @@ import lark
 from ..errors import InternalError, N2D2CError, UsageError, VerificationError
 from ..ir import Graph, print_graph, verify
 from .base import Pass, PassResult, coerce_option, field_name
-from .registry import PASSES, get_pass, suggest
+from .registry import get_pass, suggest
 
 
 @functools.cache
@@ -91,11 +91,11 @@ def _value(tree):
 def _build_pass(text: str, tree) -> Pass:
     name_token = tree.children[0]
     name = str(name_token)
-    if name not in PASSES:
-        err = get_pass_error(name)
+    try:
+        cls = get_pass(name)
+    except UsageError as err:
         err.message += f" (column {name_token.column})"
-        raise err
-    cls = PASSES[name]
+        raise
     hints = typing.get_type_hints(cls)
     fields = {f.name for f in dataclasses.fields(cls)}
     options_tree = tree.children[1]
@@ -121,14 +121,6 @@ def _build_pass(text: str, tree) -> Pass:
     except UsageError as exc:  # a value the pass itself rejects (e.g. max-iter=0)
         exc.message += f" (column {name_token.column})"
         raise
-
-
-def get_pass_error(name: str) -> UsageError:
-    try:
-        get_pass(name)
-    except UsageError as exc:
-        return exc
-    raise AssertionError(name)
 
 
 def parse_pipeline(text: str) -> list[Pass]:

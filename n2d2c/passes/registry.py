@@ -3,6 +3,11 @@
 Built-in passes register themselves when ``n2d2c.passes`` is imported; users
 add their own with ``--load-pass mymod.py`` (``load_pass_module``), whose
 ``@register_pass`` classes then work like built-in ones.
+
+Passes that belong to a higher layer (``quantize`` in n2d2c/quantization,
+``plan-memory`` in the C backend) cannot be imported from here: the top-level
+package declares them with ``declare_pass(name, module)`` and the registry
+imports that module the first time the name is looked up.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from ..errors import InputError, N2D2CError, UsageError
 from .base import Pass, PassOption, supported_option_type
 
 PASSES: dict[str, type[Pass]] = {}
+# Pass name -> module that registers it when imported (see the module docstring).
+_DECLARED: dict[str, str] = {}
 
 _PASS_NAME = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*\Z")
 _LOADED: dict[Path, list[str]] = {}
@@ -55,11 +62,24 @@ def register_pass(cls: type[Pass]) -> type[Pass]:
     return cls
 
 
+def declare_pass(name: str, module: str) -> None:
+    """``module`` registers the pass ``name``; it is imported when the name is first used."""
+    _DECLARED[name] = module
+
+
+def _import_declared(names) -> None:
+    for name in names:
+        if name not in PASSES and name in _DECLARED:
+            importlib.import_module(_DECLARED[name])
+
+
 def get_pass(name: str) -> type[Pass]:
     """The pass class called ``name``; a UsageError with a suggestion otherwise."""
+    _import_declared([name])
     cls = PASSES.get(name)
     if cls is None:
-        raise UsageError(f"unknown pass '{name}'", hint=suggest(name, PASSES, "passes"))
+        raise UsageError(f"unknown pass '{name}'",
+                         hint=suggest(name, set(PASSES) | set(_DECLARED), "passes"))
     return cls
 
 
@@ -72,6 +92,7 @@ def suggest(word: str, known, what: str) -> str:
 
 
 def pass_names() -> list[str]:
+    _import_declared(list(_DECLARED))
     return sorted(PASSES)
 
 

@@ -24,8 +24,8 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from n2d2c.backends.cpp import compile_to_dir
-from n2d2c.backends.cpp.testing import build, compiler, run_inputs
+from n2d2c.backends.c.project import compile_to_dir
+from n2d2c.backends.c.testing import build, compiler, run_inputs
 from n2d2c.frontend.onnx import load_onnx
 from n2d2c.ir import Graph
 from frontend_onnx.single_node import C, X  # noqa: F401 (re-exported to the test modules)
@@ -37,9 +37,9 @@ RTOL, ATOL = 1e-4, 1e-5
 TEST_OPT = "-O1"
 
 
-def require_compiler() -> None:
-    if compiler() is None:
-        require_tool("g++")
+def require_compiler(language: str = "c++") -> None:
+    if compiler(language) is None:
+        require_tool("g++" if language == "c++" else "cc")
 
 
 # -- ONNX cases ------------------------------------------------------------------------
@@ -155,8 +155,9 @@ class BatchResult:
 
 
 def build_batches(root: Path, batches: dict[str, Sequence[Case]], *, opt: str = TEST_OPT,
-                  jobs: int = 2) -> dict[str, list[np.ndarray]]:
-    """Compile each batch of cases as one network, build them ``jobs`` at a time, run them.
+                  jobs: int = 2, target: str = "cpp") -> dict[str, list[np.ndarray]]:
+    """Compile each batch of cases as one network for ``target``, build them ``jobs`` at a
+    time, run them.
 
     Returns case name -> outputs.  Results are cached in ``root`` (see ``shared``).
     """
@@ -164,7 +165,7 @@ def build_batches(root: Path, batches: dict[str, Sequence[Case]], *, opt: str = 
         graphs = [(f"c{i}", import_case(c)) for i, c in enumerate(cases)]
         graph = merge_graphs(graphs, batch_name)
         out_dir = root / batch_name
-        compile_to_dir(graph, out_dir, stimuli=0)
+        compile_to_dir(graph, out_dir, target=target, stimuli=0)
         build(out_dir, opt=opt)
         feeds = {}
         for (prefix, g), case in zip(graphs, cases):

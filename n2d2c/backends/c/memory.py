@@ -40,38 +40,15 @@ from ...errors import InternalError, UsageError
 from ...passes.memory import (INPUT_STEP, Buffer, ConvWrap, MemoryOptions, MemoryPlan,
                               MemoryProblem, PlanCheckError, check_plan, plan_memory)
 from .buffers import ArenaPlacement, BufferPlan, BufferRequest, Region
+from .kernel_memory import NONE, KernelMemory
 from .views import Storage, View
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...ir import Graph
     from .emitter import CEmitter
+    from .target import CTarget
 
 
-@dataclass(frozen=True)
-class KernelMemory:
-    """How a kernel call walks its operands, as far as buffer sharing cares.
-
-    * ``rows``: output rows (H of an NHWC batch-1 tensor) are written in
-      increasing order, each while reading only the input rows of its window,
-      and no thread works on a later row before the earlier ones are written
-      (templates render a row-ordered variant when the plan overlaps buffers);
-    * ``elementwise``: each output element depends only on the input elements
-      at the same index, read before it is written;
-    * ``staged``: the whole input is first copied (row by row, zero padding
-      ``pads``) into this scratch buffer and only the scratch is read afterwards.
-    """
-
-    rows: bool = False
-    elementwise: bool = False
-    staged: Storage | None = None
-    pads: tuple[int, int, int, int] = (0, 0, 0, 0)
-
-    @property
-    def may_alias(self) -> bool:
-        return self.rows or self.elementwise or self.staged is not None
-
-
-NONE = KernelMemory()
 
 
 def _covers(view: View, storage: Storage) -> bool:
@@ -318,26 +295,23 @@ def value_placements(emitter: "CEmitter") -> dict[str, tuple[str, int, tuple[int
     return out
 
 
-def plan_graph(graph: "Graph", options: MemoryOptions | None = None, *, target: str = "cpp",
-               fuse: bool = True, itemsize: int | None = None, name: str = "network",
-               parallel: bool = True) -> GraphMemory:
-    """Lower ``graph`` for ``target`` and plan its buffers, as the backend does.
+def plan_graph(graph: "Graph", options: MemoryOptions | None = None, *,
+               target: "str | CTarget" = "cpp", fuse: bool = True, itemsize: int | None = None,
+               name: str = "network", **emitter_options) -> GraphMemory:
+    """Lower ``graph`` for ``target`` (a C-family target or its name) and plan its buffers,
+    as the backend does; ``emitter_options`` are the target's own options (e.g. cpp's
+    ``parallel``).
 
     ``itemsize`` counts every activation element as that many bytes (e.g. 1 for
     "int8 sizes" of a float program); the emitter is then only good for reports.
     """
     from .program import lower_graph
+    from .target import get_target
 
+    target = get_target(target)
     options = options or MemoryOptions()
     program = lower_graph(graph, name, fuse=fuse, concat_in_place=options.OptimizeNoBranchConcat)
-    if target == "cpp":
-        from ..cpp.emitter import CppEmitter
-        emitter = CppEmitter(program, plan=PlannedBuffers(options), parallel=parallel)
-    elif target == "c":
-        from .emitter import CEmitter
-        emitter = CEmitter(program, plan=PlannedBuffers(options))
-    else:
-        raise UsageError(f"no memory model for target '{target}'", hint="targets: c, cpp")
+    emitter = target.make_emitter(program, plan=PlannedBuffers(options), options=emitter_options)
     emitter.memory_itemsize = itemsize
     emitter.prepare_all()
     emitter.placement = emitter.plan_memory()
@@ -366,11 +340,12 @@ def summary_of(graph: "Graph", memory: GraphMemory, **plan_kwargs) -> dict:
 
 # -- the plan in the IR ---------------------------------------------------------------------
 
-def plan_attributes(memory: GraphMemory, fuse: bool, target: str = "cpp") -> dict[str, object]:
+def plan_attributes(memory: GraphMemory, fuse: bool) -> dict[str, object]:
     """The ``memory {...}`` summary a planned graph carries (options included, so that the
     backend re-plans with the same ones)."""
     o, plan = memory.options, memory.plan
-    return {"target": target, "arena_bytes": plan.arena_size, "lower_bound": plan.lower_bound,
+    return {"target": memory.emitter.target, "arena_bytes": plan.arena_size,
+            "lower_bound": plan.lower_bound,
             "alignment": plan.alignment, "strategy": o.MemoryManagerStrategy,
             "chosen": plan.chosen, "include_input_in_buffer": o.IncludeInputInBuffer,
             "optimize_buffer_memory": o.OptimizeBufferMemory,
@@ -443,7 +418,7 @@ def check_graph_placements(graph: "Graph", memory: GraphMemory, fuse: bool) -> N
                               "memory options (or drop it: the backend plans by itself)")
 
 
-__all__ = ["GraphMemory", "KernelMemory", "PlanCheckError", "PlannedBuffers", "ProblemBuilder",
+__all__ = ["GraphMemory", "KernelMemory", "NONE", "PlanCheckError", "PlannedBuffers", "ProblemBuilder",
            "annotate_graph", "check_graph_placements", "has_placements",
            "options_from_attributes", "plan_attributes", "plan_graph", "problem_of",
            "summary_of", "value_placements"]

@@ -11,7 +11,7 @@ Overrides, and why:
   ``prepare_gemm`` choose them for float layers with constant weights and fall
   back to the generic kernels (``c/templates/generic/``) otherwise; every other
   kernel is generic, parallelised by ``parallel_for``;
-* memory: ``kernel_memory`` says which of those kernels may share bytes with their
+* memory: ``MEMORY_TRAITS`` says which of those kernels may share bytes with their
   input (row-ordered variants rendered when the plan overlaps them, see
   ``c/memory.py``).
 """
@@ -25,6 +25,7 @@ import numpy as np
 
 from ...errors import InternalError
 from ..c.emitter import CEmitter, Ctx
+from ..c.kernel_memory import NONE, ROWS, KernelMemory
 from ..c.program import KernelCall, Layer, c_identifier
 
 CPP_TEMPLATES = Path(__file__).parent / "templates" / "cpp"
@@ -32,6 +33,20 @@ CPP_TEMPLATES = Path(__file__).parent / "templates" / "cpp"
 # Output channels are stored in blocks of the widest vector (16 floats): the vector width is
 # chosen when the C++ is compiled (see n2d2c_support.hpp), and 16 is a multiple of each.
 PAD_CHANNELS = 16
+
+
+def _direct_conv_memory(call: KernelCall, ctx: Ctx) -> KernelMemory:
+    """conv2d_direct: row-ordered unless it is a dense layer or grouped (groups loop
+    first); a padded convolution of one image first copies its whole input into the
+    padded scratch (staged)."""
+    if ctx.gemm or ctx.group != 1:
+        return NONE
+    if ctx.pad is None:
+        return ROWS
+    if ctx.n == 1:
+        return KernelMemory(rows=True, staged=ctx.pad.view.storage,
+                            pads=tuple(call.params["pads"]))
+    return NONE
 
 
 class CppEmitter(CEmitter):
@@ -48,7 +63,14 @@ class CppEmitter(CEmitter):
         "README.md": "files/README.md.j2",
     }
     reindented_files: ClassVar[tuple[str, ...]] = ("network.cpp",)
+    # The C++ kernels whose access order allows sharing (see the templates): depthwise and
+    # direct convolutions have a row-ordered variant; the integer kernels never share.
+    MEMORY_TRAITS: ClassVar[dict[str, object]] = {
+        **CEmitter.MEMORY_TRAITS, "conv2d_i8": NONE, "depthwise_int": NONE,
+        "depthwise_conv2d": ROWS, "conv2d_direct": _direct_conv_memory}
     language: ClassVar[str] = "c++"
+    compiler: ClassVar[str] = "g++"
+    compiler_flags: ClassVar[tuple[str, ...]] = ("-std=c++14", "-fopenmp", "-Wall", "-Wextra")
     restrict: ClassVar[str] = "__restrict__"
 
     def __init__(self, program, *, plan=None, parallel: bool = True):
@@ -88,21 +110,6 @@ class CppEmitter(CEmitter):
 
     def comment(self, layer: Layer) -> str:
         return f"{layer.name}: {layer.comment}".replace("\n", " ")
-
-    @property
-    def max_rank(self) -> int:
-        return max([1] + [v.type.rank for v in (*self.program.inputs, *self.program.outputs)])
-
-    def c_strings(self, values) -> str:
-        return ", ".join('"' + v.name.replace("\\", "\\\\").replace('"', '\\"') + '"'
-                         for v in values)
-
-    def shape_rows(self, values) -> str:
-        rows = []
-        for v in values:
-            dims = list(v.shape) + [1] * (self.max_rank - v.type.rank)
-            rows.append("{" + ", ".join(str(d) for d in dims) + "}")
-        return ", ".join(rows)
 
     def layer_params(self, layer: Layer) -> str:
         return "" if layer.kind == "op" else super().layer_params(layer)
@@ -281,27 +288,6 @@ class CppEmitter(CEmitter):
         wts = self.const_data(b).T.reshape(n, kk, 1, 1)
         bias = self.const_data(c)[0] if c is not None else None
         return self._prepare_conv2d_i8(k, call, layer, wts, bias, (0, 0, 0, 0))
-
-    def kernel_memory(self, call, template, ctx):
-        """The C++ kernels whose access order allows sharing (see the templates):
-        depthwise and direct convolutions have a row-ordered variant; a padded direct
-        convolution of one image first copies its whole input into the padded scratch."""
-        from ..c.memory import NONE, KernelMemory
-
-        if template in ("conv2d_i8", "depthwise_int"):
-            return NONE  # integer kernels: the output never shares bytes with the input
-        if template == "depthwise_conv2d":
-            return KernelMemory(rows=True)
-        if template == "conv2d_direct":
-            if ctx.gemm or ctx.group != 1:
-                return NONE  # dense layers; grouped convolutions loop over groups first
-            if ctx.pad is None:
-                return KernelMemory(rows=True)
-            if ctx.n == 1:
-                return KernelMemory(rows=True, staged=ctx.pad.view.storage,
-                                    pads=tuple(call.params["pads"]))
-            return NONE
-        return super().kernel_memory(call, template, ctx)
 
     def _padded_bias(self, bias, call, layer, groups, per_group, padded):
         if bias is None:

@@ -4,8 +4,8 @@ Works on a small IR-free model (``MemoryProblem``): see ``problem.py`` for the
 lifetime and relation semantics, ``wrap.py`` for the conv wrapping convention
 and ``strategies.py`` for the strategy names.  The problems of real networks
 are built by the C-family backend from the buffers it allocates
-(``n2d2c/backends/c/memory.py``); the ``plan-memory`` pass (``plan_pass.py``)
-runs that and writes the placements into the IR.
+(``n2d2c/backends/c/memory.py``); the ``plan-memory`` pass
+(``n2d2c/backends/c/plan_pass.py``) runs that and writes the placements into the IR.
 """
 
 from .bound import lower_bound

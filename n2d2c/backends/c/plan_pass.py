@@ -1,10 +1,12 @@
-"""`plan-memory`: plan the activation memory of the C++ backend and show it in the IR.
+"""`plan-memory`: plan the activation memory of a C-family target and show it in the IR.
 
-The planning runs on the buffers the backend really allocates (see
-``n2d2c/backends/c/memory.py``: fusion, NHWC copies, in-place concatenation,
-kernel scratch), with N2D2's option names::
+The planning runs on the buffers the target's backend really allocates (see
+``memory.py``: fusion, NHWC copies, in-place concatenation, kernel scratch), so
+the pass lives in the backend layer and names its target (default ``cpp``), with
+N2D2's option names::
 
     plan-memory{MemoryManagerStrategy=exact,MemoryAlignment=16,OptimizeBufferMemory=false}
+    plan-memory{target=c}                # plan for the portable C99 target
     plan-memory{params="params.ini"}     # an N2D2 -export-parameters file
 
 Every materialised value then carries its placement, ``@arena(byte offset,
@@ -22,11 +24,11 @@ from dataclasses import dataclass
 
 from ...errors import UsageError
 from ...ir import Graph
-from ..base import Pass, PassResult, option
-from ..registry import register_pass
-from .options import MemoryOptions
-from .params import read_memory_options
-from .strategies import STRATEGIES
+from ...passes import Pass, PassResult, option, register_pass
+from ...passes.memory import MemoryOptions, read_memory_options
+from ...passes.memory.strategies import STRATEGIES
+from .memory import annotate_graph, plan_graph
+from .target import get_target
 
 _MEMORY_FIELDS = ("IncludeInputInBuffer", "OptimizeBufferMemory", "OptimizeNoBranchConcat",
                   "MemoryAlignment", "MemoryManagerStrategy", "exact_time_limit")
@@ -36,7 +38,7 @@ _DEFAULTS = MemoryOptions()
 @register_pass
 @dataclass(frozen=True)
 class PlanMemory(Pass):
-    """Plan the C++ backend's activation arena; annotate values with their placement."""
+    """Plan a C-family target's activation arena; annotate values with their placement."""
 
     name = "plan-memory"
     MemoryManagerStrategy: str = option(_DEFAULTS.MemoryManagerStrategy,
@@ -54,12 +56,14 @@ class PlanMemory(Pass):
                                      "CP-SAT budget of strategy exact (deterministic s)")
     params: str = option("", "N2D2 -export-parameters file, read first (options set "
                              "here win)")
-    fuse: bool = option(True, "plan the fused kernels (the cpp backend's 'fuse' option)")
+    fuse: bool = option(True, "plan the fused kernels (the backend's 'fuse' option)")
+    target: str = option("cpp", "the C-family backend whose buffers are planned (cpp, c)")
 
     def __post_init__(self):
         super().__post_init__()
+        get_target(self.target)  # an unknown target is an error now, not when the pipeline runs
         if not self.params:
-            self.memory_options()  # validate now, not when the pipeline runs
+            self.memory_options()
 
     def memory_options(self) -> MemoryOptions:
         base = read_memory_options(self.params, strict=False) if self.params else MemoryOptions()
@@ -71,10 +75,8 @@ class PlanMemory(Pass):
             raise UsageError(f"pass 'plan-memory': {err.message}", hint=err.hint) from None
 
     def apply(self, graph: Graph) -> PassResult:
-        from ...backends.c.memory import annotate_graph, plan_graph
-
         before = ({v.name: v.placement for v in graph.values()}, dict(graph.memory_plan))
-        memory = plan_graph(graph, self.memory_options(), fuse=self.fuse)
+        memory = plan_graph(graph, self.memory_options(), target=self.target, fuse=self.fuse)
         placed = annotate_graph(graph, memory, self.fuse)
         # Statistics count what changed, so that planning an already planned graph again
         # with the same options reports no change.
