@@ -19,20 +19,31 @@ output store), each a list of kernel calls on strided views.  It decides:
 
 What a kernel call means in code is decided later by the emitter of a target
 (``CEmitter.prepare_<kernel>`` and the template ``<kernel>.j2``).
+
+The Program is an IR level of its own: the kernel table (kernels.py) declares each
+kernel's operand roles, parameters and memory trait, ``str(program)`` is its textual
+form (program_text.py) and ``verify_program`` (program_verify.py) states its
+invariants, checked at the end of ``lower_graph`` and again once buffers are placed.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
 from ...errors import UnsupportedError
 from ...ir import Graph, Operation, Value, ops
 from ...ir.types import DType
+from .kernels import check_call
+from .program_text import print_program
+from .program_verify import verify_program
 from .views import ITEMSIZE, Storage, View
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .buffers import ArenaPlacement
 
 
 @dataclass(frozen=True)
@@ -78,12 +89,18 @@ def op_activation(op: Operation) -> Activation | None:
 
 @dataclass
 class KernelCall:
-    """One kernel invocation: named operand views and kernel parameters."""
+    """One kernel invocation: named operand views and kernel parameters.
+
+    ``kernel`` is a name of the kernel table (kernels.py), whose entry the roles and
+    parameters must match: checked here, so a malformed call fails where it is built."""
 
     kernel: str
     reads: dict[str, View]
     writes: dict[str, View]
     params: dict[str, object] = field(default_factory=dict)
+
+    def __post_init__(self):
+        check_call(self)
 
 
 @dataclass
@@ -105,6 +122,13 @@ class Program:
     arena: dict[str, Storage]            # activation buffers by name
     consts: dict[str, np.ndarray]        # data of const storages (logical row-major arrays)
     value_views: dict[str, View]         # final view of every value (for debugging/reports)
+
+    def to_text(self, placement: "ArenaPlacement | None" = None) -> str:
+        """The textual form (program_text.py), with arena offsets when ``placement`` is given."""
+        return print_program(self, placement)
+
+    def __str__(self) -> str:
+        return self.to_text()
 
     def buffer_lifetimes(self) -> dict[str, tuple[int, int]]:
         """Layer index span (first, last) during which each arena buffer is live."""
@@ -438,5 +462,7 @@ def lower_graph(graph: Graph, name: str = "network", *, fuse: bool = True,
     for value in graph.values():
         if id(value) in low.views:
             views[value.name] = low.views[id(value)]
-    return Program(name, graph, low.layers, list(graph.inputs), list(graph.outputs),
-                   low.arena, low.consts, views)
+    program = Program(name, graph, low.layers, list(graph.inputs), list(graph.outputs),
+                      low.arena, low.consts, views)
+    verify_program(program)
+    return program
