@@ -10,13 +10,13 @@ Library use::
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
-from .api import compile, load, run  # noqa: E402,A004
-from .errors import N2D2CError  # noqa: E402
-from .passes.registry import declare_pass  # noqa: E402
+from .api import compile, load, run  # noqa: A004
+from .errors import N2D2CError
+from .passes.registry import declare_pass
+from .version import __version__
 
 # Passes of higher layers, imported when a pipeline first names them (passes/registry.py).
 declare_pass("plan-memory", "n2d2c.backends.c.plan_pass")
+declare_pass("quantize", "n2d2c.quantization.quantize_pass")
 
 __all__ = ["N2D2CError", "__version__", "compile", "load", "run"]

@@ -19,7 +19,6 @@ from .fold_constants import FoldConstants
 from .fuse_activation import FuseActivation
 from .fuse_batchnorm import FuseBatchNorm
 from .fuse_padding import FusePadding
-from .quantize import Quantize  # post-training quantization (n2d2c/quantization)
 from .remove_dropout import RemoveDropout
 from .simplify_reshape import SimplifyReshape
 

@@ -16,14 +16,15 @@ n2d2c/ir/ops/quant.py) is written in one of two forms, option ``onnx_format``:
     per-axis DequantizeLinear where the quantizer chose per-channel scales
     (``qdq.py``).
 ``qop``
-    integer operators (``qop.py``), with option ``qop_requant``: ``exact``
-    (default; ConvInteger/MatMulInteger and requantization in int64/double ONNX
-    arithmetic, bit-exact with the simulator) or ``qlinear`` (QLinearConv,
-    QLinearMatMul, com.microsoft QLinearAdd, QuantizeLinear/DequantizeLinear).
+    integer operators, with option ``qop_requant``: ``exact`` (default,
+    ``qop.py``; ConvInteger/MatMulInteger and requantization in int64/double ONNX
+    arithmetic, bit-exact with the simulator) or ``qlinear`` (``qop_qlinear.py``;
+    QLinearConv, QLinearMatMul, com.microsoft QLinearAdd,
+    QuantizeLinear/DequantizeLinear).
 
-Options (``CompileOptions.extra``: ``n2d2c.compile`` keywords or ``-X KEY=VALUE`` on
-the command line; ``-`` or ``_`` in keys): ``onnx_format`` ("qdq" | "qop"),
-``qop_requant`` ("exact" | "qlinear"); both are ignored for a float graph.  The
+Options (``OPTIONS``; ``n2d2c.compile`` keywords or ``-X KEY=VALUE`` on the command
+line, ``-`` or ``_`` in keys, listed by ``n2d2c backends``): ``onnx_format`` ("qdq" |
+"qop"), ``qop_requant`` ("exact" | "qlinear"); both are ignored for a float graph.  The
 model uses opset 21 (IR version 10; com.microsoft 1 for QLinearAdd) and passes
 ``onnx.checker``; the same graph and options always give the same bytes.  The
 qdq and qlinear forms may be one step off the simulator per requantization
@@ -36,22 +37,21 @@ from pathlib import Path
 
 import onnx
 
-from ...errors import UsageError
 from ...ir import Graph
-from ..registry import Backend, CompileOptions, register_backend
+from ...version import __version__
+from ..registry import Backend, BackendOption, CompileOptions, register_backend
 from .lowering import OPSET, Exporter, index_values
 
 FORMATS = ("qdq", "qop")
 REQUANT_MODES = ("exact", "qlinear")
-OPTION_DEFAULTS = {"onnx_format": "qdq", "qop_requant": "exact"}
+OPTIONS = (
+    BackendOption("onnx_format", "qdq", "form of a quantized graph: qdq (float ops between "
+                  "Quantize/DequantizeLinear) or qop (integer operators)", choices=FORMATS),
+    BackendOption("qop_requant", "exact", "requantization of the qop form: exact (bit-exact "
+                  "int64/double arithmetic) or qlinear (QLinearConv/MatMul/Add)",
+                  choices=REQUANT_MODES),
+)
 MODEL_FILE = "model.onnx"
-
-
-def _choice(value, allowed, what: str) -> str:
-    text = str(value).strip().lower().replace("_", "-")
-    if text not in allowed:
-        raise UsageError(f"unknown {what} {value!r}; expected one of {', '.join(allowed)}")
-    return text
 
 
 def is_quantized(graph: Graph) -> bool:
@@ -61,15 +61,18 @@ def is_quantized(graph: Graph) -> bool:
 
 def make_exporter(graph: Graph, *, onnx_format: str = "qdq", qop_requant: str = "exact",
                   name: str = "network") -> Exporter:
-    fmt = _choice(onnx_format, FORMATS, "onnx_format")
-    requant = _choice(qop_requant, REQUANT_MODES, "qop_requant")
+    options = BACKEND.resolve_options({"onnx_format": onnx_format, "qop_requant": qop_requant})
     if not is_quantized(graph):
         return Exporter(graph, name)
-    if fmt == "qdq":  # (imported here: a float export needs no quantization code)
+    # (imported here: a float export needs no quantization code)
+    if options["onnx_format"] == "qdq":
         from .qdq import QdqExporter
         return QdqExporter(graph, name)
+    if options["qop_requant"] == "qlinear":
+        from .qop_qlinear import QlinearExporter
+        return QlinearExporter(graph, name)
     from .qop import QopExporter
-    return QopExporter(graph, name, requant)
+    return QopExporter(graph, name)
 
 
 def export_model(graph: Graph, *, onnx_format: str = "qdq", qop_requant: str = "exact",
@@ -81,12 +84,7 @@ def export_model(graph: Graph, *, onnx_format: str = "qdq", qop_requant: str = "
 
 def emit(graph: Graph, out_dir: Path, options: CompileOptions) -> None:
     """Write ``model.onnx`` and ``README.txt`` into ``out_dir`` (made atomic by the caller)."""
-    given = {str(k).replace("-", "_"): v for k, v in options.extra.items()}
-    unknown = sorted(set(given) - set(OPTION_DEFAULTS))
-    if unknown:
-        raise UsageError(f"unknown option(s) for backend onnx: {', '.join(unknown)}; "
-                         f"known: {', '.join(sorted(OPTION_DEFAULTS))}")
-    opts = {**OPTION_DEFAULTS, **given}
+    opts = BACKEND.resolve_options(options.extra)
     exporter = make_exporter(graph, onnx_format=opts["onnx_format"],
                              qop_requant=opts["qop_requant"], name=options.name)
     model = exporter.export()
@@ -117,7 +115,6 @@ ROUNDING_NOTES = [
 
 
 def readme(graph: Graph, model: onnx.ModelProto, exporter: Exporter) -> str:
-    from ... import __version__
     counts: dict[str, int] = {}
     for node in model.graph.node:
         key = f"{node.domain}.{node.op_type}" if node.domain else node.op_type
@@ -179,7 +176,8 @@ BACKEND = register_backend(Backend(
     description="ONNX model (float, or quantized as QDQ or integer operators)",
     default_pipeline="",
     emit=emit,
+    options=OPTIONS,
 ))
 
-__all__ = ["BACKEND", "FORMATS", "OPTION_DEFAULTS", "REQUANT_MODES", "emit", "export_model",
+__all__ = ["BACKEND", "FORMATS", "OPTIONS", "REQUANT_MODES", "emit", "export_model",
            "is_quantized", "make_exporter"]

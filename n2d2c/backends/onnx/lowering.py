@@ -19,6 +19,7 @@ from ...errors import InternalError, UnsupportedError
 from ...ir import Graph, Layout, Operation, Value, verify
 from ...ir import ops as O
 from ...ir.types import DType
+from ...version import __version__
 from .writer import ONNX_DTYPES, ModelWriter
 
 OPSET = 21          # QuantizeLinear/DequantizeLinear on int16, Resize half_pixel_symmetric
@@ -110,7 +111,6 @@ class Exporter:
                                   initializer=self.w.initializers)
         opsets = [helper.make_opsetid("", OPSET)]
         opsets += [helper.make_opsetid(d, v) for d, v in sorted(self.w.domains.items())]
-        from ... import __version__
         model = helper.make_model(graph, opset_imports=opsets, producer_name="n2d2c",
                                   producer_version=__version__)
         model.ir_version = IR_VERSION

@@ -10,6 +10,10 @@ float input -> quantize -> integer layers, each followed by an explicit
 ``n2d2c quantize`` and of N2D2's export (``-calib``, ``-act-clipping-mode``...);
 the per-layer report is the pass result's ``report`` (``quantization`` holds the
 QuantizationReport object).
+
+The pass lives with the quantizer (a higher layer than n2d2c/passes); the
+top-level package declares it to the pass registry, which imports this module
+the first time a pipeline names ``quantize``.
 """
 
 from __future__ import annotations
@@ -19,8 +23,8 @@ from dataclasses import dataclass, field
 
 from ..errors import UsageError
 from ..ir import Graph
-from .base import Pass, PassResult, option
-from .registry import register_pass
+from ..passes.base import Pass, PassResult, option
+from ..passes.registry import register_pass
 
 
 @dataclass
@@ -55,7 +59,7 @@ class Quantize(Pass):
         self.quantization_options()  # validate now, with the pass's name in the error
 
     def quantization_options(self):
-        from ..quantization import QuantizationOptions
+        from .options import QuantizationOptions
         fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
                   if f.name != "calib_data"}
         try:
@@ -64,7 +68,7 @@ class Quantize(Pass):
             raise UsageError(f"pass '{self.name}': {exc.message}") from None
 
     def apply(self, graph: Graph) -> QuantizeResult:
-        from ..quantization import quantize_graph
+        from . import quantize_graph
         if not self.calib_data:
             raise UsageError("pass 'quantize' needs calibration data: "
                              "quantize{calib-data=\"PATH\"}",
