@@ -180,3 +180,15 @@ def test_table_entries_are_consistent():
     assert KERNELS["conv2d"].generic_memory().rows
     assert KERNELS["map"].generic_memory().elementwise
     assert not KERNELS["gemm"].generic_memory().may_alias
+
+
+def test_the_generic_emitter_implements_the_table():
+    """One generic preparation and template per kernel, and the same memory traits."""
+    from n2d2c.backends.c.emitter import GENERIC_TEMPLATES, CEmitter
+    from n2d2c.backends.c.kernel_memory import NONE
+
+    prepared = {a[len("prepare_"):] for a in dir(CEmitter) if a.startswith("prepare_")}
+    assert prepared - {"all", "call"} == set(KERNELS)
+    for name, spec in KERNELS.items():
+        assert (GENERIC_TEMPLATES / f"{name}.j2").exists(), name
+        assert CEmitter.MEMORY_TRAITS.get(name, NONE) == spec.generic_memory(), name
