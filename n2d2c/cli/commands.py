@@ -1,0 +1,143 @@
+"""`n2d2c info`, `ir`, `run`, `compile`, `passes` and `backends`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError, ShapeError, UsageError
+from .common import load_model, memory_options, output_ir, run_pipeline
+from .quantize import quantize_from_args, wants_quantization
+
+
+def cmd_info(args) -> int:
+    from ..info import format_info
+    graph = load_model(args)
+    options = memory_options(args)
+    if options is not None and not args.memory:
+        raise UsageError("--export-parameters and --memory-strategy need --memory")
+    sys.stdout.write(format_info(graph))
+    if args.memory:
+        from ..info import format_memory
+        sys.stdout.write("\n" + format_memory(graph, options))
+    return 0
+
+
+def cmd_ir(args) -> int:
+    graph = run_pipeline(args, load_model(args))
+    output_ir(graph, args.output, inline_constants=args.inline_constants)
+    return 0
+
+
+def _read_inputs(args, graph) -> dict[str, np.ndarray]:
+    from ..api import random_inputs
+    feeds = random_inputs(graph, args.seed)
+    names = [v.name for v in graph.inputs]
+    for i, spec in enumerate(args.input):
+        name, sep, file = spec.partition("=")
+        if not sep:
+            name, file = (names[i] if i < len(names) else ""), spec
+        if name not in feeds:
+            raise UsageError(f"--input '{spec}': the graph has no input '{name}'; its inputs are "
+                             f"{', '.join(names)}")
+        try:
+            array = np.load(file, allow_pickle=False)
+        except FileNotFoundError:
+            raise InputError(f"input file '{file}' does not exist") from None
+        except (OSError, ValueError) as exc:
+            raise InputError(f"cannot read '{file}' as a .npy array: {exc}") from None
+        want = next(v for v in graph.inputs if v.name == name).type
+        if array.shape != want.shape:
+            raise ShapeError(f"input '{name}' from '{file}' has shape {list(array.shape)}, "
+                             f"the model expects {list(want.shape)} ({want})")
+        feeds[name] = array.astype(want.dtype.numpy)
+    return feeds
+
+
+def cmd_run(args) -> int:
+    from ..runtime import Simulator
+    graph = run_pipeline(args, load_model(args))
+    if wants_quantization(args):
+        graph, _ = quantize_from_args(args, graph)
+    feeds = _read_inputs(args, graph)
+    sim = Simulator(graph)
+    outputs = sim.run(feeds, profile=args.profile)
+    np.set_printoptions(precision=6, suppress=True, threshold=64)
+    for name, array in outputs.items():
+        print(f"%{name}: {list(array.shape)} {array.dtype}")
+        print(array)
+    if args.profile:
+        print(sim.format_profile())
+    if args.output:
+        out = Path(args.output)
+        if len(outputs) == 1 and out.suffix != ".npz":
+            np.save(out, next(iter(outputs.values())))
+        else:
+            np.savez(out, **outputs)
+    return 0
+
+
+def parse_backend_options(specs: list[str]) -> dict[str, str]:
+    """``-X KEY=VALUE`` flags as text; the backend checks the names and converts the
+    values (``Backend.resolve_options``)."""
+    options: dict[str, str] = {}
+    for spec in specs:
+        key, sep, value = spec.partition("=")
+        if not sep or not key:
+            raise UsageError(f"bad backend option '{spec}'; expected KEY=VALUE",
+                             hint="'n2d2c backends' lists each backend's options")
+        options[key] = value
+    return options
+
+
+def cmd_compile(args) -> int:
+    from ..backends.registry import CompileOptions, get_backend
+    from ..util.atomic import atomic_output_dir
+    backend = get_backend(args.backend)
+    extra: dict[str, object] = dict(parse_backend_options(args.backend_option))
+    memory = memory_options(args)
+    if (memory is not None or args.memory_report) and not backend.plans_memory:
+        raise UsageError("--memory-report, --memory-strategy and --export-parameters apply to "
+                         f"backends that plan activation memory, not '{backend.name}'")
+    if memory is not None:
+        extra["memory"] = memory
+    if args.memory_report:
+        extra["memory_report"] = True
+    backend.resolve_options(extra)  # bad options fail before the model is loaded
+    graph = run_pipeline(args, load_model(args), default=backend.default_pipeline)
+    if wants_quantization(args):
+        graph, _ = quantize_from_args(args, graph)
+    with atomic_output_dir(args.output) as scratch:
+        backend.emit(graph, scratch, CompileOptions(output_dir=Path(args.output), name=args.name,
+                                                    extra=extra))
+    print(f"wrote {backend.name} project to {args.output}")
+    if args.memory_report:
+        sys.stdout.write((Path(args.output) / "memory_mapping.log").read_text(encoding="utf-8"))
+    return 0
+
+
+def cmd_passes(args) -> int:
+    from ..passes import describe_passes, load_pass_module
+    for module in args.load_pass:
+        load_pass_module(module)
+    for name, description, options in describe_passes():
+        print(f"{name:<20} {description}")
+        for opt in options:
+            print(f"{'':<22}{opt.name}={opt.default!s:<10} ({opt.type}) {opt.help}")
+    return 0
+
+
+def cmd_backends(args) -> int:
+    from ..backends.registry import all_backends
+    for backend in all_backends():
+        print(f"{backend.name:<8} {backend.description}")
+        print(f"{'':<10}default pipeline: {backend.default_pipeline or '(none)'}")
+        if backend.plans_memory:
+            print(f"{'':<10}plans activation memory (--memory-strategy, --memory-report, "
+                  "--export-parameters)")
+        for opt in backend.options:
+            values = f" ({' | '.join(opt.choices)})" if opt.choices else ""
+            print(f"{'':<10}-X {opt.name}={opt.default!s}{values}: {opt.help}")
+    return 0

@@ -1,0 +1,86 @@
+"""What several subcommands do the same way: load the model, run the pass pipeline,
+read the memory flags, write or print the IR."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import sys
+from pathlib import Path
+
+from ..errors import InputError
+from ..frontend.ini.limits import LIMIT_FLAGS as INI_LIMIT_FLAGS
+from ..ir import Graph
+
+
+def load_limits(args):
+    """The LoadLimits of the resource-limit flags (defaults where a flag is absent)."""
+    from ..frontend.limits import LoadLimits
+    defaults = LoadLimits()
+    ini = {f: getattr(args, f"ini_{f}") for f in INI_LIMIT_FLAGS
+           if getattr(args, f"ini_{f}") is not None}
+    top = {f: getattr(args, f) for f in ("max_constant_bytes", "max_graph_ops")
+           if getattr(args, f) is not None}
+    return dataclasses.replace(defaults, ini=dataclasses.replace(defaults.ini, **ini), **top)
+
+
+def load_model(args) -> Graph:
+    from ..api import load
+    from ..frontend import parse_shape_overrides
+    return load(args.model, input_shapes=parse_shape_overrides(args.input_shape),
+                allow_dirs=args.allow_dir, params=args.params, limits=load_limits(args))
+
+
+def run_pipeline(args, graph: Graph, default: str | None = None) -> Graph:
+    """``graph`` after ``--passes`` (or ``default`` when the flag is absent)."""
+    from ..passes import Pipeline, load_pass_module
+    for module in args.load_pass:
+        load_pass_module(module)
+    text = args.passes if args.passes is not None else default
+    if not text:
+        return graph
+    Pipeline.parse(text).run(graph, verify_each=args.verify_each,
+                             print_ir_after_all=args.print_ir_after_all,
+                             print_ir_after=tuple(args.print_ir_after),
+                             time_passes=args.time_passes, out=sys.stderr)
+    return graph
+
+
+def memory_options(args):
+    """MemoryOptions from --export-parameters and --memory-strategy (None if neither)."""
+    if not args.export_parameters and not args.memory_strategy:
+        return None
+    from ..passes.memory import MemoryOptions, options_from_params, parse_params
+    options = MemoryOptions()
+    if args.export_parameters:
+        path = Path(args.export_parameters)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as err:
+            raise InputError(f"cannot read parameters file: {err.strerror}",
+                             location=str(path)) from None
+        options = options_from_params(parse_params(text, str(path)), strict=False)
+    if args.memory_strategy:
+        options = dataclasses.replace(options, MemoryManagerStrategy=args.memory_strategy)
+    return options
+
+
+def output_ir(graph: Graph, path: str | None, *, inline_constants: bool = False) -> None:
+    """The textual IR at ``path`` (large constants in the .npz of the same stem), or
+    on stdout when ``path`` is None (large constants elided)."""
+    from ..ir import print_graph
+    inline_limit = None if inline_constants else 16
+    resources: dict = {}
+    text = print_graph(graph, inline_limit=inline_limit, resources=resources)
+    if path is None:
+        sys.stdout.write(text)
+        return
+    import numpy as np
+
+    from ..util.atomic import atomic_write_bytes
+    out = Path(path)
+    atomic_write_bytes(out, text.encode())
+    if resources:
+        buffer = io.BytesIO()
+        np.savez(buffer, **resources)
+        atomic_write_bytes(out.with_suffix(".npz"), buffer.getvalue())

@@ -1,0 +1,162 @@
+"""The argument parser of every subcommand (the commands themselves: commands.py,
+quantize.py)."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..backends.registry import backend_names
+from ..errors import UsageError
+from ..frontend.ini.limits import LIMIT_FLAGS as INI_LIMIT_FLAGS
+from ..version import __version__
+from . import commands, quantize
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises UsageError instead of exiting, so errors share one format."""
+
+    def error(self, message):
+        raise UsageError(message, hint=f"see '{self.prog} --help'")
+
+
+def add_model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", help="model file: .onnx, .ini (N2D2) or .ir (textual IR)")
+    p.add_argument("--input-shape", action="append", default=[], metavar="NAME=DxD...",
+                   help="fix the shape of a graph input with symbolic dimensions")
+    p.add_argument("--allow-dir", action="append", default=[], metavar="DIR",
+                   help="extra folder the model may reference files from")
+    p.add_argument("--params", metavar="PATH",
+                   help="trained parameters of an INI model: folder of N2D2 files or .npz")
+    limits = p.add_argument_group("resource limits (raise only for trusted inputs)")
+    limits.add_argument("--max-constant-bytes", type=int, metavar="N")
+    limits.add_argument("--max-graph-ops", type=int, metavar="N")
+    for field_name, flag in INI_LIMIT_FLAGS.items():
+        limits.add_argument(flag, dest=f"ini_{field_name}", type=int, metavar="N")
+
+
+def add_pipeline_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--passes", help="pass pipeline, e.g. 'fuse-bn,remove-dropout'")
+    p.add_argument("--load-pass", action="append", default=[], metavar="FILE.py",
+                   help="Python file registering extra passes")
+    p.add_argument("--print-ir-after-all", action="store_true")
+    p.add_argument("--print-ir-after", action="append", default=[], metavar="PASS")
+    p.add_argument("--no-verify-each", dest="verify_each", action="store_false",
+                   help="do not verify the IR after each pass")
+    p.add_argument("--time-passes", action="store_true")
+
+
+def add_memory_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("memory planning (N2D2 export memory options)")
+    g.add_argument("--export-parameters", metavar="PARAMS.INI",
+                   help="N2D2 -export-parameters file: IncludeInputInBuffer, "
+                        "OptimizeBufferMemory, OptimizeNoBranchConcat, MemoryAlignment, "
+                        "MemoryManagerStrategy (other keys are ignored)")
+    g.add_argument("--memory-strategy", metavar="NAME",
+                   help="MemoryManagerStrategy (overrides the parameters file): "
+                        "OptimizeMaxLifetimeMaxSizeFirst (default), best, exact, ...")
+
+
+def add_quantization_args(p: argparse.ArgumentParser, *, required: bool = False) -> None:
+    g = p.add_argument_group("post-training quantization (N2D2 semantics)")
+    g.add_argument("--calib-data", required=required, metavar="PATH",
+                   help="calibration samples: .npz (x), .npy, or a folder of .npy/.png/.pgm")
+    g.add_argument("--calib", type=int, default=-1, metavar="N",
+                   help="calibration samples to use (-1: all, the default)")
+    g.add_argument("--calib-reload", default="", metavar="FILE",
+                   help="statistics file: reused when it matches the model, else written")
+    g.add_argument("--nbbits", type=int, default=None,
+                   help="activation/weight bits (default 8; giving it to run/evaluate "
+                        "quantizes)")
+    g.add_argument("--wt-nbbits", type=int, default=0, help="weight bits (default: nbbits)")
+    g.add_argument("--act-clipping-mode", default="MSE",
+                   help="None | MSE | KL-Divergence | Quantile (default MSE)")
+    g.add_argument("--act-quantile-value", type=float, default=0.9999,
+                   help="fraction of values kept in Quantile mode (default 0.9999)")
+    g.add_argument("--wt-clipping-mode", default="None", help="None | MSE | KL-Divergence")
+    g.add_argument("--act-rescaling-mode", default="Single-shift",
+                   help="Floating-point | Fixed-point16 | Fixed-point32 | Single-shift | "
+                        "Double-shift (default Single-shift)")
+    g.add_argument("--act-rescale-per-output", action="store_true",
+                   help="rescale per output channel (per-channel weight scales)")
+    g.add_argument("--wt-per-channel", action="store_true", help="one weight scale per channel")
+    g.add_argument("--no-unsigned", action="store_true",
+                   help="signed activations even after ReLU")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="n2d2c", description="Compile N2D2 INI / ONNX networks.")
+    parser.add_argument("--version", action="version", version=f"n2d2c {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("info", help="layers, parameters, MACs and activation sizes")
+    add_model_args(p)
+    p.add_argument("--memory", action="store_true",
+                   help="also plan the C++ backend's activation memory and print the plan")
+    add_memory_args(p)
+    p.set_defaults(func=commands.cmd_info)
+
+    p = sub.add_parser("ir", help="print the IR (after optional passes)")
+    add_model_args(p)
+    add_pipeline_args(p)
+    p.add_argument("-o", "--output", help="write the IR here (.ir) with constants in a .npz beside it")
+    p.add_argument("--inline-constants", action="store_true", help="print every constant inline")
+    p.set_defaults(func=commands.cmd_ir)
+
+    p = sub.add_parser("run", help="simulate the network on an input")
+    add_model_args(p)
+    add_pipeline_args(p)
+    p.add_argument("--input", action="append", default=[], metavar="[NAME=]FILE.npy",
+                   help="input tensor (random when absent)")
+    p.add_argument("--output", help="save the outputs (.npy for one output, else .npz)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random input")
+    p.add_argument("--profile", action="store_true", help="print time per layer")
+    add_quantization_args(p)
+    p.set_defaults(func=commands.cmd_run)
+
+    p = sub.add_parser("compile", help="generate code for a backend",
+                       epilog="'n2d2c backends' lists each backend's -X options, their "
+                              "defaults and its default pass pipeline.")
+    add_model_args(p)
+    add_pipeline_args(p)
+    p.add_argument("--backend", default="cpp", choices=backend_names(),
+                   help="target backend (default: cpp)")
+    p.add_argument("-o", "--output", required=True, help="output folder (written atomically)")
+    p.add_argument("--name", default="network", help="name of the generated network")
+    p.add_argument("-X", "--backend-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="backend option (e.g. -X onnx_format=qop), checked and converted by "
+                        "the backend; repeatable")
+    p.add_argument("--memory-report", action="store_true",
+                   help="print the memory plan: arena, lower bound, bytes saved by each "
+                        "optimisation, every buffer (also in OUTPUT/memory_mapping.log)")
+    add_memory_args(p)
+    add_quantization_args(p)
+    p.set_defaults(func=commands.cmd_compile)
+
+    p = sub.add_parser("passes", help="list the registered passes and their options")
+    p.add_argument("--load-pass", action="append", default=[], metavar="FILE.py")
+    p.set_defaults(func=commands.cmd_passes)
+
+    p = sub.add_parser("backends", help="list the backends, their options and pipelines")
+    p.set_defaults(func=commands.cmd_backends)
+
+    p = sub.add_parser("quantize", help="post-training quantization to the integer IR")
+    add_model_args(p)
+    add_pipeline_args(p)
+    add_quantization_args(p, required=True)
+    p.add_argument("--report", action="store_true",
+                   help="print the per-layer table (and write it as CSV beside -o)")
+    p.add_argument("--csv", default=None, metavar="FILE", help="write the report as CSV here")
+    p.add_argument("-o", "--output", help="write the quantized IR here (.ir + .npz)")
+    p.add_argument("--inline-constants", action="store_true", help="print every constant inline")
+    p.set_defaults(func=quantize.cmd_quantize)
+
+    p = sub.add_parser("evaluate", help="classification accuracy and confusion matrix")
+    add_model_args(p)
+    add_pipeline_args(p)
+    p.add_argument("--data", required=True, metavar="FILE.npz",
+                   help="samples 'x' and integer labels 'y'")
+    p.add_argument("--limit", type=int, default=0, help="evaluate the first N samples only")
+    add_quantization_args(p)
+    p.set_defaults(func=quantize.cmd_evaluate)
+    return parser

@@ -1,0 +1,91 @@
+"""`n2d2c quantize`, `n2d2c evaluate`, and the quantization flags of `run` and
+`compile` (the flags themselves: parser.add_quantization_args)."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+
+from ..errors import InputError, UsageError
+from .common import load_model, output_ir, run_pipeline
+
+FLAG_OPTIONS = ("calib", "calib_reload", "nbbits", "wt_nbbits", "act_clipping_mode",
+                "act_quantile_value", "wt_clipping_mode", "act_rescaling_mode",
+                "act_rescale_per_output", "wt_per_channel", "no_unsigned")
+
+
+def options_from_args(args):
+    from ..quantization import QuantizationOptions
+    values = {name: getattr(args, name) for name in FLAG_OPTIONS}
+    if values["nbbits"] is None:
+        values["nbbits"] = 8
+    return QuantizationOptions(**values)
+
+
+def wants_quantization(args) -> bool:
+    if getattr(args, "calib_data", None):
+        return True
+    if getattr(args, "nbbits", None) is not None:
+        raise UsageError("--nbbits needs --calib-data to calibrate the quantization")
+    return False
+
+
+def quantize_from_args(args, graph, *, echo_report: bool = False):
+    """Quantize ``graph`` as the flags say; returns (graph, report)."""
+    from ..quantization import QuantizationWarning, quantize_graph
+    options = options_from_args(args)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", QuantizationWarning)
+        qgraph, report = quantize_graph(graph, args.calib_data, options)
+    for w in caught:
+        if issubclass(w.category, QuantizationWarning):
+            print(f"n2d2c: warning: {w.message}", file=sys.stderr)
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    if echo_report:
+        sys.stderr.write(report.table())
+    return qgraph, report
+
+
+def cmd_quantize(args) -> int:
+    graph = run_pipeline(args, load_model(args))
+    qgraph, report = quantize_from_args(args, graph)
+    csv_path = args.csv
+    if args.report:
+        sys.stdout.write(report.table())
+        if csv_path is None and args.output:
+            csv_path = str(Path(args.output).with_suffix("")) + ".report.csv"
+    if csv_path:
+        report.write_csv(csv_path)
+        if args.report:
+            print(f"wrote report to {csv_path}")
+    if args.output:
+        output_ir(qgraph, args.output, inline_constants=args.inline_constants)
+        print(f"wrote quantized IR to {args.output}")
+    elif not args.report:
+        output_ir(qgraph, None, inline_constants=args.inline_constants)
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from ..quantization import evaluate_classifier, load_data
+    graph = run_pipeline(args, load_model(args))
+    data = load_data(args.data, input_names=[v.name for v in graph.inputs])
+    if "y" not in data:
+        raise InputError(f"'{args.data}' has no labels: evaluation needs an .npz with 'x' and 'y'")
+    labels = data.pop("y")
+    samples = data if len(data) > 1 else data["x"] if "x" in data else next(iter(data.values()))
+    if args.limit and args.limit > 0:
+        labels = labels[:args.limit]
+        samples = ({k: v[:args.limit] for k, v in samples.items()} if isinstance(samples, dict)
+                   else samples[:args.limit])
+    if wants_quantization(args):
+        float_result = evaluate_classifier(graph, samples, labels)
+        print(f"float accuracy: {float_result.accuracy * 100:.2f}%")
+        graph, report = quantize_from_args(args, graph)
+        print(f"quantized ({report.options.nbbits}-bit, {report.options.act_rescaling_mode}, "
+              f"{report.options.act_clipping_mode} clipping):")
+    result = evaluate_classifier(graph, samples, labels)
+    sys.stdout.write(result.format())
+    return 0
