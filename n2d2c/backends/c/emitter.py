@@ -36,9 +36,11 @@ from ...errors import InternalError
 from .buffers import ArenaPlacement, BufferPlan, BufferRequest, make_plan
 from .context import ConstArray, Ctx, Operand, Pointer
 from .formatting import c_float, reindent
-from .kernel_memory import ELEMENTWISE, NONE, ROWS, KernelMemory
+from .kernel_memory import NONE, KernelMemory
+from .kernels import KERNELS
 from .prepare import GenericKernels
 from .program import KernelCall, Layer, Program, c_identifier
+from .program_verify import verify_program
 from .spelling import CSpelling
 from .views import Storage, View
 
@@ -193,6 +195,17 @@ class CEmitter(CSpelling, GenericKernels):
         return flat[idx]
 
     # -- layers ------------------------------------------------------------------------
+    def api_name(self, name: str) -> str:
+        """A function of the generated API: prefixed by the network's name in C."""
+        return f"{self.c_name}_{name}"
+
+    def comment(self, layer: Layer) -> str:
+        return f"{layer.name}: {layer.comment}".replace("\n", " ")
+
+    def const_definition(self, const: ConstArray) -> str:
+        """The declarator of a constant array's definition (weights file)."""
+        return f"const {const.ctype} {const.symbol}[{max(const.data.size, 1)}] {self.align()}"
+
     def layer_symbol(self, layer: Layer) -> str:
         return f"layer_{layer.name}" if layer.kind == "op" else layer.name
 
@@ -216,14 +229,16 @@ class CEmitter(CSpelling, GenericKernels):
         self.requests = ProblemBuilder(self, self.memory_itemsize).requests()
         placement = self.plan.place(self.requests)
         placement.check(self.requests)
+        # The placed program's invariant: every buffer a call touches has its region.
+        verify_program(self.program, placement, itemsize=self.memory_itemsize)
         return placement
 
-    # Template -> how its kernel walks memory (memory.KernelMemory), or a function of the
-    # prepared (call, ctx) giving it.  Only kernels whose access order is known to be safe
-    # may share bytes: the generic convolution and pooling (row-ordered variant rendered
-    # when the plan overlaps them) and element-wise maps; absent templates share nothing.
-    MEMORY_TRAITS: ClassVar[dict[str, object]] = {"conv2d": ROWS, "pool2d": ROWS,
-                                                  "map": ELEMENTWISE}
+    # Template -> how its kernel walks memory (kernel_memory.KernelMemory), or a function
+    # of the prepared (call, ctx) giving it.  The generic templates are named like their
+    # kernels and take the trait the kernel table declares (kernels.py); a target adds its
+    # own templates.  Absent templates share nothing.
+    MEMORY_TRAITS: ClassVar[dict[str, object]] = {
+        name: spec.generic_memory() for name, spec in KERNELS.items() if spec.memory != "none"}
 
     def kernel_memory(self, call: KernelCall, template: str, ctx: Ctx) -> KernelMemory:
         """How a prepared call walks memory, from the class's ``MEMORY_TRAITS``."""
