@@ -9,13 +9,14 @@ op class, so adding a backend never touches the op definitions.
 from __future__ import annotations
 
 import dataclasses
-import re
 from dataclasses import dataclass, field
-from typing import ClassVar, Iterable, Iterator, Sequence
+from typing import ClassVar, Iterator, Sequence
 
 import numpy as np
 
 from ..errors import ShapeError, VerificationError
+from .names import unique_name
+from .op_list import OpList
 from .types import TensorType
 
 
@@ -130,35 +131,38 @@ def _same(a, b) -> bool:
     return a == b
 
 
-_NAME_SANITIZE = re.compile(r"[^A-Za-z0-9_.]")
-
-
 class Graph:
-    """A dataflow graph in topological order with named inputs and outputs."""
+    """A dataflow graph in topological order with named inputs and outputs.
+
+    Every value knows its readers: the graph keeps, per value, the (op, operand
+    index) pairs that read it, so that finding users and rewiring them costs the
+    number of uses, not the size of the graph.  That bookkeeping holds only if
+    operands and the op list change through the methods below (``add``,
+    ``set_operand``, ``replace_all_uses``, ``erase`` ...); ``verify`` reports an
+    operand that was assigned behind the graph's back.
+    """
 
     def __init__(self, name: str = "main"):
         self.name = name
         self.inputs: list[Value] = []
         self.outputs: list[Value] = []
-        self.ops: list[Operation] = []
+        self._ops = OpList()
+        # value -> {(id(op), operand index): op}, an insertion-ordered set of its uses.
+        self._uses: dict[Value, dict[tuple[int, int], Operation]] = {}
         self.metadata: dict[str, object] = {}
         # Summary of the memory plan whose placements the values carry (``plan-memory``);
         # printed as ``memory {...}`` after the parameters.  Scalars only.
         self.memory_plan: dict[str, object] = {}
         self._names: set[str] = set()
 
+    @property
+    def ops(self) -> tuple[Operation, ...]:
+        """The ops in order: a snapshot that later rewrites leave as it was."""
+        return self._ops.snapshot()
+
     # -- naming ------------------------------------------------------------------
     def unique_name(self, base: str) -> str:
-        base = base or "v"
-        if base not in self._names:
-            self._names.add(base)
-            return base
-        i = 1
-        while f"{base}_{i}" in self._names:
-            i += 1
-        name = f"{base}_{i}"
-        self._names.add(name)
-        return name
+        return unique_name(base or "v", self._names)
 
     # -- construction ------------------------------------------------------------
     def add_input(self, name: str, type: TensorType) -> Value:
@@ -188,21 +192,57 @@ class Graph:
         op.outputs = [Value(self.unique_name(n), t, op, i)
                       for i, (n, t) in enumerate(zip(names, types))]
         if before is not None:
-            self.ops.insert(self.ops.index(before), op)
+            self._ops.insert_before(before, op)
         elif after is not None:
-            self.ops.insert(self.ops.index(after) + 1, op)
+            self._ops.insert_after(after, op)
         else:
-            self.ops.append(op)
+            self._ops.append(op)
+        for i, v in enumerate(op.inputs):
+            self._add_use(v, op, i)
         return op
 
     def constant(self, array: np.ndarray, name: str = "const", **where) -> Value:
         from .ops.constant import Constant
         return self.add(Constant(value=np.asarray(array), name=name), [], [name], **where).output
 
+    def view(self, outputs: Sequence[Value]) -> "Graph":
+        """A graph with this graph's inputs and ops but ``outputs`` as its results (to
+        simulate intermediate values).  The two share their ops: rewrite neither while
+        the other is in use."""
+        view = Graph(self.name)
+        view.inputs = self.inputs
+        view._ops = OpList(self._ops.snapshot())
+        view._uses = {v: dict(uses) for v, uses in self._uses.items()}
+        view._names = set(self._names)
+        view.outputs = list(outputs)
+        return view
+
+    def take_contents(self, other: "Graph") -> None:
+        """Become ``other`` (inputs, ops, outputs, names, metadata), keeping this graph's
+        name: how a pass that builds a new graph (``quantize``) rewrites in place.
+        ``other`` must not be used afterwards."""
+        self.inputs, self.outputs = other.inputs, other.outputs
+        self._ops, self._uses, self._names = other._ops, other._uses, other._names
+        self.metadata = other.metadata
+        self.memory_plan = other.memory_plan
+
     # -- queries -------------------------------------------------------------------
     def users(self, value: Value) -> list[tuple[Operation, int]]:
         """Every (op, operand index) reading ``value``, in graph order."""
-        return [(op, i) for op in self.ops for i, v in enumerate(op.inputs) if v is value]
+        uses = self._uses.get(value)
+        if not uses:
+            return []
+        pairs = [(op, index) for (_, index), op in uses.items()]
+        if len(pairs) > 1:
+            order = self._ops.order_key
+            pairs.sort(key=lambda use: (order(use[0]), use[1]))
+        return pairs
+
+    def recorded_uses(self) -> Iterator[tuple[Value, Operation, int]]:
+        """Every (value, op, operand index) of the use-lists, for the verifier."""
+        for value, uses in self._uses.items():
+            for (_, index), op in uses.items():
+                yield value, op, index
 
     def is_output(self, value: Value) -> bool:
         return any(v is value for v in self.outputs)
@@ -227,9 +267,39 @@ class Graph:
         return value.producer.value if isinstance(value.producer, Constant) else None
 
     # -- rewriting -------------------------------------------------------------
+    def set_operand(self, op: Operation, index: int, value: Value) -> None:
+        """Make operand ``index`` of ``op`` read ``value``; ``index == len(op.inputs)``
+        appends an operand (an optional bias, say)."""
+        if op not in self._ops:
+            raise VerificationError(f"cannot change an operand of {op.label}: "
+                                    "the op is not in this graph")
+        if index == len(op.inputs):
+            op.inputs.append(value)
+        else:
+            self._drop_use(op.inputs[index], op, index)
+            op.inputs[index] = value
+        self._add_use(value, op, index)
+
+    def set_operands(self, op: Operation, values: Sequence[Value]) -> None:
+        """Replace every operand of ``op`` (their number may change)."""
+        if op not in self._ops:
+            raise VerificationError(f"cannot change the operands of {op.label}: "
+                                    "the op is not in this graph")
+        for i, v in enumerate(op.inputs):
+            self._drop_use(v, op, i)
+        op.inputs = list(values)
+        for i, v in enumerate(op.inputs):
+            self._add_use(v, op, i)
+
     def replace_all_uses(self, old: Value, new: Value) -> None:
-        for op in self.ops:
-            op.inputs = [new if v is old else v for v in op.inputs]
+        if old is new:
+            return
+        uses = self._uses.pop(old, None)
+        if uses:
+            moved = self._uses.setdefault(new, {})
+            for key, op in uses.items():
+                op.inputs[key[1]] = new
+                moved[key] = op
         self.outputs = [new if v is old else v for v in self.outputs]
 
     def rename(self, value: Value, name: str) -> None:
@@ -245,9 +315,11 @@ class Graph:
     def erase(self, op: Operation) -> None:
         """Remove an op whose results are no longer used."""
         for out in op.outputs:
-            if self.users(out) or self.is_output(out):
+            if self._uses.get(out) or self.is_output(out):
                 raise VerificationError(f"cannot erase {op.label}: result %{out.name} still used")
-        self.ops.remove(op)
+        if op not in self._ops:
+            raise VerificationError(f"cannot erase {op.label}: it is not in this graph")
+        self._remove(op)
         for out in op.outputs:
             self._names.discard(out.name)
 
@@ -258,16 +330,20 @@ class Graph:
         self.erase(op)
 
     def remove_dead_ops(self) -> int:
-        """Erase ops none of whose results reach an output. Returns how many."""
+        """Erase ops none of whose results reach an output. Returns how many.
+
+        Their result names stay reserved, so names created later do not depend on
+        whether dead code was removed first."""
         live: set[int] = {id(v) for v in self.outputs}
-        keep: list[Operation] = []
+        dead: list[Operation] = []
         for op in reversed(self.ops):
             if any(id(o) in live for o in op.outputs):
-                keep.append(op)
                 live.update(id(v) for v in op.inputs)
-        removed = len(self.ops) - len(keep)
-        self.ops = list(reversed(keep))
-        return removed
+            else:
+                dead.append(op)
+        for op in dead:
+            self._remove(op)
+        return len(dead)
 
     def topo_sort(self) -> None:
         """Reorder ops topologically, keeping the current order where it is legal (stable)."""
@@ -289,13 +365,32 @@ class Graph:
                     "graph has a cycle or reads undefined values at: "
                     + ", ".join(op.label for op in rest[:5]))
             pending = rest
-        self.ops = ordered
+        self._ops = OpList(ordered)
 
-    def __iter__(self) -> Iterable[Operation]:
+    # -- use-list bookkeeping ------------------------------------------------------
+    def _add_use(self, value: Value, op: Operation, index: int) -> None:
+        self._uses.setdefault(value, {})[(id(op), index)] = op
+
+    def _drop_use(self, value: Value, op: Operation, index: int) -> None:
+        uses = self._uses.get(value)
+        if uses is not None:
+            uses.pop((id(op), index), None)
+            if not uses:
+                del self._uses[value]
+
+    def _remove(self, op: Operation) -> None:
+        self._ops.remove(op)
+        for i, v in enumerate(op.inputs):
+            self._drop_use(v, op, i)
+
+    def __contains__(self, op: object) -> bool:
+        return op in self._ops
+
+    def __iter__(self) -> Iterator[Operation]:
         return iter(self.ops)
 
     def __len__(self) -> int:
-        return len(self.ops)
+        return len(self._ops)
 
     def __str__(self) -> str:
         from .printer import print_graph

@@ -88,7 +88,7 @@ class FoldPadIntoWindow(RewritePattern):
         if not _legal(op, pad, pads):
             return False
         padded = op.inputs[0]
-        op.inputs[0] = pad.inputs[0]
+        graph.set_operand(op, 0, pad.inputs[0])
         op.pads = pads
         if isinstance(op, AvgPool2d):
             op.count_include_pad = True

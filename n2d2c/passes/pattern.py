@@ -43,23 +43,17 @@ def apply_patterns(graph: Graph, patterns: Sequence[RewritePattern], *,
     counts: Counter = Counter()
     for _ in range(max_sweeps):
         changed = False
-        alive = {id(op) for op in graph.ops}
-        for op in list(graph.ops):
-            if id(op) not in alive:
+        for op in graph.ops:  # a snapshot: rewrites may insert and erase ops
+            if op not in graph:  # erased by an earlier rewrite of this sweep
                 continue
             for pattern in patterns:
                 if isinstance(op, pattern.roots) and pattern.match_and_rewrite(op, graph):
                     counts[pattern.name] += 1
                     changed = True
-                    alive = {id(o) for o in graph.ops}  # the rewrite may have erased ops
                     break
         if not changed:
             break
     return counts
-
-
-def _alive(graph: Graph, op: Operation) -> bool:
-    return any(o is op for o in graph.ops)
 
 
 # -- context checks ----------------------------------------------------------------------
@@ -116,10 +110,8 @@ def set_operand(graph: Graph, op: Operation, index: int, value: Value) -> None:
     """Point operand ``index`` of ``op`` (appending when index == len) at ``value``,
     erasing the old operand's producer when nothing else reads it."""
     old = op.inputs[index] if index < len(op.inputs) else None
-    if old is None:
-        op.inputs.append(value)
-    else:
-        op.inputs[index] = value
+    graph.set_operand(op, index, value)
+    if old is not None:
         erase_if_unused(graph, old)
 
 
@@ -127,7 +119,7 @@ def erase_if_unused(graph: Graph, value: Value) -> None:
     """Erase the producer of ``value`` when none of its results is used any more,
     then do the same for its operands (what a rewrite orphaned goes with it)."""
     op = value.producer
-    if op is None or not _alive(graph, op):
+    if op is None or op not in graph:
         return
     if any(graph.users(v) or graph.is_output(v) for v in op.outputs):
         return
@@ -143,6 +135,6 @@ def replace_constant(graph: Graph, op: Operation, index: int, array: np.ndarray,
     old = op.inputs[index] if index < len(op.inputs) else None
     value = graph.constant(array, name=old.name if old is not None else name, before=op)
     set_operand(graph, op, index, value)
-    if old is not None and old.producer is not None and not _alive(graph, old.producer):
+    if old is not None and old.producer is not None and old.producer not in graph:
         graph.rename(value, old.name)
     return value

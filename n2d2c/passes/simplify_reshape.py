@@ -47,7 +47,7 @@ class CollapseChain(RewritePattern):
         if isinstance(op, Transpose):
             op.perm = tuple(inner.perm[i] for i in op.perm)
         middle = op.inputs[0]
-        op.inputs[0] = inner.inputs[0]
+        graph.set_operand(op, 0, inner.inputs[0])
         erase_if_unused(graph, middle)
         return True
 

@@ -52,10 +52,7 @@ class ValueRunner:
 
     def __init__(self, graph: Graph, values: Sequence[Value]):
         from ..runtime import Simulator
-        view = Graph(graph.name)
-        view.inputs = graph.inputs
-        view.ops = graph.ops
-        view.outputs = list(dict.fromkeys(values))
+        view = graph.view(list(dict.fromkeys(values)))
         self.values = view.outputs
         self.sim = Simulator(view)
 

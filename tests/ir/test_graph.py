@@ -38,10 +38,14 @@ def test_insert_before_and_topo_sort():
     a = g.find_op("a")
     g.add(ops.Tanh(name="t"), [g.inputs[0]], before=a)
     assert g.ops[0].name == "t"
-    g.ops.reverse()
+    # An op inserted before the producer of its operand: out of order until sorted.
+    g.add(ops.Sigmoid(name="e"), [a.output], before=a)
+    with pytest.raises(VerificationError, match="used before it is defined"):
+        verify(g)
     g.topo_sort()
+    assert [op.name for op in g.ops] == ["t", "a", "b", "c", "e"]  # e waits one sweep
     verify(g)
-    assert g.remove_dead_ops() == 1  # the tanh reaches no output
+    assert g.remove_dead_ops() == 2  # the tanh and the sigmoid reach no output
 
 
 @pytest.mark.parametrize("op, shapes, expected", [

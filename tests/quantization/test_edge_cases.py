@@ -199,7 +199,7 @@ def test_calib_reload_reuses_matching_statistics(tmp_path, monkeypatch):
     changed = digits_graph()
     conv = changed.ops_of(O.Conv2d)[0]
     weights = changed.constant_value(conv.inputs[1]) * 2
-    conv.inputs[1] = changed.constant(weights, "w2", before=conv)
+    changed.set_operand(conv, 1, changed.constant(weights, "w2", before=conv))
     with pytest.warns(UserWarning, match="recalibrating"):
         quantize_graph(changed, calib[:32], calib_reload=str(path))
     assert CalibrationStats.load(path).fingerprint != loaded.fingerprint
