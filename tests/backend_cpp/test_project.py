@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -11,7 +10,6 @@ import pytest
 
 from n2d2c.backends.c.buffers import (ArenaPlacement, BufferRequest, Region, ReuseBuffers,
                                       SeparateBuffers)
-from n2d2c.backends.c.emitter import CEmitter
 from n2d2c.backends.c.program import lower_graph
 from n2d2c.backends.cpp import compile_to_dir
 from n2d2c.backends.cpp import emitter as cpp_emitter
@@ -22,7 +20,6 @@ from n2d2c.examples import zoo
 from n2d2c.frontend.onnx import load_onnx
 from n2d2c.ir import Graph, TensorType, ops
 from n2d2c.ir.types import DType
-from support import require_tool
 
 from .harness import require_compiler, run_ort
 
@@ -191,16 +188,3 @@ def test_placement_check_catches_overlaps():
     bad = ArenaPlacement({"a": Region(0, 100), "b": Region(64, 100)}, 256, 64)
     with pytest.raises(InternalError, match="overlaps"):
         bad.check(requests)
-
-
-def test_generic_c_target_compiles_as_c99(tmp_path):
-    """The base CEmitter renders portable C: the fallback kernels of every future target."""
-    require_tool("gcc")
-    model = zoo.inception_like(size=16, classes=10, seed=3)
-    program = lower_graph(load_onnx(model), "incept")
-    files = CEmitter(program).render_files()
-    for name, text in files.items():
-        (tmp_path / name).write_text(text)
-    proc = subprocess.run(["gcc", "-std=c99", "-O1", "-Wall", "-Wextra", "-Werror", "-c",
-                           "network.c", "weights.c"], cwd=tmp_path, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr

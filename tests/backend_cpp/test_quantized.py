@@ -18,12 +18,11 @@ from n2d2c.backends.cpp.testing import build, run_inputs
 from n2d2c.examples import zoo
 from n2d2c.frontend.onnx import load_onnx
 from n2d2c.ir import Graph, TensorType, ops
+from n2d2c import quantization
 from n2d2c.runtime import simulate
-from support import require_tool
 
 from .harness import merge_graphs, require_compiler, shared
 
-quantization = pytest.importorskip("n2d2c.quantization")
 
 
 def observe_integers(graph: Graph) -> Graph:
@@ -223,19 +222,3 @@ def test_cases_cover_every_op():
     missing = sorted(cls.OP_NAME for cls in OPS.values()
                      if cls not in seen and cls.OP_NAME not in REFUSED)
     assert not missing, f"no test case exercises: {missing}"
-
-
-def test_generic_c_target_compiles_integer_code(tmp_path):
-    """The portable C kernels (what an integer MCU target starts from) build as C99."""
-    import shutil
-    import subprocess
-
-    from n2d2c.backends.c import CEmitter, lower_graph
-    require_tool("gcc")
-    graph = merge_graphs([(f"q{i}", c.graph) for i, c in enumerate(CASES[:10])], "qnet")
-    for name, text in CEmitter(lower_graph(graph, "qnet")).render_files().items():
-        (tmp_path / name).write_text(text)
-    proc = subprocess.run(["gcc", "-std=c99", "-O1", "-Wall", "-Wextra", "-Werror",
-                           "-fno-delete-null-pointer-checks", "-fno-strict-aliasing", "-c",
-                           "network.c", "weights.c"], cwd=tmp_path, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
