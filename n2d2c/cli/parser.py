@@ -83,6 +83,14 @@ def add_quantization_args(p: argparse.ArgumentParser, *, required: bool = False)
                    help="signed activations even after ReLU")
 
 
+def model_command(sub, name: str, help: str, **kwargs) -> argparse.ArgumentParser:
+    """A subcommand that loads a model and may run a pass pipeline on it."""
+    p = sub.add_parser(name, help=help, **kwargs)
+    add_model_args(p)
+    add_pipeline_args(p)
+    return p
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="n2d2c", description="Compile N2D2 INI / ONNX networks.")
     parser.add_argument("--version", action="version", version=f"n2d2c {__version__}")
@@ -96,16 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_memory_args(p)
     p.set_defaults(func=commands.cmd_info)
 
-    p = sub.add_parser("ir", help="print the IR (after optional passes)")
-    add_model_args(p)
-    add_pipeline_args(p)
+    p = model_command(sub, "ir", "print the IR (after optional passes)")
     p.add_argument("-o", "--output", help="write the IR here (.ir) with constants in a .npz beside it")
     p.add_argument("--inline-constants", action="store_true", help="print every constant inline")
     p.set_defaults(func=commands.cmd_ir)
 
-    p = sub.add_parser("run", help="simulate the network on an input")
-    add_model_args(p)
-    add_pipeline_args(p)
+    p = model_command(sub, "run", "simulate the network on an input")
     p.add_argument("--input", action="append", default=[], metavar="[NAME=]FILE.npy",
                    help="input tensor (random when absent)")
     p.add_argument("--output", help="save the outputs (.npy for one output, else .npz)")
@@ -114,11 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_quantization_args(p)
     p.set_defaults(func=commands.cmd_run)
 
-    p = sub.add_parser("compile", help="generate code for a backend",
-                       epilog="'n2d2c backends' lists each backend's -X options, their "
-                              "defaults and its default pass pipeline.")
-    add_model_args(p)
-    add_pipeline_args(p)
+    p = model_command(sub, "compile", "generate code for a backend",
+                      epilog="'n2d2c backends' lists each backend's -X options, their "
+                             "defaults and its default pass pipeline.")
     p.add_argument("--backend", default="cpp", choices=backend_names(),
                    help="target backend (default: cpp)")
     p.add_argument("-o", "--output", required=True, help="output folder (written atomically)")
@@ -140,9 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("backends", help="list the backends, their options and pipelines")
     p.set_defaults(func=commands.cmd_backends)
 
-    p = sub.add_parser("quantize", help="post-training quantization to the integer IR")
-    add_model_args(p)
-    add_pipeline_args(p)
+    p = model_command(sub, "quantize", "post-training quantization to the integer IR")
     add_quantization_args(p, required=True)
     p.add_argument("--report", action="store_true",
                    help="print the per-layer table (and write it as CSV beside -o)")
@@ -151,9 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--inline-constants", action="store_true", help="print every constant inline")
     p.set_defaults(func=quantize.cmd_quantize)
 
-    p = sub.add_parser("evaluate", help="classification accuracy and confusion matrix")
-    add_model_args(p)
-    add_pipeline_args(p)
+    p = model_command(sub, "evaluate", "classification accuracy and confusion matrix")
     p.add_argument("--data", required=True, metavar="FILE.npz",
                    help="samples 'x' and integer labels 'y'")
     p.add_argument("--limit", type=int, default=0, help="evaluate the first N samples only")

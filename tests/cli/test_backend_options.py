@@ -3,19 +3,10 @@ arrive as text and the backend checks and converts them (registry.Backend)."""
 
 from __future__ import annotations
 
-import onnx
 import pytest
 
 from n2d2c.backends.registry import all_backends, backend_names
 from n2d2c.cli import main
-from n2d2c.examples.lenet import lenet
-
-
-@pytest.fixture(scope="module")
-def lenet_path(tmp_path_factory):
-    path = tmp_path_factory.mktemp("models") / "lenet.onnx"
-    onnx.save(lenet(), path)
-    return path
 
 
 def test_backends_lists_every_backend_with_its_options_and_pipeline(capsys):

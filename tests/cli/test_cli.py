@@ -12,20 +12,12 @@ from onnx import TensorProto, helper
 
 from n2d2c import __version__
 from n2d2c.cli import main
-from n2d2c.examples.lenet import lenet
 
 
 def cli(*args, cwd=None):
     proc = subprocess.run([sys.executable, "-m", "n2d2c.cli", *map(str, args)], cwd=cwd,
                           capture_output=True, text=True, timeout=300)
     return proc.returncode, proc.stdout, proc.stderr
-
-
-@pytest.fixture(scope="module")
-def lenet_path(tmp_path_factory):
-    path = tmp_path_factory.mktemp("models") / "lenet.onnx"
-    onnx.save(lenet(), path)
-    return path
 
 
 def test_version(capsys):
