@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from ..ir import Graph, Operation, Value
-from ..ir.ops import Clip, LeakyRelu, Max, Min, Relu
+from ..ir.ops import Clip, FusedActivation, LeakyRelu, Max, Min, Relu
 from .pattern import forward, replace_constant, sole_user
 
 ELEMENTS = (Relu, LeakyRelu, Clip, Max, Min)
@@ -105,12 +105,8 @@ def value_bounds(graph: Graph, value: Value, clamps: dict[int, Bounds], depth: i
                 return leaky(lo), leaky(hi)
             clo, chi = clamps.get(id(op)) or clamp_of(graph, op)
             return np.clip(lo, clo, chi), np.clip(hi, clo, chi)
-    kind = getattr(op, "activation", "none")
-    if kind == "relu":
-        return np.zeros(channels), np.full(channels, math.inf)
-    if kind == "clip":
-        return np.full(channels, op.activation_min), np.full(channels, op.activation_max)
-    return np.full(channels, -math.inf), np.full(channels, math.inf)
+    lo, hi = op.activation_range() if isinstance(op, FusedActivation) else (-math.inf, math.inf)
+    return np.full(channels, float(lo)), np.full(channels, float(hi))
 
 
 def write_clamp(graph: Graph, op: Operation, lo: np.ndarray, hi: np.ndarray) -> bool:

@@ -14,13 +14,10 @@ import math
 from dataclasses import dataclass
 
 from ..ir import Graph, Operation
-from ..ir.ops import Add, Clip, Conv2d, ConvTranspose2d, Gemm, LeakyRelu, Relu
+from ..ir.ops import Clip, FusedActivation, LeakyRelu, Relu
 from .base import Pass, PassResult
-from .pattern import RewritePattern, apply_patterns, forward, has_activation, sole_user
+from .pattern import RewritePattern, apply_patterns, forward, sole_user
 from .registry import register_pass
-
-PRODUCERS = (Conv2d, ConvTranspose2d, Gemm, Add)
-
 
 def activation_attributes(act: Operation) -> dict[str, object]:
     """The producer attributes that express ``act``."""
@@ -39,7 +36,7 @@ class FoldIntoProducer(RewritePattern):
 
     def match_and_rewrite(self, act: Operation, graph: Graph) -> bool:
         producer = act.inputs[0].producer
-        if not isinstance(producer, PRODUCERS) or has_activation(producer):
+        if not isinstance(producer, FusedActivation) or producer.has_activation:
             return False
         if sole_user(graph, producer.output) is not act:
             return False

@@ -17,7 +17,7 @@ from ..ir import Graph, Operation
 from ..ir.ops import Add, BatchNorm, Conv2d, ConvTranspose2d, Gemm, Mul
 from .base import Pass, PassResult
 from .pattern import (RewritePattern, apply_patterns, constant_operands, forward,
-                      has_activation, is_float, replace_constant, sole_user)
+                      is_float, replace_constant, sole_user)
 from .registry import register_pass
 
 
@@ -49,7 +49,7 @@ class FoldIntoLayer(RewritePattern):
 
     def match_and_rewrite(self, bn: Operation, graph: Graph) -> bool:
         layer = bn.inputs[0].producer
-        if not isinstance(layer, (Conv2d, ConvTranspose2d, Gemm)) or has_activation(layer):
+        if not isinstance(layer, (Conv2d, ConvTranspose2d, Gemm)) or layer.has_activation:
             return False
         if sole_user(graph, layer.output) is not bn:
             return False

@@ -25,7 +25,7 @@ import math
 from dataclasses import dataclass
 
 from ..ir import Graph, Operation, Value
-from ..ir.ops import AvgPool2d, Clip, Conv2d, MaxPool2d, Pad, Relu, Sigmoid
+from ..ir.ops import AvgPool2d, Clip, Conv2d, FusedActivation, MaxPool2d, Pad, Relu, Sigmoid
 from .base import Pass, PassResult
 from .pattern import RewritePattern, apply_patterns, erase_if_unused
 from .registry import register_pass
@@ -48,11 +48,8 @@ def lower_bound(value: Value) -> float:
         return 0.0
     if isinstance(op, Clip):
         return op.min
-    kind = getattr(op, "activation", "none")
-    if kind == "relu":
-        return 0.0
-    if kind == "clip":
-        return op.activation_min
+    if isinstance(op, FusedActivation):
+        return op.activation_range()[0]
     return -math.inf
 
 

@@ -75,10 +75,6 @@ def is_float(value: Value) -> bool:
     return value.type.dtype.is_float
 
 
-def has_activation(op: Operation) -> bool:
-    return getattr(op, "activation", "none") != "none"
-
-
 # -- rewriting ----------------------------------------------------------------------------
 def can_forward(graph: Graph, old: Value, new: Value) -> bool:
     """Whether uses of ``old`` can move to ``new`` without renaming a graph output.

@@ -1,5 +1,6 @@
 """Every IR operation, one dataclass each, grouped by family."""
 
+from .activation import FusedActivation
 from .constant import Constant
 from .detection import AnchorBoxes, RegionProposal, RoiPool
 from .elementwise import (Add, BinaryOp, Clip, Div, Dropout, HardSigmoid, HardSwish, Identity,

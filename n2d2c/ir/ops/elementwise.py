@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from ..graph import Operation
 from ..types import DType
-from .activation import check_activation
+from .activation import FusedActivation, check_activation
 from .registry import register_op
 from .shape_rules import broadcast_shapes, normalize_axis
 
@@ -27,13 +27,8 @@ class BinaryOp(Operation):
 
 @register_op
 @dataclass(eq=False, kw_only=True)
-class Add(BinaryOp):
+class Add(FusedActivation, BinaryOp):
     OP_NAME = "add"
-
-    activation: str = "none"
-    activation_min: float = float("-inf")
-    activation_max: float = float("inf")
-    activation_alpha: float = 0.01
 
     def infer(self, types):
         check_activation(self)

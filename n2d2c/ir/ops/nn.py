@@ -8,7 +8,7 @@ import numpy as np
 
 from ..graph import Operation
 from ..types import TensorType
-from .activation import check_activation
+from .activation import FusedActivation, check_activation
 from .quant import check_integer_layer
 from .registry import register_op
 from .shape_rules import broadcast_shapes, check_window, window_output
@@ -22,7 +22,7 @@ def _check_same_dtype(op, types):
 
 @register_op
 @dataclass(eq=False, kw_only=True)
-class Conv2d(Operation):
+class Conv2d(FusedActivation, Operation):
     """2-D convolution, NCHW. Operands: x[N,C,H,W], w[M,C/group,kh,kw], optional b[M].
 
     ``pads`` are (top, left, bottom, right), ONNX's begin-then-end order.
@@ -36,10 +36,6 @@ class Conv2d(Operation):
     pads: tuple[int, int, int, int] = (0, 0, 0, 0)
     dilations: tuple[int, int] = (1, 1)
     group: int = 1
-    activation: str = "none"
-    activation_min: float = float("-inf")
-    activation_max: float = float("inf")
-    activation_alpha: float = 0.01
 
     def infer(self, types):
         check_activation(self)
@@ -68,7 +64,7 @@ class Conv2d(Operation):
 
 @register_op
 @dataclass(eq=False, kw_only=True)
-class ConvTranspose2d(Operation):
+class ConvTranspose2d(FusedActivation, Operation):
     """Transposed 2-D convolution. w[C, M/group, kh, kw]; pads (top, left, bottom, right)."""
 
     OP_NAME = "conv_transpose2d"
@@ -79,10 +75,6 @@ class ConvTranspose2d(Operation):
     dilations: tuple[int, int] = (1, 1)
     output_padding: tuple[int, int] = (0, 0)
     group: int = 1
-    activation: str = "none"
-    activation_min: float = float("-inf")
-    activation_max: float = float("inf")
-    activation_alpha: float = 0.01
 
     def infer(self, types):
         check_activation(self)
@@ -111,7 +103,7 @@ class ConvTranspose2d(Operation):
 
 @register_op
 @dataclass(eq=False, kw_only=True)
-class Gemm(Operation):
+class Gemm(FusedActivation, Operation):
     """alpha * op(A) @ op(B) + beta * C with op = optional transpose (ONNX Gemm).
 
     Integer operands (alpha = beta = 1) give an i32/i64 accumulator (quant.py).
@@ -124,10 +116,6 @@ class Gemm(Operation):
     beta: float = 1.0
     trans_a: bool = False
     trans_b: bool = False
-    activation: str = "none"
-    activation_min: float = float("-inf")
-    activation_max: float = float("inf")
-    activation_alpha: float = 0.01
 
     def infer(self, types):
         check_activation(self)
