@@ -74,11 +74,7 @@ class Quantize(Pass):
                              "quantize{calib-data=\"PATH\"}",
                              hint="PATH is an .npz/.npy file or a folder of .npy/.png/.pgm files")
         qgraph, report = quantize_graph(graph, self.calib_data, self.quantization_options())
-        graph.inputs = qgraph.inputs
-        graph.outputs = qgraph.outputs
-        graph.ops = qgraph.ops
-        graph.metadata = qgraph.metadata
-        graph._names = qgraph._names  # noqa: SLF001  (the graph now owns the new values)
+        graph.take_contents(qgraph)
         return QuantizeResult(
             statistics={"layers": len(report.layers), "fallbacks": len(report.fallbacks),
                         "requantizations": report.requantizations},

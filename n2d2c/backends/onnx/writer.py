@@ -10,6 +10,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from ...ir.names import unique_name
 from ...ir.types import DType
 
 #: IR element type -> ONNX TensorProto element type.
@@ -54,15 +55,7 @@ class ModelWriter:
 
     def fresh(self, base: str) -> str:
         """A tensor name not used yet, built from ``base``."""
-        return self._unique(readable(base) or "t", self._tensor_names)
-
-    def _unique(self, base: str, used: set[str]) -> str:
-        name, i = base, 1
-        while name in used:
-            name = f"{base}_{i}"
-            i += 1
-        used.add(name)
-        return name
+        return unique_name(readable(base) or "t", self._tensor_names)
 
     # -- content -------------------------------------------------------------------
     def initializer(self, array: np.ndarray, name: str) -> str:
@@ -91,7 +84,7 @@ class ModelWriter:
         """Append a node; ``outputs`` is a list of names or a count of fresh ones
         (named after the node).  Returns the output names."""
         base = name or op_type
-        node_name = self._unique(readable(base), self._node_names)
+        node_name = unique_name(readable(base), self._node_names)
         if isinstance(outputs, int):
             outputs = [self.fresh(f"{base}:{i}" if outputs > 1 else base) for i in range(outputs)]
         attributes = {k: v for k, v in attributes.items() if v is not None}
