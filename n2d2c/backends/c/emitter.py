@@ -33,6 +33,7 @@ import jinja2
 import numpy as np
 
 from ...errors import InternalError
+from ...ir.names import unique_name
 from .buffers import ArenaPlacement, BufferPlan, BufferRequest, make_plan
 from .context import ConstArray, Ctx, Operand, Pointer
 from .formatting import c_float, reindent
@@ -110,13 +111,7 @@ class CEmitter(CSpelling, GenericKernels):
 
     # -- symbols and memory ------------------------------------------------------------
     def symbol(self, base: str) -> str:
-        base = c_identifier(base)
-        name, i = base, 1
-        while name in self._symbols:
-            name = f"{base}_{i}"
-            i += 1
-        self._symbols.add(name)
-        return name
+        return unique_name(c_identifier(base), self._symbols)
 
     def add_const(self, base: str, data: np.ndarray, comment: str = "",
                   ctype: str | None = None) -> str:

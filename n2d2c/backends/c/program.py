@@ -36,6 +36,7 @@ import numpy as np
 
 from ...errors import UnsupportedError
 from ...ir import Graph, Operation, Value, ops
+from ...ir.names import unique_name
 from ...ir.types import DType
 from .kernels import check_call
 from .program_text import print_program
@@ -240,13 +241,7 @@ class Lowering:
 
     # -- names -------------------------------------------------------------------
     def ident(self, base: str) -> str:
-        base = c_identifier(base)
-        name, i = base, 1
-        while name in self._idents:
-            name = f"{base}_{i}"
-            i += 1
-        self._idents.add(name)
-        return name
+        return unique_name(c_identifier(base), self._idents)
 
     # -- values ------------------------------------------------------------------
     def users(self, value: Value) -> list[Operation]:

@@ -9,6 +9,7 @@ from onnx import helper
 
 from ...errors import ResourceLimitError, ShapeError, UnsupportedError
 from ...ir import Graph, Operation, Value
+from ...ir.names import unique_name
 from .errors import node_label
 
 
@@ -45,12 +46,7 @@ class ImportState:
         self._taken = set(onnx_names)
 
     def fresh(self, base: str) -> str:
-        name, i = base, 1
-        while name in self._taken:
-            name = f"{base}_{i}"
-            i += 1
-        self._taken.add(name)
-        return name
+        return unique_name(base, self._taken)
 
     def set_const(self, name: str, array: np.ndarray, producer: str) -> None:
         self.check_bytes(array.nbytes, f"tensor '{name}' made by {producer}")
