@@ -13,6 +13,7 @@ from n2d2c.ir import DType, Graph, TensorType
 from n2d2c.ir import integer
 from n2d2c.ir import ops as O
 from n2d2c.runtime import Simulator
+from n2d2c.runtime.kernels.integer.quant import rescale_reference
 
 I64_MIN, I64_MAX = integer.INT64_MIN, integer.INT64_MAX
 
@@ -171,8 +172,46 @@ def test_rescale_per_channel_parameters_broadcast():
     assert got.tolist() == want
 
 
-def test_simulator_rescale_kernel_is_the_reference():
-    """The runtime kernel (per-channel attributes along an axis) gives ir.integer's numbers."""
+def rescale_op(mode, channels, rng, out: DType) -> O.Rescale:
+    """A per-channel Rescale whose int64 intermediates fit for inputs of random_case."""
+    cases = [random_case(rng, mode, 0) for _ in range(channels)]
+    dlo, dhi = integer.dtype_bounds(out)
+    attrs = {"floating-point": {"scales": tuple(c[1] for c in cases)},
+             "fixed-point16": {"multipliers": tuple(c[2] for c in cases)},
+             "fixed-point32": {"multipliers": tuple(c[2] for c in cases)},
+             "single-shift": {}, "double-shift": {"left_shifts": tuple(c[4] for c in cases)}}
+    if mode != "floating-point":
+        attrs[mode]["shifts"] = tuple(max(c[3], 1) for c in cases)  # (r + zp stays in int64)
+    # channel 0 saturates at the dtype's bounds only, the others at narrower ones
+    lo = (dlo, *(int(v) for v in rng.integers(dlo, max(dlo, -50) + 1, channels - 1)))
+    hi = (dhi, *(max(v, min(dhi, 60)) for v in lo[1:]))
+    return O.Rescale(name="r", mode=mode, axis=1, zero_point=int(rng.integers(0, 20)),
+                     out_min=lo, out_max=hi, dtype=out.value, **attrs[mode])
+
+
+@pytest.mark.parametrize("mode", integer.RESCALE_MODES)
+@pytest.mark.parametrize("out", [DType.I8, DType.U8, DType.I32, DType.I64])
+def test_simulator_rescale_kernel_agrees_with_the_reference(mode, out):
+    """The numba kernel restates integer.rescale per element: same numbers, extremes too."""
+    rng = np.random.default_rng(zlib.crc32(f"kernel {mode} {out.value}".encode()))
+    op = rescale_op(mode, 3, rng, out)
+    x = np.stack([random_case(rng, mode, 40)[0][-40:] for _ in range(2)])  # [2, 40], extremes
+    x = np.stack([x, x[:, ::-1], x[::-1]], axis=1)                         # [2, 3, 40]
+    got = rescale_reference(op, x)
+
+    def along_axis(values, dtype):
+        return np.asarray(values or (0,), dtype).reshape(-1, 1)
+
+    lo, hi = op.bounds(3)
+    want = integer.rescale(x, mode, scales=along_axis(op.scales, np.float64),
+                           multipliers=along_axis(op.multipliers, np.int64),
+                           shifts=along_axis(op.shifts, np.int64),
+                           left_shifts=along_axis(op.left_shifts, np.int64),
+                           zero_point=op.zero_point, out_min=lo[:, None], out_max=hi[:, None])
+    np.testing.assert_array_equal(got, want)
+
+
+def test_simulator_runs_rescale_as_the_reference():
     rng = np.random.default_rng(5)
     x = rng.integers(-2**20, 2**20, (2, 3, 5), dtype=np.int64).astype(np.int32)
     op = O.Rescale(name="r", mode="fixed-point32", axis=1, multipliers=(3, 1000, 77777),
