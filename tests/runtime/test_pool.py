@@ -1,9 +1,12 @@
 """Max/average/global pooling against onnxruntime (ceil_mode, pads, count_include_pad)."""
 
+import numpy as np
 import pytest
 from onnx import helper
 
-from n2d2c.ir import ops
+from n2d2c.ir import DType, Graph, TensorType, ops
+from n2d2c.runtime.kernels.integer.pool import qmax_pool2d
+from n2d2c.runtime.kernels.pool import max_pool2d
 
 from ._harness import check, rand
 
@@ -59,3 +62,13 @@ def test_global_pools(shape):
     x = rand(*shape)
     check(ops.GlobalAvgPool(), helper.make_node("GlobalAveragePool", ["x"], ["y"]), {"x": x})
     check(ops.GlobalMaxPool(), helper.make_node("GlobalMaxPool", ["x"], ["y"]), {"x": x})
+
+
+
+@pytest.mark.parametrize("xs,attrs", POOL_CASES, ids=lambda v: str(v).replace(" ", ""))
+def test_integer_max_pool_reads_the_same_windows(xs, attrs):
+    # Both kernels go through one window loop: on int8 data the float result is exact.
+    x = np.round(rand(*xs) * 127).astype(np.int8)
+    graph = Graph()
+    op = graph.add(ops.MaxPool2d(**attrs), [graph.add_input("x", TensorType(xs, DType.I8))])
+    np.testing.assert_array_equal(qmax_pool2d(op, x), max_pool2d(op, x.astype(np.float32)))

@@ -24,6 +24,31 @@ from ..registry import kernel
 from ._util import f32
 
 
+@njit(cache=True, fastmath=False)
+def window_max(x, n, c, h0, w0, kh_size, kw_size, dh, dw, empty):
+    """The largest input cell of one max-pooling window starting at (h0, w0) and its
+    row-major position ``ih * width + iw``; (``empty``, -1) for a window without input
+    cells.  The first maximum wins a tie and a NaN wins over numbers (``v != v`` is the
+    NaN test that also compiles for integers).  The float and the integer kernels share
+    this, so their windows cannot drift apart."""
+    height, width = x.shape[2], x.shape[3]
+    best = empty
+    found = -1
+    for kh in range(kh_size):
+        ih = h0 + kh * dh
+        if ih < 0 or ih >= height:
+            continue
+        for kw in range(kw_size):
+            iw = w0 + kw * dw
+            if iw < 0 or iw >= width:
+                continue
+            v = x[n, c, ih, iw]
+            if found < 0 or v > best or (v != v and best == best):
+                best = v
+                found = ih * width + iw
+    return best, found
+
+
 @njit(cache=True, parallel=True, fastmath=False)
 def _max_pool2d_indices(x, out, where, kh_size, kw_size, sh, sw, pt, pl, dh, dw, column_major):
     n_batch, channels, height, width = x.shape
@@ -36,24 +61,16 @@ def _max_pool2d_indices(x, out, where, kh_size, kw_size, sh, sw, pt, pl, dh, dw,
             h0 = oh * sh - pt
             for ow in range(out_w):
                 w0 = ow * sw - pl
-                best = -np.inf
-                found = -1
-                for kh in range(kh_size):
-                    ih = h0 + kh * dh
-                    if ih < 0 or ih >= height:
-                        continue
-                    for kw in range(kw_size):
-                        iw = w0 + kw * dw
-                        if iw < 0 or iw >= width:
-                            continue
-                        v = x[n, c, ih, iw]
-                        if found < 0 or v > best or (np.isnan(v) and not np.isnan(best)):
-                            best = v
-                            found = iw * height + ih if column_major else ih * width + iw
+                best, found = window_max(x, n, c, h0, w0, kh_size, kw_size, dh, dw, -np.inf)
                 out[n, c, oh, ow] = best
-                # A window with no input cell (all padding, or dilated past the input)
-                # has no position: -1, which max_unpool2d refuses.
-                where[n, c, oh, ow] = base + found if found >= 0 else -1
+                if found < 0:
+                    # A window with no input cell (all padding, or dilated past the input)
+                    # has no position: -1, which max_unpool2d refuses.
+                    where[n, c, oh, ow] = -1
+                elif column_major:
+                    where[n, c, oh, ow] = base + (found % width) * height + found // width
+                else:
+                    where[n, c, oh, ow] = base + found
 
 
 @njit(cache=True)

@@ -9,13 +9,13 @@ from numba import njit
 from ....ir import ops
 from ....ir.integer import divide_round_half_away
 from ...registry import INTEGER, kernel
-from ..pool import window_sum
+from ..pool import window_max, window_sum
 from .common import int64
 
 
 @njit(cache=True)
 def _qmax_pool2d(x, out, kh_size, kw_size, sh, sw, pt, pl, dh, dw, lowest):
-    n_batch, channels, height, width = x.shape
+    n_batch, channels = x.shape[0], x.shape[1]
     out_h, out_w = out.shape[2], out.shape[3]
     for n in range(n_batch):
         for c in range(channels):
@@ -23,19 +23,8 @@ def _qmax_pool2d(x, out, kh_size, kw_size, sh, sw, pt, pl, dh, dw, lowest):
                 h0 = oh * sh - pt
                 for ow in range(out_w):
                     w0 = ow * sw - pl
-                    best = lowest
-                    for kh in range(kh_size):
-                        ih = h0 + kh * dh
-                        if ih < 0 or ih >= height:
-                            continue
-                        for kw in range(kw_size):
-                            iw = w0 + kw * dw
-                            if iw < 0 or iw >= width:
-                                continue
-                            v = x[n, c, ih, iw]
-                            if v > best:
-                                best = v
-                    out[n, c, oh, ow] = best
+                    out[n, c, oh, ow] = window_max(x, n, c, h0, w0, kh_size, kw_size, dh, dw,
+                                                   lowest)[0]
 
 
 @njit(cache=True)
