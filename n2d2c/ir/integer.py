@@ -1,12 +1,12 @@
 """The exact integer arithmetic of the quantized IR, written once.
 
 ``n2d2c/ir/ops/quant.py`` states the semantics in words; these functions are
-that statement in numpy, and everything that computes it uses them: the
-simulator's integer kernels, the quantizer (weight/bias/bound levels), the
-ONNX exporter (bounds; its ONNX spelling of the same formulas mirrors them) and
-the C backends' reference data.  Kept numpy-only: the IR layer must not import
-numba; a numba kernel that needs one of these inline restates it and is tested
-against it.
+that statement in numpy, and what computes it uses them: the simulator's
+integer kernels, the quantizer (weight, bias and bound levels), the ONNX
+exporter (bounds; its ONNX spelling of the same formulas names the function it
+mirrors) and resize's nearest-index rounding.  Kept numpy-only, as the IR layer
+does not import numba: a numba kernel that needs one of these inline restates
+it and is tested against it (tests/ir/test_integer.py).
 
 Every function is exact: no result depends on float rounding beyond what the
 spec itself prescribes (``(double)v * scale``).
