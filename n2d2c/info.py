@@ -27,7 +27,7 @@ def macs_of(op: Operation) -> int:
         return ops.nn.conv_macs(op)
     if isinstance(op, ops.Gemm):
         a = op.inputs[0].shape
-        k = a[0] if op.trans_a else a[1]
+        k = a[op.a_inner_axis]
         return out_elems * k
     if isinstance(op, ops.MatMul):
         return out_elems * op.inputs[0].shape[-1]

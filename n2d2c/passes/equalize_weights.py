@@ -63,13 +63,13 @@ class _Layer:
         w = np.abs(self.w)
         if self.is_conv:
             return w.reshape(w.shape[0], -1).max(axis=1)
-        return w.max(axis=1) if self.op.trans_b else w.max(axis=0)
+        return w.max(axis=self.op.b_input_axis)
 
     def scale_out(self, f: np.ndarray) -> None:
         if self.is_conv:
             self.w = self.w * f[:, None, None, None]
         else:
-            self.w = self.w * (f[:, None] if self.op.trans_b else f[None, :])
+            self.w = self.w * np.expand_dims(f, self.op.b_input_axis)
         if self.b is not None:
             self.b = self.b * f  # conv bias [M]; gemm C broadcasts against [n]
         self.changed = True
@@ -84,14 +84,14 @@ class _Layer:
         if self.is_conv:
             return np.abs(self.grouped()).max(axis=(1, 3)).reshape(-1)
         w = np.abs(self.w)
-        return w.max(axis=0) if self.op.trans_b else w.max(axis=1)
+        return w.max(axis=self.op.b_output_axis)
 
     def scale_in(self, f: np.ndarray) -> None:
         if self.is_conv:
             g = self.op.group
             self.w = (self.grouped() * f.reshape(g, 1, -1, 1)).reshape(self.w.shape)
         else:
-            self.w = self.w * (f[None, :] if self.op.trans_b else f[:, None])
+            self.w = self.w * np.expand_dims(f, self.op.b_output_axis)
         self.changed = True
 
 

@@ -39,7 +39,7 @@ def _scaled_weights(layer: Operation, w: np.ndarray, a: np.ndarray) -> np.ndarra
         g = layer.group
         grouped = w.reshape(g, w.shape[0] // g, w.shape[1], *w.shape[2:])
         return (grouped * a.reshape(g, 1, -1, 1, 1)).reshape(w.shape)
-    return w * (a[:, None] if layer.trans_b else a[None, :])  # Gemm: columns of op(B)
+    return w * np.expand_dims(a, layer.b_input_axis)  # Gemm: a[c] along B's output axis
 
 
 class FoldIntoLayer(RewritePattern):

@@ -51,8 +51,7 @@ def _pad(op: O.Pad, x):
 
 
 def _gemm(op: O.Gemm, a, b, c=None):
-    a = a.T if op.trans_a else a
-    b = b.T if op.trans_b else b
+    a, b = op.effective_operands(a, b)
     y = op.alpha * (a @ b)
     if c is not None:
         y = y + op.beta * c

@@ -70,7 +70,7 @@ def value_scales(graph: Graph) -> dict[str, ValueScale]:
             if isinstance(op, Conv2d):
                 axis = 0
             elif isinstance(op, Gemm):
-                axis = 0 if op.trans_b else 1
+                axis = op.b_output_axis
             else:
                 axis = w.type.rank - 1
             scales = tuple(float(s) for s in np.asarray(acc.scales) / x.scales[0])

@@ -41,7 +41,7 @@ def layer_weights(graph: Graph, unit: Unit, opt: QuantizationOptions) -> LayerWe
             bias = graph.constant_value(op.inputs[2]).astype(np.float64).reshape(-1)
     elif kind == "gemm":
         w = w * op.alpha
-        axis = 0 if op.trans_b else 1
+        axis = op.b_output_axis
         if len(op.inputs) == 3:
             c = graph.constant_value(op.inputs[2]).astype(np.float64).reshape(-1) * op.beta
             bias = np.broadcast_to(c, (unit.channels,)).copy()

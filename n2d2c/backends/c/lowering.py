@@ -218,12 +218,8 @@ def lower_conv_transpose2d(low: Lowering, op) -> None:
 
 @lowers(ops.Gemm)
 def lower_gemm(low: Lowering, op) -> None:
-    a = low.view(op.inputs[0])
-    b = low.view(op.inputs[1])
-    if op.trans_a:
-        a = a.permute((1, 0))
-    if op.trans_b:
-        b = b.permute((1, 0))
+    a, b = op.effective_operands(low.view(op.inputs[0]), low.view(op.inputs[1]),
+                                 lambda view: view.permute((1, 0)))
     low.begin("op", op.name, "", op)
     act, result, rescale = _accumulator_epilogue(low, op, op.output)
     low.current.comment = _comment(

@@ -127,7 +127,7 @@ class ScaleTracker:
         if isinstance(op, O.Conv2d):
             w_axis, out_axis = 0, 1
         elif isinstance(op, O.Gemm):
-            w_axis, out_axis = (0 if op.trans_b else 1), 1
+            w_axis, out_axis = op.b_output_axis, 1
         else:
             if w.type.rank < 2:
                 return None

@@ -117,13 +117,37 @@ class Gemm(FusedActivation, Operation):
     trans_a: bool = False
     trans_b: bool = False
 
+    # -- the operands' arrangement: every reader of trans_a/trans_b asks these --------
+    def effective_operands(self, a, b, transpose=None):
+        """(op(A), op(B)), the operands as the product ``op(A) @ op(B)`` reads them.
+
+        ``transpose`` swaps the two axes of one operand; by default ``.T`` (numpy
+        arrays) or reversal (shape tuples); a backend passes its own for its views.
+        """
+        transpose = transpose or _swap_axes
+        return (transpose(a) if self.trans_a else a), (transpose(b) if self.trans_b else b)
+
+    @property
+    def a_inner_axis(self) -> int:
+        """The axis of A summed against B (the columns of op(A))."""
+        return 0 if self.trans_a else 1
+
+    @property
+    def b_input_axis(self) -> int:
+        """The axis of B summed against A: B's input features (the rows of op(B))."""
+        return 1 if self.trans_b else 0
+
+    @property
+    def b_output_axis(self) -> int:
+        """The axis of B along which the outputs run (the columns of op(B))."""
+        return 0 if self.trans_b else 1
+
     def infer(self, types):
         check_activation(self)
         a, b = types[0], types[1]
         if a.rank != 2 or b.rank != 2:
             raise self.error(f"expects 2-D operands, got {a} and {b}")
-        m, k = a.shape[::-1] if self.trans_a else a.shape
-        k2, n = b.shape[::-1] if self.trans_b else b.shape
+        (m, k), (k2, n) = self.effective_operands(a.shape, b.shape)
         if k != k2:
             raise self.error(f"inner dimensions differ: {k} vs {k2}")
         if len(types) == 3:
@@ -203,6 +227,10 @@ class LRN(Operation):
         if types[0].rank < 3:
             raise self.error(f"expects rank >= 3 input, got {types[0]}")
         return [types[0]]
+
+
+def _swap_axes(operand):
+    return operand[::-1] if isinstance(operand, tuple) else operand.T
 
 
 def conv_macs(op: Operation) -> int:

@@ -11,12 +11,7 @@ from ._util import apply_activation
 
 @kernel(ops.Gemm, fused_activation=True)
 def gemm(op: ops.Gemm, a, b, c=None):
-    a = np.asarray(a, np.float64)
-    b = np.asarray(b, np.float64)
-    if op.trans_a:
-        a = a.T
-    if op.trans_b:
-        b = b.T
+    a, b = op.effective_operands(np.asarray(a, np.float64), np.asarray(b, np.float64))
     y = a @ b
     if op.alpha != 1.0:
         y *= op.alpha

@@ -10,12 +10,7 @@ from ...registry import INTEGER, kernel
 
 @kernel(ops.Gemm, dtypes=INTEGER)
 def qgemm(op: ops.Gemm, a, b, c=None):
-    a = np.asarray(a, np.int64)
-    b = np.asarray(b, np.int64)
-    if op.trans_a:
-        a = a.T
-    if op.trans_b:
-        b = b.T
+    a, b = op.effective_operands(np.asarray(a, np.int64), np.asarray(b, np.int64))
     y = a @ b
     if c is not None:
         y = y + np.asarray(c, np.int64)
