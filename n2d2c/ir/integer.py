@@ -40,15 +40,21 @@ def round_half_away(t) -> np.ndarray:
         return r + (d >= 0.5) - (d <= -0.5)
 
 
+def round_half_away_scalar(t: float) -> float:
+    """``round_half_away`` of one float, as a float.  Plain scalar arithmetic, so that
+    numba compiles it as it is (the simulator's rescale kernel does)."""
+    r = np.trunc(t)
+    d = t - r
+    if d >= 0.5:
+        r += 1.0
+    elif d <= -0.5:
+        r -= 1.0
+    return r
+
+
 def round_half_away_int(x: float) -> int:
     """``round_half_away`` of one finite float, as a Python int."""
-    r = math.trunc(x)
-    d = x - r
-    if d >= 0.5:
-        r += 1
-    elif d <= -0.5:
-        r -= 1
-    return int(r)
+    return int(round_half_away_scalar(x))
 
 
 def divide_round_half_away(total, count) -> np.ndarray:

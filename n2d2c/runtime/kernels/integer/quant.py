@@ -33,16 +33,7 @@ def dequantize(op: ops.Dequantize, q):
     return integer.dequantize(q, op.scale, op.zero_point)
 
 
-@njit(cache=True)
-def _round_half_away(t):
-    """``integer.round_half_away`` of one double."""
-    r = np.trunc(t)
-    d = t - r
-    if d >= 0.5:
-        r += 1.0
-    elif d <= -0.5:
-        r -= 1.0
-    return r
+_round_half_away = njit(cache=True)(integer.round_half_away_scalar)
 
 
 @njit(cache=True)
