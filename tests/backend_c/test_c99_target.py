@@ -14,14 +14,13 @@ import subprocess
 import numpy as np
 import pytest
 
-from backend_cpp.harness import (assert_close, build_batches, merge_graphs, require_compiler,
-                                 run_ort, shared)
+from backend_cpp.harness import assert_close, build_batches, require_compiler, run_ort, shared
 from backend_cpp.test_models import CASES as FLOAT_CASES
 from backend_cpp.test_quantized import CASES as INT_CASES
+from backend_cpp.test_quantized import assert_matches_simulator, build_cases
 from n2d2c.backends.c.project import compile_to_dir
-from n2d2c.backends.c.testing import build, run, run_inputs
+from n2d2c.backends.c.testing import build, run
 from n2d2c.backends.registry import get_backend
-from n2d2c.runtime import simulate
 
 # The warnings the generated Makefile always enables, plus -Werror (testing.build).
 C99_FLAGS = "-std=c99 -Wall -Wextra -pedantic"
@@ -41,39 +40,15 @@ def test_c99_model_matches_onnxruntime(float_outputs, name):
     assert_close(case, float_outputs[name], run_ort(case.model, case.feeds))
 
 
-def _build_integer(root):
-    graphs = [(f"q{i}", c.graph) for i, c in enumerate(INT_CASES)]
-    out = compile_to_dir(merge_graphs(graphs, "quantized"), root / "quantized", target="c",
-                         stimuli=0)
-    build(out, opt="-O1")
-    feeds = {f"{prefix}.{name}": value for (prefix, _), c in zip(graphs, INT_CASES)
-             for name, value in c.feeds.items()}
-    results = list(run_inputs(out, feeds).values())
-    by_case, k = {}, 0
-    for (_, g), c in zip(graphs, INT_CASES):
-        by_case[c.name] = results[k:k + len(g.outputs)]
-        k += len(g.outputs)
-    return by_case
-
-
 @pytest.fixture(scope="module")
 def integer_outputs(tmp_path_factory):
     require_compiler("c")
-    return shared(tmp_path_factory, "c99_quantized", _build_integer)
+    return shared(tmp_path_factory, "c99_quantized", lambda root: build_cases(root, target="c"))
 
 
 @pytest.mark.parametrize("case", INT_CASES, ids=[c.name for c in INT_CASES])
 def test_c99_integer_code_matches_simulator_bit_for_bit(integer_outputs, case):
-    reference = simulate(case.graph, case.feeds)
-    got = integer_outputs[case.name]
-    assert len(got) == len(case.graph.outputs)
-    for value, array in zip(case.graph.outputs, got):
-        ref = np.asarray(reference[value.name], np.float32)
-        if value.producer is not None and value.producer.name.endswith(".observe"):
-            np.testing.assert_array_equal(array, ref, err_msg=f"{case.name}: %{value.name}")
-        else:   # float results after dequantize (softmax may round differently)
-            np.testing.assert_allclose(array, ref, rtol=1e-5, atol=1e-6,
-                                       err_msg=f"{case.name}: %{value.name}")
+    assert_matches_simulator(case, integer_outputs[case.name])
 
 
 def test_c99_project_testbench_passes_and_catches_stale_reads(tmp_path):

@@ -13,7 +13,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from n2d2c.backends.cpp import compile_to_dir
+from n2d2c.backends.c.project import compile_to_dir
 from n2d2c.backends.cpp.testing import build, run_inputs
 from n2d2c.examples import zoo
 from n2d2c.frontend.onnx import load_onnx
@@ -167,10 +167,11 @@ def _cases() -> list[QCase]:
 CASES = _cases()
 
 
-def _build(root):
+def build_cases(root, target: str = "cpp") -> dict[str, list[np.ndarray]]:
+    """Every case in one network compiled for ``target``, built and run: case -> outputs."""
     graphs = [(f"q{i}", c.graph) for i, c in enumerate(CASES)]
     merged = merge_graphs(graphs, "quantized")
-    out = compile_to_dir(merged, root / "quantized", stimuli=0)
+    out = compile_to_dir(merged, root / "quantized", target=target, stimuli=0)
     build(out, opt="-O1")
     feeds = {f"{prefix}.{name}": value for (prefix, _), c in zip(graphs, CASES)
              for name, value in c.feeds.items()}
@@ -185,11 +186,12 @@ def _build(root):
 @pytest.fixture(scope="module")
 def outputs(tmp_path_factory):
     require_compiler()
-    return shared(tmp_path_factory, "quantized", _build)
+    return shared(tmp_path_factory, "quantized", build_cases)
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_integer_code_matches_simulator_bit_for_bit(outputs, case):
+def assert_matches_simulator(case: QCase, got: list[np.ndarray]) -> None:
+    """Integer results (observed through ``dequantize {scale = 1}``) equal the integer
+    simulator's bit for bit; float results after a dequantize within float rounding."""
     reference = simulate(case.graph, case.feeds)
     got = outputs[case.name]
     assert len(got) == len(case.graph.outputs)
@@ -200,6 +202,11 @@ def test_integer_code_matches_simulator_bit_for_bit(outputs, case):
         else:   # float results after dequantize (softmax may round differently)
             np.testing.assert_allclose(array, ref, rtol=1e-5, atol=1e-6,
                                        err_msg=f"{case.name}: %{value.name}")
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_integer_code_matches_simulator_bit_for_bit(outputs, case):
+    assert_matches_simulator(case, outputs[case.name])
 
 
 def test_integer_graph_uses_a_byte_arena(tmp_path):
