@@ -1,7 +1,8 @@
 """Per-axis coordinate maps of ONNX Resize, computed at compile time.
 
-The arithmetic is done in float32, in the order onnxruntime uses, so that
-nearest-neighbour ties round the same way in the generated code and in ORT.
+The source coordinates come from n2d2c/ir/ops/resize_rules.py, the rule the
+simulator uses too (onnxruntime's arithmetic), so that nearest-neighbour ties
+round the same way in the generated code, the simulator and ORT.
 """
 
 from __future__ import annotations
@@ -11,27 +12,9 @@ import math
 import numpy as np
 
 from ...ir.integer import round_half_away_int as _round_half_away
+from ...ir.ops.resize_rules import source_coordinates
 
 f32 = np.float32
-
-
-def original_coordinate(x: int, scale: float, out_len: int, in_len: int, mode: str) -> np.float32:
-    """Where output index ``x`` samples the input, per coordinate_transformation_mode."""
-    xr, s = f32(x), f32(scale)
-    if mode == "half_pixel":
-        return (xr + f32(0.5)) / s - f32(0.5)
-    if mode == "pytorch_half_pixel":
-        return (xr + f32(0.5)) / s - f32(0.5) if out_len > 1 else f32(0.0)
-    if mode == "asymmetric":
-        return xr / s
-    if mode == "align_corners":
-        return f32(0.0) if out_len == 1 else xr * f32(in_len - 1) / f32(out_len - 1)
-    if mode == "half_pixel_symmetric":
-        adjustment = f32(out_len) / (s * f32(in_len))
-        center = f32(in_len) / f32(2)
-        offset = center * (f32(1) - adjustment)
-        return offset + (xr + f32(0.5)) / s - f32(0.5)
-    raise ValueError(f"coordinate transformation mode {mode!r}")
 
 
 def _round_nearest(x: np.float32, mode: str) -> int:
@@ -54,8 +37,8 @@ def resize_axis_nearest(in_len: int, out_len: int, scale: float, coord_mode: str
     """Input index read by each output index along one axis."""
     if in_len == out_len and scale == 1.0:
         return np.arange(out_len, dtype=np.int64)
-    idx = [_round_nearest(original_coordinate(x, scale, out_len, in_len, coord_mode),
-                          nearest_mode) for x in range(out_len)]
+    coords = source_coordinates(coord_mode, out_len, in_len, scale)
+    idx = [_round_nearest(c, nearest_mode) for c in coords]
     return np.clip(np.array(idx, dtype=np.int64), 0, in_len - 1)
 
 
@@ -71,8 +54,7 @@ def resize_axis_linear(in_len: int, out_len: int, scale: float, coord_mode: str)
     w0 = np.zeros(out_len, np.float32)
     w1 = np.zeros(out_len, np.float32)
     top = f32(in_len - 1)
-    for x in range(out_len):
-        c = original_coordinate(x, scale, out_len, in_len, coord_mode)
+    for x, c in enumerate(source_coordinates(coord_mode, out_len, in_len, scale)):
         c = max(f32(0.0), min(c, top))
         a = min(int(c), in_len - 1)
         b = min(a + 1, in_len - 1)

@@ -3,8 +3,9 @@
 Each axis is described by a table: for output index ``o`` the two source indices
 ``lo[o]``, ``hi[o]`` and the weight ``frac[o]`` of ``hi`` (nearest: ``lo == hi``,
 ``frac == 0``).  Linear resize is separable, so an N-linear resize is a chain of
-1-D ones.  Coordinates are computed in float32 with the same operation order as
-onnxruntime, so ties in nearest rounding (``x.5``) are broken identically.
+1-D ones.  Coordinates come from n2d2c/ir/ops/resize_rules.py, the rule the C
+backends use too, in onnxruntime's arithmetic, so that ties in nearest rounding
+(``x.5``) are broken identically.
 
 The common case -- a 4-D NCHW tensor resized over H and W only -- runs in one
 numba pass; anything else goes through the axis-by-axis numpy path.
@@ -17,36 +18,11 @@ from numba import njit
 
 from ...ir import ops
 from ...ir.integer import round_half_away as _round_half_away
+from ...ir.ops.resize_rules import source_coordinates
 from ..registry import kernel
 from ._util import f32
 
 _F = np.float32
-
-
-def source_coordinates(mode: str, out_len: int, in_len: int, scale: float) -> np.ndarray:
-    """Input coordinate of every output index along one axis (float32, ONNX formulas)."""
-    x = np.arange(out_len, dtype=_F)
-    s = _F(scale)
-    half = _F(0.5)
-    if mode == "half_pixel":
-        return (x + half) / s - half
-    if mode == "half_pixel_symmetric":
-        output_width = s * _F(in_len)
-        adjustment = _F(out_len) / output_width
-        center = _F(in_len) / _F(2)
-        offset = center * (_F(1) - adjustment)
-        # onnxruntime evaluates this last step in double precision.
-        xd = x.astype(np.float64)
-        return (np.float64(offset) + (xd + 0.5) / np.float64(s) - 0.5).astype(_F)
-    if mode == "pytorch_half_pixel":
-        return (x + half) / s - half if out_len > 1 else np.zeros(out_len, _F)
-    if mode == "align_corners":
-        if out_len == 1:
-            return np.zeros(out_len, _F)
-        return x * _F(in_len - 1) / _F(out_len - 1)
-    if mode == "asymmetric":
-        return x / s
-    raise ValueError(f"unknown coordinate_transformation_mode {mode!r}")
 
 
 def nearest_indices(coords: np.ndarray, nearest_mode: str, in_len: int) -> np.ndarray:
