@@ -193,7 +193,6 @@ def assert_matches_simulator(case: QCase, got: list[np.ndarray]) -> None:
     """Integer results (observed through ``dequantize {scale = 1}``) equal the integer
     simulator's bit for bit; float results after a dequantize within float rounding."""
     reference = simulate(case.graph, case.feeds)
-    got = outputs[case.name]
     assert len(got) == len(case.graph.outputs)
     for value, array in zip(case.graph.outputs, got):
         ref = np.asarray(reference[value.name], np.float32)
