@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from n2d2c.backends.cpp import compile_to_dir  # noqa: E402
-from n2d2c.backends.cpp.testing import bench, build, run_inputs  # noqa: E402
+from n2d2c.backends.c.testing import bench, build, run_inputs  # noqa: E402
 from n2d2c.examples import zoo  # noqa: E402
 from n2d2c.frontend.onnx import load_onnx  # noqa: E402
 

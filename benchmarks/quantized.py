@@ -25,7 +25,7 @@ CLIPPING = ["None", "MSE", "KL-Divergence", "Quantile"]
 
 def latency_table() -> str:
     from n2d2c.backends.cpp import compile_to_dir
-    from n2d2c.backends.cpp.testing import bench, build
+    from n2d2c.backends.c.testing import bench, build
     from n2d2c.examples import zoo
     from n2d2c.frontend.onnx import load_onnx
     from n2d2c.quantization import quantize_graph

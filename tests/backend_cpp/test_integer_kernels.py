@@ -16,7 +16,7 @@ import pytest
 
 from n2d2c.backends.c.memory import plan_graph
 from n2d2c.backends.cpp import compile_to_dir
-from n2d2c.backends.cpp.testing import build, run_inputs
+from n2d2c.backends.c.testing import build, run_inputs
 from n2d2c.ir import Graph, TensorType, ops
 from n2d2c.passes.memory import MemoryOptions
 from n2d2c.runtime import simulate

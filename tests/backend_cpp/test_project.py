@@ -13,7 +13,7 @@ from n2d2c.backends.c.buffers import (ArenaPlacement, BufferRequest, Region, Reu
 from n2d2c.backends.c.program import lower_graph
 from n2d2c.backends.cpp import compile_to_dir
 from n2d2c.backends.cpp import emitter as cpp_emitter
-from n2d2c.backends.cpp.testing import build, run, run_inputs
+from n2d2c.backends.c.testing import build, run, run_inputs
 from n2d2c.backends.registry import get_backend
 from n2d2c.errors import InternalError, UnsupportedError, UsageError
 from n2d2c.examples import zoo

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from n2d2c.backends.c.project import compile_to_dir
-from n2d2c.backends.cpp.testing import build, run_inputs
+from n2d2c.backends.c.testing import build, run_inputs
 from n2d2c.examples import zoo
 from n2d2c.frontend.onnx import load_onnx
 from n2d2c.ir import Graph, TensorType, ops

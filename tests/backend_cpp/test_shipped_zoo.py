@@ -8,7 +8,7 @@ import pytest
 from frontend_onnx.zoo import light_model, light_models
 
 from n2d2c.backends.cpp import compile_to_dir
-from n2d2c.backends.cpp.testing import build, run_inputs
+from n2d2c.backends.c.testing import build, run_inputs
 from n2d2c.frontend.onnx import load_onnx
 
 from .harness import ATOL, RTOL, require_compiler, run_ort

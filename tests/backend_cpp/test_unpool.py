@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from n2d2c.backends.cpp import compile_to_dir
-from n2d2c.backends.cpp.testing import build_and_run
+from n2d2c.backends.c.testing import build_and_run
 from n2d2c.ir import Graph, TensorType, ops
 from n2d2c.runtime import simulate
 

@@ -17,7 +17,7 @@ import pytest
 
 from n2d2c.backends.c.memory import plan_graph
 from n2d2c.backends.cpp import compile_to_dir
-from n2d2c.backends.cpp.testing import build, compiler, run_inputs
+from n2d2c.backends.c.testing import build, compiler, run_inputs
 
 # Garbage the arena is filled with before every run: 0xCD bytes (float -4.3e8) and 0xFF
 # bytes (float NaN).  A kernel reading memory nobody wrote in this run, or reading an input

@@ -66,14 +66,14 @@ def emit_project(target: CTarget, graph: Graph, out_dir: Path, options: CompileO
                                           encoding="utf-8", newline="\n")
 
 
-def program_title(graph: Graph, name: str, target: str = "cpp") -> str:
+def program_title(graph: Graph, name: str, target: str) -> str:
     return f"network '{name}' (graph @{graph.name}, target {target})"
 
 
 def _write_memory_reports(target: CTarget, graph: Graph, memory, out_dir: Path, name: str,
                           opts: dict) -> dict:
     summary = (summary_of(graph, memory, target=target, fuse=bool(opts["fuse"]), name=name,
-                          **_emitter_kwargs(target, opts))
+                          **target.emitter_kwargs(opts))
                if opts["memory_report"] else None)
     text = format_memory_report(memory.problem, memory.plan, summary,
                                 title=program_title(graph, name, target.name), notes=REPORT_NOTES)
@@ -83,10 +83,6 @@ def _write_memory_reports(target: CTarget, graph: Graph, memory, out_dir: Path, 
             "alignment": memory.plan.alignment, "options": dataclasses.asdict(memory.options),
             "ir_placements": "verified identical" if has_placements(graph) else "none in the IR",
             "saved_bytes": summary["saved_bytes"] if summary else None}
-
-
-def _emitter_kwargs(target: CTarget, opts: dict) -> dict:
-    return {o.name: opts[o.name] for o in target.emitter_options}
 
 
 def _memory_options(spec, target: str) -> MemoryOptions | None:
@@ -112,7 +108,7 @@ def _plan(target: CTarget, graph: Graph, name: str, opts: dict):
         if memory_options is None and graph.memory_plan:
             memory_options, _ = options_from_attributes(graph.memory_plan)
         memory = plan_graph(graph, memory_options or MemoryOptions(), target=target, fuse=fuse,
-                            name=name, **_emitter_kwargs(target, opts))
+                            name=name, **target.emitter_kwargs(opts))
         if has_placements(graph):
             check_graph_placements(graph, memory, fuse)
         return memory.emitter, memory

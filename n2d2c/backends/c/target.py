@@ -75,11 +75,15 @@ class CTarget:
         from .program import LOWERINGS
         return sorted(cls.OP_NAME for cls in LOWERINGS)
 
+    def emitter_kwargs(self, options: dict | None) -> dict:
+        """The target's own options (``emitter_options``) out of a backend options dict,
+        as the emitter constructor's keywords (absent ones at their default)."""
+        options = options or {}
+        return {o.name: options.get(o.name, o.default) for o in self.emitter_options}
+
     def make_emitter(self, program, *, plan=None, options: dict | None = None) -> CEmitter:
         """The target's emitter for ``program``, given the (resolved) backend options."""
-        options = options or {}
-        kwargs = {o.name: options.get(o.name, o.default) for o in self.emitter_options}
-        return self.emitter(program, plan=plan, **kwargs)
+        return self.emitter(program, plan=plan, **self.emitter_kwargs(options))
 
 
 _TARGETS: dict[str, CTarget] = {}

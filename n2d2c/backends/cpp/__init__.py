@@ -18,9 +18,8 @@ from pathlib import Path
 
 from ...ir import Graph
 from ..c.project import compile_to_dir as _compile_to_dir
-from ..c.project import emit_project
 from ..c.target import CTarget, register_target
-from ..registry import BackendOption, CompileOptions
+from ..registry import BackendOption
 from .emitter import CppEmitter
 
 CPP = CTarget(
@@ -32,15 +31,10 @@ CPP = CTarget(
 BACKEND = register_target(CPP)
 
 
-def emit(graph: Graph, out_dir: Path, options: CompileOptions) -> None:
-    """Write the project into ``out_dir`` (the caller makes the folder atomic)."""
-    emit_project(CPP, graph, out_dir, options)
-
-
 def compile_to_dir(graph: Graph, out_dir: str | os.PathLike, *, name: str = "network",
                    **extra) -> Path:
     """Generate the C++ project into ``out_dir`` atomically (a failure leaves no folder)."""
     return _compile_to_dir(graph, out_dir, target=CPP, name=name, **extra)
 
 
-__all__ = ["BACKEND", "CPP", "CppEmitter", "compile_to_dir", "emit"]
+__all__ = ["BACKEND", "CPP", "CppEmitter", "compile_to_dir"]
