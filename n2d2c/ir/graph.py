@@ -217,6 +217,28 @@ class Graph:
         view.outputs = list(outputs)
         return view
 
+    def copy(self) -> "Graph":
+        """An independent graph with the same names, types, placements, attributes and
+        metadata.  Constant arrays are shared, not copied: passes never write into an
+        array, they replace the constant (``replace_constant``)."""
+        new = Graph(self.name)
+        values = {}
+        for v in self.inputs:
+            values[v] = new.add_input(v.name, v.type)
+            values[v].placement = v.placement
+        for op in self._ops:
+            clone = dataclasses.replace(op, inputs=[], outputs=[])
+            new.add(clone, [values[v] for v in op.inputs], [v.name for v in op.outputs],
+                    types=[v.type for v in op.outputs])
+            for old, fresh in zip(op.outputs, clone.outputs):
+                fresh.placement = old.placement
+                values[old] = fresh
+        new.outputs = [values[v] for v in self.outputs]
+        new.metadata = dict(self.metadata)
+        new.memory_plan = dict(self.memory_plan)
+        new._names = set(self._names)
+        return new
+
     def take_contents(self, other: "Graph") -> None:
         """Become ``other`` (inputs, ops, outputs, names, metadata), keeping this graph's
         name: how a pass that builds a new graph (``quantize``) rewrites in place.

@@ -24,56 +24,68 @@ ELEMENTS = (Relu, LeakyRelu, Clip, Max, Min)
 Bounds = tuple[np.ndarray, np.ndarray]
 
 
-def _channel_vector(array: np.ndarray, rank: int, channels: int) -> np.ndarray | None:
-    """``array`` as one value per channel, if it broadcasts along axis 1 only."""
-    if array.ndim > rank:
+def channel_vector(array: np.ndarray, rank: int, channels: int, axis: int = 1) -> np.ndarray | None:
+    """``array`` as one value per channel, if it broadcasts along ``axis`` only."""
+    if array.ndim > rank or not 0 <= axis < rank:
         return None
     shape = (1,) * (rank - array.ndim) + array.shape
-    if any(d != 1 for i, d in enumerate(shape) if i != 1) or shape[1] not in (1, channels):
+    if any(d != 1 for i, d in enumerate(shape) if i != axis) or shape[axis] not in (1, channels):
         return None
     return np.broadcast_to(array.reshape(-1).astype(np.float64), (channels,)).copy()
 
 
-def data_operand(graph: Graph, op: Operation) -> int | None:
+def _channels(value: Value, axis: int) -> int:
+    return value.type.shape[axis] if value.type.rank > axis else 1
+
+
+def data_operand(graph: Graph, op: Operation, axis: int = 1) -> int | None:
     """Which operand of an element op is the activation (the other is its bound)."""
     if not isinstance(op, (Max, Min)):
         return 0
     for i in (0, 1):
         x, bound = op.inputs[i], op.inputs[1 - i]
         array = graph.constant_value(bound)
-        if array is not None and x.type.rank in (2, 4) and x.type == op.output.type and \
-                _channel_vector(array, x.type.rank, x.type.shape[1]) is not None:
+        if array is not None and x.type == op.output.type and channel_vector(
+                array, x.type.rank, _channels(x, axis), axis) is not None:
             return i
     return None
 
 
-def clamp_of(graph: Graph, op: Operation) -> Bounds | None:
+def clamp_of(graph: Graph, op: Operation, axis: int = 1) -> Bounds | None:
     """The per-channel (lo, hi) of a clamp element; None for LeakyRelu and others."""
-    channels = op.output.type.shape[1]
+    channels = _channels(op.output, axis)
     full = lambda v: np.full(channels, float(v))  # noqa: E731
     if isinstance(op, Relu):
         return full(0.0), full(math.inf)
     if isinstance(op, Clip):
         return full(op.min), full(op.max)
     if isinstance(op, (Max, Min)):
-        i = data_operand(graph, op)
+        i = data_operand(graph, op, axis)
         if i is None:
             return None
         x = op.inputs[i]
-        vec = _channel_vector(graph.constant_value(op.inputs[1 - i]), x.type.rank, channels)
+        vec = channel_vector(graph.constant_value(op.inputs[1 - i]), x.type.rank, channels, axis)
         return (vec, full(math.inf)) if isinstance(op, Max) else (full(-math.inf), vec)
     return None
 
 
-def chain_after(graph: Graph, value: Value, limit: int = 4) -> tuple[list[Operation], Value]:
+def compose(lo1, hi1, lo2, hi2) -> Bounds:
+    """Bounds of clamp(clamp(x, lo1, hi1), lo2, hi2) as one clamp."""
+    lo = np.minimum(np.maximum(lo1, lo2), hi2)
+    hi = np.minimum(np.maximum(hi1, lo2), hi2)
+    return np.asarray(lo, np.float64), np.asarray(hi, np.float64)
+
+
+def chain_after(graph: Graph, value: Value, limit: int | None = 4,
+                axis: int = 1) -> tuple[list[Operation], Value]:
     """The activation elements applied to ``value``, each the only reader of the
-    previous result; returns them and the last result."""
+    previous result (at most ``limit``); returns them and the last result."""
     chain = []
-    while len(chain) < limit:
+    while limit is None or len(chain) < limit:
         user = sole_user(graph, value)
-        if not isinstance(user, ELEMENTS) or value.type.rank not in (2, 4):
+        if not isinstance(user, ELEMENTS):
             break
-        i = data_operand(graph, user)
+        i = data_operand(graph, user, axis)
         if i is None or user.inputs[i] is not value:
             break
         chain.append(user)
@@ -103,8 +115,7 @@ def value_bounds(graph: Graph, value: Value, clamps: dict[int, Bounds], depth: i
             if isinstance(op, LeakyRelu):
                 leaky = lambda v: np.where(v >= 0, v, v * op.alpha)  # noqa: E731
                 return leaky(lo), leaky(hi)
-            clo, chi = clamps.get(id(op)) or clamp_of(graph, op)
-            return np.clip(lo, clo, chi), np.clip(hi, clo, chi)
+            return compose(lo, hi, *(clamps.get(id(op)) or clamp_of(graph, op)))
     lo, hi = op.activation_range() if isinstance(op, FusedActivation) else (-math.inf, math.inf)
     return np.full(channels, float(lo)), np.full(channels, float(hi))
 

@@ -34,12 +34,16 @@ class FoldIntoProducer(RewritePattern):
 
     roots = (Relu, Clip, LeakyRelu)
 
-    def match_and_rewrite(self, act: Operation, graph: Graph) -> bool:
+    @staticmethod
+    def matches(act: Operation, graph: Graph) -> bool:
         producer = act.inputs[0].producer
-        if not isinstance(producer, FusedActivation) or producer.has_activation:
+        return (isinstance(producer, FusedActivation) and not producer.has_activation
+                and sole_user(graph, producer.output) is act)
+
+    def match_and_rewrite(self, act: Operation, graph: Graph) -> bool:
+        if not self.matches(act, graph):
             return False
-        if sole_user(graph, producer.output) is not act:
-            return False
+        producer = act.inputs[0].producer
         for key, value in activation_attributes(act).items():
             setattr(producer, key, value)
         forward(graph, act, producer.output)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from itertools import takewhile
 
 import numpy as np
 
@@ -19,6 +20,7 @@ from ..ir import Graph, Operation, Value
 from ..ir.ops import (Add, AvgPool2d, Clip, Concat, Constant, Conv2d, Dropout, Gemm,
                       GlobalAvgPool, GlobalMaxPool, HardSigmoid, Identity, MatMul, Max, MaxPool2d,
                       Min, Pad, Relu, Reshape, Sigmoid, Slice, Softmax, Split, Transpose)
+from ..passes.channel_bounds import chain_after, clamp_of, compose
 from .calibration import CalibrationStats
 
 # Ops that keep their operand's scale: they run on integers when their operand does.
@@ -111,42 +113,20 @@ class Units:
         hi = np.full(channels, math.inf)
         activation = getattr(op, "activation", "none")
         if activation == "relu":
-            lo, hi = _compose(lo, hi, 0.0, math.inf)
+            lo, hi = compose(lo, hi, 0.0, math.inf)
         elif activation == "clip":
-            lo, hi = _compose(lo, hi, op.activation_min, op.activation_max)
-        chain: list[Operation] = []
-        value = out
-        while not self.g.is_output(value):
-            users = self.users.get(id(value), [])
-            if len(users) != 1:
-                break
-            user, index = users[0]
-            bounds = self._clamp_of(user, index, value, axis, channels)
-            if bounds is None:
-                break
-            lo, hi = _compose(lo, hi, *bounds)
-            chain.append(user)
-            value = user.output
+            lo, hi = compose(lo, hi, op.activation_min, op.activation_max)
+        # The clamps after the layer, each the only reader of the previous result,
+        # become bounds of its rescale; a LeakyRelu (not a clamp) ends the chain.
+        elements, _ = chain_after(self.g, out, limit=None, axis=axis)
+        chain = list(takewhile(lambda e: clamp_of(self.g, e, axis) is not None, elements))
+        for element in chain:
+            lo, hi = compose(lo, hi, *clamp_of(self.g, element, axis))
+        value = chain[-1].output if chain else out
         unit = Unit(kind, op, chain, value, lo, hi, axis, channels)
         self.by_op[id(op)] = unit
         self.by_end[id(value)] = unit
         self.absorbed.update(id(c) for c in chain)
-
-    def _clamp_of(self, op: Operation, index: int, value: Value, axis: int, channels: int):
-        """(lo, hi) bounds of a clamp element reading ``value`` as operand ``index``."""
-        if isinstance(op, Relu):
-            return 0.0, math.inf
-        if isinstance(op, Clip):
-            return float(op.min), float(op.max)
-        if isinstance(op, (Max, Min)) and op.output.type == value.type:
-            other = self.const(op.inputs[1 - index])
-            if other is None:
-                return None
-            vec = _channel_vector(other, value.type.rank, axis, channels)
-            if vec is None:
-                return None
-            return (vec, math.inf) if isinstance(op, Max) else (-math.inf, vec)
-        return None
 
     def nonneg(self, v: Value) -> bool:
         """Whether ``v`` is never negative, from the graph's structure (for graph
@@ -200,25 +180,3 @@ class Units:
                     return i
             return None
         return 0
-
-
-def _compose(lo1, hi1, lo2, hi2):
-    """Bounds of clamp(clamp(x, lo1, hi1), lo2, hi2) as one clamp."""
-    lo2 = np.asarray(lo2, np.float64)
-    hi2 = np.asarray(hi2, np.float64)
-    lo = np.minimum(np.maximum(lo1, lo2), hi2)
-    hi = np.minimum(np.maximum(hi1, lo2), hi2)
-    return np.asarray(lo, np.float64), np.asarray(hi, np.float64)
-
-
-def _channel_vector(array: np.ndarray, rank: int, axis: int, channels: int):
-    """``array`` as one value per channel along ``axis`` (broadcasting), else None."""
-    if array.ndim > rank:
-        return None
-    shape = (1,) * (rank - array.ndim) + array.shape
-    if any(d != 1 for i, d in enumerate(shape) if i != axis):
-        return None
-    if shape[axis] not in (1, channels):
-        return None
-    return np.broadcast_to(array.reshape(-1).astype(np.float64), (channels,)).copy()
-

@@ -6,6 +6,7 @@ import numpy as np
 
 from ...errors import UnsupportedError
 from ...ir import ops
+from ...passes.fuse_batchnorm import bn_affine
 from .program import ACTIVATIONS, KernelCall, Lowering, describe, lowers
 from .resize import resize_axis_linear, resize_axis_nearest
 from .views import View
@@ -80,11 +81,11 @@ def lower_batchnorm(low: Lowering, op) -> None:
     low.current.comment = _comment(op, act, result)
     y = low.output(result, like=x)
     channel_shape = (shape[1],) + (1,) * (len(shape) - 2)
-    params = [low.constant(v) for v in op.inputs[1:]]
-    if all(p is not None for p in params):
-        scale, shift = batchnorm_affine(*params, op.epsilon)
-        s = low.const_array(f"{op.name}_scale", scale.reshape(channel_shape))
-        t = low.const_array(f"{op.name}_shift", shift.reshape(channel_shape))
+    affine = bn_affine(low.graph, op)  # constant parameters: only when lowered unfused
+    if affine is not None:
+        scale, shift = (v.astype(np.float32).reshape(channel_shape) for v in affine)
+        s = low.const_array(f"{op.name}_scale", scale)
+        t = low.const_array(f"{op.name}_shift", shift)
         low.emit(KernelCall("map", {"a": x, "b": s.broadcast_to(shape), "c": t.broadcast_to(shape)},
                             {"y": y}, {"fn": "affine", "act": act}))
     else:
@@ -95,13 +96,6 @@ def lower_batchnorm(low: Lowering, op) -> None:
                                (view.strides[0],) + (0,) * (len(shape) - 2)).broadcast_to(shape)
         low.emit(KernelCall("map", reads, {"y": y},
                             {"fn": "batchnorm", "epsilon": op.epsilon, "act": act}))
-
-
-def batchnorm_affine(scale, bias, mean, var, epsilon):
-    """(x - mean) / sqrt(var + eps) * scale + bias == x * s + t."""
-    s = scale.astype(np.float64) / np.sqrt(var.astype(np.float64) + epsilon)
-    t = bias.astype(np.float64) - mean.astype(np.float64) * s
-    return s.astype(np.float32), t.astype(np.float32)
 
 
 @lowers(ops.Softmax, ops.LogSoftmax)
@@ -144,19 +138,6 @@ def lower_conv2d(low: Lowering, op) -> None:
     b = _const(low, op.inputs[2]) if len(op.inputs) == 3 else None
     reads = {"x": x}
     result = op.output
-    folded = None
-    if (w is not None and (len(op.inputs) == 2 or b is not None) and op.activation == "none"
-            and not _is_integer(op.output)):
-        bn = low.single_user(result, ops.BatchNorm)
-        bn_params = [low.constant(v) for v in bn.inputs[1:]] if bn is not None else None
-        if bn is not None and all(p is not None for p in bn_params):
-            s, t = batchnorm_affine(*bn_params, bn.epsilon)
-            w = (w.astype(np.float64) * s[:, None, None, None]).astype(np.float32)
-            b0 = b if b is not None else np.zeros(w.shape[0], np.float32)
-            b = (b0.astype(np.float64) * s + t).astype(np.float32)
-            low.skip.add(id(bn))
-            result = bn.output
-            folded = bn.name
     if w is None:
         reads["w"] = low.view(op.inputs[1])
     if b is None and len(op.inputs) == 3:
@@ -167,7 +148,6 @@ def lower_conv2d(low: Lowering, op) -> None:
     extra = (f"kernel {kh}x{kw}, strides {list(op.strides)}, pads {list(op.pads)}"
              + (f", dilations {list(op.dilations)}" if op.dilations != (1, 1) else "")
              + (f", group {op.group}" if op.group != 1 else "")
-             + (f", folded batch_norm '{folded}'" if folded else "")
              + (f", fused {rescale.OP_NAME} '{rescale.name}'" if rescale is not None else ""))
     low.current.comment = _comment(op, act, result, extra)
     low.emit(KernelCall("conv2d", reads, {"y": y}, {

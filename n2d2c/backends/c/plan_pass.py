@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from ...errors import UsageError
 from ...ir import Graph
 from ...passes import Pass, PassResult, option, register_pass
+from ...passes.canonical import canonicalize
 from ...passes.memory import MemoryOptions, read_memory_options
 from ...passes.memory.strategies import STRATEGIES
 from .memory import annotate_graph, plan_graph
@@ -75,6 +76,8 @@ class PlanMemory(Pass):
             raise UsageError(f"pass 'plan-memory': {err.message}", hint=err.hint) from None
 
     def apply(self, graph: Graph) -> PassResult:
+        if self.fuse:
+            canonicalize(graph)  # what the backend lowers: the placements are for its values
         before = ({v.name: v.placement for v in graph.values()}, dict(graph.memory_plan))
         memory = plan_graph(graph, self.memory_options(), target=self.target, fuse=self.fuse)
         placed = annotate_graph(graph, memory, self.fuse)

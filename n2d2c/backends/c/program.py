@@ -9,9 +9,13 @@ output store), each a list of kernel calls on strided views.  It decides:
   channel-last (NHWC) because those kernels vectorise over channels; every
   other kernel works on arbitrary strides, so layouts only need converting
   where a convolution or pooling reads a tensor that is not NHWC;
-* fusion: an activation that is the only user of a conv/gemm/element-wise
-  result is applied in that kernel's epilogue; a BatchNorm after a conv with
-  constant parameters is folded into the conv's weights;
+* fusion beyond the canonical form: the graph lowered is ``canonical_form(graph)``
+  (passes/canonical.py: BatchNorms folded by ``fuse-bn``, ReLU/Clip/LeakyReLU after a
+  conv/gemm/add folded into its ``activation`` by ``fuse-activation``), so those two
+  fusions are the passes' alone; the lowering only adds what the IR cannot express,
+  an activation op (any of ``ACTIVATIONS``) that is the only user of a kernel's
+  result without an ``activation`` attribute (a map kernel's, or a sigmoid after a
+  conv) applied in that kernel's epilogue;
 * in-place concatenation (``concat_in_place``, the memory option
   OptimizeNoBranchConcat): a Concat input read by nothing else is written by its
   producer directly into its slice of the Concat's buffer (a strided view), so
@@ -38,6 +42,7 @@ from ...errors import UnsupportedError
 from ...ir import Graph, Operation, Value, ops
 from ...ir.names import unique_name
 from ...ir.types import DType
+from ...passes.canonical import canonical_form
 from .kernels import check_call
 from .program_text import print_program
 from .program_verify import verify_program
@@ -416,6 +421,8 @@ def lower_graph(graph: Graph, name: str = "network", *, fuse: bool = True,
     """Lower a verified graph into a Program (see the module docstring)."""
     from . import lowering  # noqa: F401 (registers the per-op lowerings)
 
+    if fuse:
+        graph = canonical_form(graph)
     low = Lowering(graph, name, fuse=fuse, concat_in_place=concat_in_place)
     if not graph.outputs:
         raise UnsupportedError(f"graph @{graph.name} has no outputs")

@@ -1,0 +1,52 @@
+"""The canonical form that lowerings and the quantizer take as given.
+
+It is what ``fuse-bn`` then ``fuse-activation`` leave: no BatchNorm with
+constant parameters remains (each is folded into the conv/gemm before it, or is
+a Mul+Add), and no ReLU/Clip/LeakyReLU is the only reader of a Conv2d,
+ConvTranspose2d, Gemm or Add without an activation (it became that op's
+``activation`` attribute).  Consumers state it as a precondition instead of
+re-implementing the two fusions: the C lowering lowers ``canonical_form(graph)``
+and ``plan-memory`` canonicalises the graph it plans.
+
+The quantizer runs only the ``fuse-bn`` half (``quantization.prepare_graph``): its
+calibration statistics are keyed by the names of the user's values, and a fused
+ReLU would give the conv's result the statistics of the pre-activation tensor.  It
+reads an activation attribute and the clamps after a layer alike, through
+``channel_bounds``.
+"""
+
+from __future__ import annotations
+
+from ..ir import Graph
+from ..ir.ops import BatchNorm, Clip, LeakyRelu, Relu
+from .fuse_activation import FoldIntoProducer
+from .fuse_batchnorm import bn_affine
+from .pipeline import Pipeline
+
+CANONICAL_PIPELINE = "fuse-bn,fuse-activation"
+
+
+def is_canonical(graph: Graph) -> bool:
+    """Whether ``CANONICAL_PIPELINE`` would leave ``graph`` unchanged (O(ops))."""
+    for op in graph.ops:
+        if isinstance(op, BatchNorm) and bn_affine(graph, op) is not None:
+            return False
+        if isinstance(op, (Relu, Clip, LeakyRelu)) and FoldIntoProducer.matches(op, graph):
+            return False
+    return True
+
+
+def canonicalize(graph: Graph) -> None:
+    """Bring ``graph`` into the canonical form, in place."""
+    if not is_canonical(graph):
+        Pipeline.parse(CANONICAL_PIPELINE).run(graph)
+
+
+def canonical_form(graph: Graph) -> Graph:
+    """``graph`` itself when it is canonical, else a canonicalised copy (``graph`` is
+    left as it was)."""
+    if is_canonical(graph):
+        return graph
+    copy = graph.copy()
+    Pipeline.parse(CANONICAL_PIPELINE).run(copy)
+    return copy
