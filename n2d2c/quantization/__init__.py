@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 
-from ..ir import Graph, parse_graph, print_graph
+from ..ir import Graph
 from .calibration import (CalibrationStats, ValueRunner, ValueStats, calibrate,
                           calibrate_or_reload, graph_fingerprint, single_threaded)
 from .data import load_data, make_feeds, read_image
@@ -40,12 +40,8 @@ __all__ = ["CalibrationStats", "Evaluation", "Histogram", "LayerReport", "Quanti
 
 
 def copy_graph(graph: Graph) -> Graph:
-    """An independent copy (through the textual IR, constants shared by value)."""
-    resources: dict = {}
-    text = print_graph(graph, inline_limit=0, resources=resources)
-    copy = parse_graph(text, resources=resources)
-    copy.metadata = dict(graph.metadata)
-    return copy
+    """An independent copy (constants shared by value): ``Graph.copy``."""
+    return graph.copy()
 
 
 def prepare_graph(graph: Graph) -> Graph:
