@@ -81,6 +81,12 @@ class GraphRewrite:
                     self._emit_pass(op)
             else:
                 self._emit_float(op)
+        if self.float_ops:
+            # One warning for all of them: the model still compiles, in mixed precision.
+            text = (f"{len(self.float_ops)} op(s) have no integer kernel and stay float "
+                    f"between dequantize and quantize: {', '.join(self.float_ops)}")
+            self.warnings.append(text)
+            warnings.warn(text, QuantizationWarning, stacklevel=3)
         outputs = []
         for v in g.outputs:
             outputs.append(self.as_float(v))

@@ -170,7 +170,10 @@ def test_float_ops_run_between_integer_layers():
     w2 = g.constant(rng.standard_normal((3, 4, 1, 1)).astype(np.float32), "c2.w")
     y = g.add(O.Conv2d(name="c2", activation="relu"), [y, w2], ["c2"]).output
     g.outputs = [y]
-    qgraph, report = quantize_graph(g, rng.standard_normal((16, 2, 6, 6)).astype(np.float32))
+    with pytest.warns(QuantizationWarning) as record:
+        qgraph, report = quantize_graph(g, rng.standard_normal((16, 2, 6, 6)).astype(np.float32))
+    (warning,) = [str(w.message) for w in record if "no integer kernel" in str(w.message)]
+    assert warning.startswith("1 op(s) have no integer kernel") and "sig (sigmoid)" in warning
     kinds = [op.OP_NAME for op in qgraph.ops if not isinstance(op, O.Constant)]
     assert kinds == ["quantize", "conv2d", "rescale", "dequantize", "sigmoid", "quantize",
                      "conv2d", "rescale", "dequantize"]
