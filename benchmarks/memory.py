@@ -38,6 +38,11 @@ EXACT_SECONDS = 5.0     # CP-SAT budget (deterministic seconds) per model
 MBV2_NO_INPLACE = 1_505_280   # MobileNetV2-224 int8 reference without in-place tricks
 MBV2_INPLACE_DW = 1_404_928   # ... with in-place depthwise convolutions
 
+N2D2_DEFAULT = "OptimizeMaxLifetimeMaxSizeFirst"
+DEFAULT_NOTES = {N2D2_DEFAULT: " (N2D2 default)",
+                 MemoryOptions().MemoryManagerStrategy: " (n2d2c default)"}
+CHAIN_BLOCKS = 4800     # conv+bn+relu blocks of the planning-time graph (pass_scaling.py)
+
 MODELS = [  # (label, model factory, bytes per element or None for the real sizes)
     ("LeNet", lambda: zoo.lenet(), None),
     ("ResNet-18 224 f32", lambda: zoo.resnet18(size=224), None),
@@ -67,7 +72,7 @@ def strategy_table(graphs) -> tuple[str, list[str]]:
                      f"in {seconds:.1f} s (exact: {plans['exact'].solver_status})")
     headers = ["strategy"] + [label for label, *_ in per_model]
     for s in STRATEGIES:
-        row = [s + (" (N2D2 default)" if s == MemoryOptions().MemoryManagerStrategy else "")]
+        row = [s + DEFAULT_NOTES.get(s, "")]
         for _, plans, bound, _ in per_model:
             arena = plans[s].arena_size
             row.append(f"{arena:,} ({arena / bound:.3f})")
@@ -144,6 +149,35 @@ def compiled_int8_section() -> str:
               "the residual additions before their `rescale`.\n")
 
 
+def planning_time_section(graphs) -> str:
+    """Seconds to plan (problem given) with N2D2's default and with n2d2c's, on big graphs."""
+    from pass_scaling import conv_bn_relu_chain
+    from n2d2c.passes.memory import plan_memory
+
+    cases = [(label, graph, itemsize) for label, graph, itemsize in graphs
+             if label == "ResNet-18 224 f32"]
+    cases.append((f"chain of {CHAIN_BLOCKS:,} conv+bn+relu", conv_bn_relu_chain(CHAIN_BLOCKS),
+                  None))
+    rows = []
+    for label, graph, itemsize in cases:
+        memory = plan_graph(graph, MemoryOptions(), itemsize=itemsize)
+        row = [label, f"{len(memory.problem.buffers):,}"]
+        for strategy in (N2D2_DEFAULT, MemoryOptions().MemoryManagerStrategy):
+            seconds = min(_timed(lambda: plan_memory(memory.problem, memory.options,
+                                                     strategy=strategy)) for _ in range(3))
+            arena = plan_memory(memory.problem, memory.options, strategy=strategy).arena_size
+            row.append(f"{seconds:.3f} s ({arena:,} B)")
+        rows.append(row)
+    return markdown_table(["graph", "buffers", f"{N2D2_DEFAULT} (N2D2 default)",
+                           f"{MemoryOptions().MemoryManagerStrategy} (n2d2c default)"], rows)
+
+
+def _timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
 def run() -> str:
     t0 = time.perf_counter()
     graphs = []
@@ -159,6 +193,8 @@ def run() -> str:
         f"{EXACT_SECONDS:g} s deterministic budget, hinted with the best heuristic.\n",
         table,
         "\n".join(f"- {n}" for n in notes) + "\n",
+        "Planning time (layout, bound and placement; best of 3 runs; arena in parentheses):\n",
+        planning_time_section(graphs),
         mobilenet_section(mbv2),
         compiled_int8_section(),
         f"Benchmark time: {time.perf_counter() - t0:.1f} s.\n",

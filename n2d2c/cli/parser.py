@@ -53,7 +53,8 @@ def add_memory_args(p: argparse.ArgumentParser) -> None:
                         "MemoryManagerStrategy (other keys are ignored)")
     g.add_argument("--memory-strategy", metavar="NAME",
                    help="MemoryManagerStrategy (overrides the parameters file): "
-                        "OptimizeMaxLifetimeMaxSizeFirst (default), best, exact, ...")
+                        "best (default: every heuristic, smallest arena), exact, "
+                        "OptimizeMaxLifetimeMaxSizeFirst (N2D2's default), ...")
 
 
 def add_quantization_args(p: argparse.ArgumentParser, *, required: bool = False) -> None:

@@ -15,6 +15,9 @@ of its own, so the arena is at least ``sum(align_up(len)) - max(align_up(len)
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable
+
 from .layout import Layout, align_up
 
 
@@ -31,21 +34,38 @@ def _runs(block, t: int) -> list[int]:
     return [hi - lo for lo, hi in runs]
 
 
+def step_bounds(layout: Layout, steps: Iterable[int]) -> dict[int, int]:
+    """Lower bound on the arena implied by what is live at each of ``steps``.
+
+    One pass over the blocks, each visiting only the asked steps inside its
+    lifetime, so the cost is the size of the live sets, not blocks x steps.
+    """
+    order = sorted(set(steps))
+    lengths: dict[int, list[int]] = {t: [] for t in order}
+    for block in layout.blocks:
+        for t in order[bisect_left(order, block.start):bisect_right(order, block.end)]:
+            lengths[t].extend(_runs(block, t))
+    members = {m.name: m for block in layout.blocks for m in block.members}
+    overlap: dict[int, int] = {}
+    for w in layout.wraps:
+        out, inp = members[w.output], members[w.input]
+        # wraps are only used at the input's last read, which is the output's first step
+        overlap[out.start] = (overlap.get(out.start, 0)
+                              + max(0, min(inp.size, out.size, out.size - w.margin)))
+    return {t: _bound(lengths[t], overlap.get(t, 0), layout.alignment) for t in order}
+
+
+def _bound(lengths: list[int], overlap: int, alignment: int) -> int:
+    total = sum(lengths)
+    if overlap or alignment == 1 or not lengths:
+        return total - overlap
+    padded = [align_up(n, alignment) for n in lengths]
+    return max(total, sum(padded) - max(p - n for p, n in zip(padded, lengths)))
+
+
 def step_bound(layout: Layout, t: int) -> int:
     """Lower bound on the arena implied by what is live at step ``t``."""
-    lengths = [n for block in layout.blocks if block.start <= t <= block.end
-               for n in _runs(block, t)]
-    total = sum(lengths)
-    sizes = {m.name: m for block in layout.blocks for m in block.members}
-    overlap = 0
-    for w in layout.wraps:
-        out, inp = sizes[w.output], sizes[w.input]
-        if out.start == t:  # wraps are only used at the input's last read
-            overlap += max(0, min(inp.size, out.size, out.size - w.margin))
-    if overlap or layout.alignment == 1 or not lengths:
-        return total - overlap
-    padded = [align_up(n, layout.alignment) for n in lengths]
-    return max(total, sum(padded) - max(p - n for p, n in zip(padded, lengths)))
+    return step_bounds(layout, [t])[t]
 
 
 def lower_bound(layout: Layout) -> int:
@@ -59,4 +79,4 @@ def lower_bound(layout: Layout) -> int:
         for m in block.members:
             steps.update((m.start, m.end, m.end + 1))
     extents = [b.extent for b in layout.blocks]
-    return max([step_bound(layout, t) for t in sorted(steps)] + extents + [0])
+    return max(list(step_bounds(layout, steps).values()) + extents + [0])

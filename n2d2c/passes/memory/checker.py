@@ -1,7 +1,8 @@
 """Independent validation of a plan against the *semantics* of the problem.
 
 Deliberately shares no code with the planner (no blocks, no forbidden
-intervals, no closed-form wrap margin): it looks at every pair of buffers live
+intervals, no closed-form wrap margin; only the sweep listing which lifetimes
+overlap, tested on its own): it looks at every pair of buffers live
 at a common step and accepts a byte overlap only when executing the ops would
 still be correct:
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 import math
 
 from ...errors import InternalError
+from .intervals import overlapping_pairs
 from .problem import Buffer, MemoryPlan, MemoryProblem
 
 
@@ -39,27 +41,24 @@ def check_plan(problem: MemoryProblem, plan: MemoryPlan) -> None:
     buffers = problem.by_name()
     placed = _check_offsets(problem, plan, buffers, issues)
     overwriters: dict[str, list[str]] = {}
-    names = sorted(placed)
-    for i, a_name in enumerate(names):
-        a = buffers[a_name]
-        for b_name in names[i + 1:]:
-            b = buffers[b_name]
-            if not (a.start <= b.end and b.start <= a.end) or not a.size or not b.size:
-                continue
-            oa, ob = placed[a_name], placed[b_name]
-            lo, hi = max(oa, ob), min(oa + a.size, ob + b.size)
-            if lo >= hi:
-                continue
-            verdict = _shared_ok(a, oa, b, ob, buffers) or _shared_ok(b, ob, a, oa, buffers)
-            if verdict is None:
-                steps = f"[{max(a.start, b.start)}, {min(a.end, b.end)}]"
-                issues.append(f"{a_name} [{oa}, {oa + a.size}) and {b_name} "
-                              f"[{ob}, {ob + b.size}) overlap on bytes [{lo}, {hi}) "
-                              f"while both live at steps {steps}")
-            elif isinstance(verdict, str) and verdict.startswith("!"):
-                issues.append(verdict[1:])
-            elif isinstance(verdict, tuple):
-                overwriters.setdefault(verdict[1], []).append(verdict[0])
+    names = [name for name in sorted(placed) if buffers[name].size]
+    for i, j in overlapping_pairs([(buffers[n].start, buffers[n].end) for n in names]):
+        a_name, b_name = names[i], names[j]
+        a, b = buffers[a_name], buffers[b_name]
+        oa, ob = placed[a_name], placed[b_name]
+        lo, hi = max(oa, ob), min(oa + a.size, ob + b.size)
+        if lo >= hi:
+            continue
+        verdict = _shared_ok(a, oa, b, ob, buffers) or _shared_ok(b, ob, a, oa, buffers)
+        if verdict is None:
+            steps = f"[{max(a.start, b.start)}, {min(a.end, b.end)}]"
+            issues.append(f"{a_name} [{oa}, {oa + a.size}) and {b_name} "
+                          f"[{ob}, {ob + b.size}) overlap on bytes [{lo}, {hi}) "
+                          f"while both live at steps {steps}")
+        elif isinstance(verdict, str) and verdict.startswith("!"):
+            issues.append(verdict[1:])
+        elif isinstance(verdict, tuple):
+            overwriters.setdefault(verdict[1], []).append(verdict[0])
     for source, writers in sorted(overwriters.items()):
         if len(writers) > 1:
             issues.append(f"{source} is overwritten in place by several buffers: "

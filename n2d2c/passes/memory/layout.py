@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from .intervals import overlapping_pairs
 from .problem import Buffer, MemoryProblem, Sharing
 
 
@@ -185,23 +186,20 @@ def _forbidden(blocks: list[Block], wraps: list[WrapPair]):
     """
     wrap_margin = {(w.output, w.input): w.margin for w in wraps}
     result: dict[tuple[int, int], tuple[tuple[int, int], ...]] = {}
-    for i, bi in enumerate(blocks):
-        for j in range(i + 1, len(blocks)):
-            bj = blocks[j]
-            if not _overlaps_in_time(bi, bj):
-                continue
-            spans = set()
-            for p in bi.members:
-                for q in bj.members:
-                    if p.size == 0 or q.size == 0 or not _overlaps_in_time(p, q):
-                        continue
-                    lo, hi = -q.size, p.size
-                    if (q.name, p.name) in wrap_margin:
-                        lo = -wrap_margin[q.name, p.name]
-                    elif (p.name, q.name) in wrap_margin:
-                        hi = wrap_margin[p.name, q.name]
-                    if lo < hi:  # relative: offset(q) - offset(p) = D + dq - dp
-                        spans.add((lo + p.delta - q.delta, hi + p.delta - q.delta))
-            if spans:
-                result[i, j] = tuple(sorted(spans))
+    for i, j in overlapping_pairs([(b.start, b.end) for b in blocks]):
+        bi, bj = blocks[i], blocks[j]
+        spans = set()
+        for p in bi.members:
+            for q in bj.members:
+                if p.size == 0 or q.size == 0 or not _overlaps_in_time(p, q):
+                    continue
+                lo, hi = -q.size, p.size
+                if (q.name, p.name) in wrap_margin:
+                    lo = -wrap_margin[q.name, p.name]
+                elif (p.name, q.name) in wrap_margin:
+                    hi = wrap_margin[p.name, q.name]
+                if lo < hi:  # relative: offset(q) - offset(p) = D + dq - dp
+                    spans.add((lo + p.delta - q.delta, hi + p.delta - q.delta))
+        if spans:
+            result[i, j] = tuple(sorted(spans))
     return result

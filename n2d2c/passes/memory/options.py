@@ -18,7 +18,10 @@ class MemoryOptions:
     * ``OptimizeNoBranchConcat``: let Concat inputs be written into their slice.
     * ``MemoryAlignment``: every offset is a multiple of this (combined with
       the problem's own alignment by least common multiple).
-    * ``MemoryManagerStrategy``: a name from ``STRATEGIES``.
+    * ``MemoryManagerStrategy``: a name from ``STRATEGIES``.  The default, ``best``,
+      runs every heuristic and keeps the smallest arena (deterministic, and fast
+      on big graphs); N2D2's own default, ``OptimizeMaxLifetimeMaxSizeFirst``,
+      is 2-24 % larger on some networks (benchmarks/RESULTS.md).
     * ``exact_time_limit``: n2d2c extension, CP-SAT budget of the ``exact``
       strategy in deterministic seconds (about wall seconds, but reproducible).
     """
@@ -27,7 +30,7 @@ class MemoryOptions:
     OptimizeBufferMemory: bool = True
     OptimizeNoBranchConcat: bool = True
     MemoryAlignment: int = 1
-    MemoryManagerStrategy: str = "OptimizeMaxLifetimeMaxSizeFirst"
+    MemoryManagerStrategy: str = "best"
     exact_time_limit: float = 10.0
 
     def __post_init__(self) -> None:

@@ -9,30 +9,35 @@ N2D2's own names: ``None``, ``OptimizeMaxLifetimeMinSizeFirst``,
 ``OptimizeMaxLifetimeMaxSizeFirst`` (N2D2's default) and
 ``OptimizeMaxHoleMaxLifetimeFirst``.  The two ``MinLifetime`` variants are
 n2d2c additions with the same naming scheme.  Lifetime is ``end - start``.
+n2d2c's default is ``best``: every heuristic, the smallest arena wins.
+
+Every key is computed once per layout and the bounds in one sweep
+(``bound.step_bounds``), so ``best`` stays near-linear on graphs of thousands
+of buffers.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 
-from .bound import step_bound
+from .bound import step_bounds
 from .layout import Layout
 from .placement import arena_of, first_fit, stack
 
 Roots = list[int]
+BlockKeys = Callable[[Layout], list[tuple]]
 
 
 def _tie(layout: Layout, b: int) -> tuple[int, str]:
     return layout.blocks[b].start, layout.blocks[b].name
 
 
-def _lifetime(layout: Layout, b: int) -> int:
-    return layout.blocks[b].end - layout.blocks[b].start
-
-
-def _ordered(key: Callable[[Layout, int], tuple]) -> Callable[[Layout], Roots]:
+def _ordered(keys: BlockKeys) -> Callable[[Layout], Roots]:
+    """First fit in the order of ``keys(layout)[b]`` (one key per block, computed once)."""
     def run(layout: Layout) -> Roots:
-        order = sorted(range(len(layout.blocks)), key=lambda b: key(layout, b) + _tie(layout, b))
+        key = keys(layout)
+        order = sorted(range(len(layout.blocks)), key=lambda b: key[b] + _tie(layout, b))
         return first_fit(layout, _outputs_first(layout, order))
     return run
 
@@ -52,17 +57,20 @@ def _outputs_first(layout: Layout, order: list[int]) -> list[int]:
         outputs.setdefault(index[w.input], []).append(index[w.output])
     result: list[int] = []
     seen: set[int] = set()
-
-    def emit(b: int) -> None:
-        if b in seen:
-            return
-        seen.add(b)  # marked before recursing: cycles of wraps terminate
-        for out in outputs.get(b, ()):
-            emit(out)
-        result.append(b)
-
-    for b in order:
-        emit(b)
+    for first in order:  # depth-first, post-order; a loop, since chains of wraps are long
+        if first in seen:
+            continue
+        seen.add(first)  # marked when first reached: cycles of wraps terminate
+        stack = [(first, iter(outputs.get(first, ())))]
+        while stack:
+            b, pending = stack[-1]
+            out = next((o for o in pending if o not in seen), None)
+            if out is None:
+                stack.pop()
+                result.append(b)
+            else:
+                seen.add(out)
+                stack.append((out, iter(outputs.get(out, ()))))
     return result
 
 
@@ -70,33 +78,53 @@ def _none(layout: Layout) -> Roots:
     return stack(layout, sorted(range(len(layout.blocks)), key=lambda b: _tie(layout, b)))
 
 
-def _peak(layout: Layout, b: int) -> int:
-    """Largest live-byte count over the block's lifetime (its "hole" to fill)."""
-    block = layout.blocks[b]
-    steps = sorted({m.start for blk in layout.blocks for m in blk.members
-                    if block.start <= m.start <= block.end} | {block.start})
-    return max(step_bound(layout, t) for t in steps)
+def _lifetimes(layout: Layout) -> list[int]:
+    return [block.end - block.start for block in layout.blocks]
 
 
-def _conflicts(layout: Layout, b: int) -> int:
-    return sum(1 for pair in layout.forbidden if b in pair)
+def _extents(layout: Layout) -> list[int]:
+    return [block.extent for block in layout.blocks]
+
+
+def _peaks(layout: Layout) -> list[int]:
+    """Per block, the largest live-byte count over its lifetime (its "hole" to fill).
+
+    The live set only grows when a member starts, so those steps suffice."""
+    starts = sorted({m.start for block in layout.blocks for m in block.members})
+    bound = step_bounds(layout, starts)
+    return [max(bound[t] for t in starts[bisect_left(starts, block.start):
+                                         bisect_right(starts, block.end)])
+            for block in layout.blocks]
+
+
+def _conflicts(layout: Layout) -> list[int]:
+    """Per block, how many other blocks it may collide with."""
+    count = [0] * len(layout.blocks)
+    for i, j in layout.forbidden:
+        count[i] += 1
+        count[j] += 1
+    return count
+
+
+def _by(*columns: Callable[[Layout], list[int]], signs: tuple[int, ...]) -> BlockKeys:
+    """Keys made of per-block ``columns``, each ascending (+1) or descending (-1)."""
+    def keys(layout: Layout) -> list[tuple]:
+        values = [column(layout) for column in columns]
+        return [tuple(sign * v[b] for sign, v in zip(signs, values))
+                for b in range(len(layout.blocks))]
+    return keys
 
 
 HEURISTICS: dict[str, Callable[[Layout], Roots]] = {
     "None": _none,
-    "OptimizeMaxLifetimeMinSizeFirst":
-        _ordered(lambda l, b: (-_lifetime(l, b), l.blocks[b].extent)),
-    "OptimizeMaxLifetimeMaxSizeFirst":
-        _ordered(lambda l, b: (-_lifetime(l, b), -l.blocks[b].extent)),
-    "OptimizeMinLifetimeMinSizeFirst":
-        _ordered(lambda l, b: (_lifetime(l, b), l.blocks[b].extent)),
-    "OptimizeMinLifetimeMaxSizeFirst":
-        _ordered(lambda l, b: (_lifetime(l, b), -l.blocks[b].extent)),
+    "OptimizeMaxLifetimeMinSizeFirst": _ordered(_by(_lifetimes, _extents, signs=(-1, 1))),
+    "OptimizeMaxLifetimeMaxSizeFirst": _ordered(_by(_lifetimes, _extents, signs=(-1, -1))),
+    "OptimizeMinLifetimeMinSizeFirst": _ordered(_by(_lifetimes, _extents, signs=(1, 1))),
+    "OptimizeMinLifetimeMaxSizeFirst": _ordered(_by(_lifetimes, _extents, signs=(1, -1))),
     # Our reading of N2D2's "max hole": blocks spanning the busiest steps first.
-    "OptimizeMaxHoleMaxLifetimeFirst":
-        _ordered(lambda l, b: (-_peak(l, b), -_lifetime(l, b))),
-    "greedy-by-size": _ordered(lambda l, b: (-l.blocks[b].extent,)),
-    "greedy-by-conflicts": _ordered(lambda l, b: (-_conflicts(l, b), -l.blocks[b].extent)),
+    "OptimizeMaxHoleMaxLifetimeFirst": _ordered(_by(_peaks, _lifetimes, signs=(-1, -1))),
+    "greedy-by-size": _ordered(_by(_extents, signs=(-1,))),
+    "greedy-by-conflicts": _ordered(_by(_conflicts, _extents, signs=(-1, -1))),
 }
 
 # Every name a user may ask for; "best" and "exact" are handled by the planner.
