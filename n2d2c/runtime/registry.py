@@ -42,6 +42,7 @@ _BUILTIN_MODULES = {
         "n2d2c.runtime.kernels.elementwise",
         "n2d2c.runtime.kernels.normalization",
         "n2d2c.runtime.kernels.shape",
+        "n2d2c.runtime.kernels.indexing",
         "n2d2c.runtime.kernels.resize",
         "n2d2c.runtime.kernels.softmax",
         "n2d2c.runtime.kernels.detection",

@@ -166,6 +166,17 @@ def _gemm_invariants(call: "KernelCall") -> list[str]:
     return found
 
 
+def _take_invariants(call: "KernelCall") -> list[str]:
+    x, ind, y = call.reads["x"], call.reads["ind"], call.writes["y"]
+    found = []
+    if x.shape[:-1] != y.shape or ind.shape != y.shape:
+        found.append(f"'x' {list(x.shape)} must be 'y' {list(y.shape)} plus the indexed axis, "
+                     f"'ind' {list(ind.shape)} must be 'y'")
+    if ind.storage.dtype not in ("int32", "int64"):
+        found.append(f"'ind' is {ind.storage.dtype}, not int32 or int64")
+    return found
+
+
 def _rank4(*roles: str) -> Callable[["KernelCall"], list[str]]:
     def check(call: "KernelCall") -> list[str]:
         views = {**call.reads, **call.writes}
@@ -218,6 +229,10 @@ KERNELS: dict[str, KernelSpec] = _table(
     KernelSpec("gather", ("x",), ("y",), ("maps", "value"), "none",
                "y[i] = x[maps[axis][i_axis] ...], or value where a map is -1 (Pad, nearest "
                "Resize)"),
+    KernelSpec("take", ("x", "ind"), ("y",), (), "none",
+               "y[i] = x[i, ind[i]] along x's last axis, read at run time; a negative index "
+               "counts from the end, one out of range gives 0 (Gather, GatherElements, Trilu)",
+               _take_invariants),
     KernelSpec("resize_linear", ("x",), ("y",), ("axes",), "none",
                "(multi)linear resize: per axis two source indices and two weights"),
     KernelSpec("rescale", ("x",), ("y",), ("op", "axis"), "none",

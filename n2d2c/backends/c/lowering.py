@@ -221,6 +221,11 @@ def lower_matmul(low: Lowering, op) -> None:
         a = View(a.storage, a.offset, (1,) + a.shape, (0,) + a.strides)
     if b.rank == 1:
         b = View(b.storage, b.offset, b.shape + (1,), b.strides + (0,))
+    rows = _rows_of(a) if b.rank == 2 else None
+    if rows is not None:
+        # [..., M, K] @ [K, N] is one [rows, K] @ [K, N] product (a dense layer, which a
+        # target may have a faster kernel for than for a batch of small products).
+        a = View(a.storage, a.offset, (rows[0], a.shape[-1]), (rows[1], a.strides[-1]))
     batch = tuple(np.broadcast_shapes(a.shape[:-2], b.shape[:-2]))
     a = a.broadcast_to(batch + a.shape[-2:])
     b = b.broadcast_to(batch + b.shape[-2:])
@@ -232,6 +237,21 @@ def lower_matmul(low: Lowering, op) -> None:
     y_full = View.dense(y.storage, full, offset=y.offset)
     low.emit(KernelCall("gemm", {"a": a, "b": b}, {"y": y_full},
                         {"alpha": 1.0, "beta": 0.0, "act": act}))
+
+
+def _rows_of(view: View) -> tuple[int, int] | None:
+    """(count, stride) of the rows of ``view`` when all its axes but the last are one
+    evenly strided axis (a row-major batch of matrices, for one); else None."""
+    count, stride = 1, 0
+    for size, step in reversed(list(zip(view.shape[:-1], view.strides[:-1]))):
+        if size == 1:
+            continue
+        if count > 1 and step != stride * count:
+            return None
+        if count == 1:
+            stride = step
+        count *= size
+    return count, stride
 
 
 # -- pooling and reductions ----------------------------------------------------------------

@@ -123,6 +123,15 @@ class GenericKernels:
         return "gather", Ctx(x=self.operand("x", x), y=self.operand("y", y), dims=dims,
                              tables=tables, yi=yi, rhs=rhs, pragma=self.parallel_for(y.size // 4))
 
+    def prepare_take(self, call: KernelCall, layer: Layer):
+        """Gather, GatherElements, Trilu: one index read per output element (kernels.py)."""
+        x, ind, y = call.reads["x"], call.reads["ind"], call.writes["y"]
+        nest = self._nest(y.shape, {"y": y, "x": _pick(x, range(y.rank)), "ind": ind})
+        zero = self.f(0.0) if y.storage.dtype == "float32" else "0"
+        return "take", Ctx(x=self.operand("x", x), ind=self.operand("ind", ind),
+                           y=self.operand("y", y), nest=nest, n=x.shape[-1], s=x.strides[-1],
+                           zero=zero, pragma=self.parallel_for(nest.total // 4))
+
     def prepare_resize_linear(self, call: KernelCall, layer: Layer):
         """(Multi)linear Resize: per resized axis two source offsets and two weights."""
         x, y = call.reads["x"], call.writes["y"]

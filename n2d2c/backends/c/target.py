@@ -72,6 +72,7 @@ class CTarget:
     def supported_ops(self) -> list[str]:
         """IR op names the lowering handles (every C-family target shares the lowering)."""
         from . import lowering  # noqa: F401  (fills LOWERINGS)
+        from . import lower_indexing  # noqa: F401
         from .program import LOWERINGS
         return sorted(cls.OP_NAME for cls in LOWERINGS)
 
