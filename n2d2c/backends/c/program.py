@@ -420,6 +420,7 @@ def lower_graph(graph: Graph, name: str = "network", *, fuse: bool = True,
                 concat_in_place: bool = False) -> Program:
     """Lower a verified graph into a Program (see the module docstring)."""
     from . import lowering  # noqa: F401 (registers the per-op lowerings)
+    from . import lower_indexing  # noqa: F401
 
     if fuse:
         graph = canonical_form(graph)

@@ -3,6 +3,7 @@
 from .activation import FusedActivation
 from .constant import Constant
 from .detection import AnchorBoxes, RegionProposal, RoiPool
+from .indexing import DepthToSpace, Expand, Gather, GatherElements, SpaceToDepth, Tile, Trilu
 from .elementwise import (Add, BinaryOp, Clip, Div, Dropout, HardSigmoid, HardSwish, Identity,
                           LeakyRelu, LogSoftmax, Max, Min, Mul, PRelu, Relu, Sigmoid, Softmax, Softplus,
                           Sub, Tanh, UnaryOp)
