@@ -81,6 +81,13 @@ def _single(op, shapes, consts=()):
     return g
 
 
+def _gathering(op, shape, indices):
+    """``op`` reading a fresh input of ``shape`` at the constant int64 ``indices``."""
+    g, [x] = _graph(shape)
+    g.outputs = [g.add(op, [x, g.constant(np.asarray(indices, np.int64), "indices")]).output]
+    return g
+
+
 def _pool_unpool(unpool):
     """max_pool2d_with_indices (same window as ``unpool``) feeding ``unpool``."""
     g, [x] = _graph(X4)
@@ -168,6 +175,15 @@ CASES = {
                  coordinate_transformation_mode="align_corners"), [X4]),
     "reduce_mean": lambda: _single(O.ReduceMean(axes=(2, 3), keepdims=False), [X4]),
     "reduce_mean_all": lambda: _single(O.ReduceMean(), [X4]),
+    "gather": lambda: _gathering(O.Gather(axis=1), X4, [[3, -1], [0, 2]]),
+    "gather_elements": lambda: _gathering(O.GatherElements(axis=-1), (2, 3, 4),
+                                          [[[0, -1, 3]] * 3] * 2),
+    "expand": lambda: _single(O.Expand(shape=(2, 1, 4)), [(3, 1)]),
+    "tile": lambda: _single(O.Tile(repeats=(1, 2, 1, 3)), [X4]),
+    "depth_to_space": lambda: _single(O.DepthToSpace(blocksize=2, mode="CRD"), [(1, 8, 3, 3)]),
+    "space_to_depth": lambda: _single(O.SpaceToDepth(blocksize=3), [X4]),
+    "space_to_depth_crd": lambda: _single(O.SpaceToDepth(blocksize=3, mode="CRD"), [X4]),
+    "trilu": lambda: _single(O.Trilu(upper=False, k=1), [X4]),
 }
 
 

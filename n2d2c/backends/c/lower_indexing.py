@@ -72,8 +72,7 @@ def lower_block_shuffle(low: Lowering, op) -> None:
     x = low.view(op.inputs[0])
     split, perm = op.rearrangement(x.shape)
     source = split_view(x, split).permute(perm)
-    mode = f", {op.mode}" if isinstance(op, ops.DepthToSpace) else ""
-    low.begin("op", op.name, _comment(op, extra=f"blocksize {op.blocksize}{mode}"), op)
+    low.begin("op", op.name, _comment(op, extra=f"blocksize {op.blocksize}, {op.mode}"), op)
     _copy(low, op, source)
 
 

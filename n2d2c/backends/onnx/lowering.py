@@ -35,10 +35,10 @@ if hasattr(O, "Softplus"):  # added to the IR after this backend was written
 
 def index_values(graph: Graph) -> set[int]:
     """ids of the i64 index tensors of max unpooling (a pool's indices, an unpooling's
-    indices operand, and their reshapes): plain ONNX tensors in the float form, not
-    quantized values."""
+    indices operand, and their reshapes) and of the gathers' indices: plain ONNX tensors
+    in the float form, not quantized values."""
     found = {id(op.outputs[1]) for op in graph.ops_of(O.MaxPool2dWithIndices)}
-    found |= {id(op.inputs[1]) for op in graph.ops_of(O.MaxUnpool2d)}
+    found |= {id(op.inputs[1]) for op in graph.ops_of(O.MaxUnpool2d, O.Gather, O.GatherElements)}
     views = graph.ops_of(O.Reshape, O.Identity)
     grew = True
     while grew:
@@ -75,6 +75,9 @@ class Exporter:
             O.Reshape: self._reshape, O.Transpose: self._transpose, O.Slice: self._slice,
             O.Split: self._split, O.Pad: self._pad, O.Resize: self._resize,
             O.ReduceMean: self._reduce_mean,
+            O.Gather: self._gather, O.GatherElements: self._gather, O.Expand: self._expand,
+            O.Tile: self._tile, O.DepthToSpace: self._block_shuffle,
+            O.SpaceToDepth: self._block_shuffle, O.Trilu: self._trilu,
         }
         for cls, op_type in _BINARY.items():
             self._float_handlers.setdefault(cls, self._binary(op_type))
@@ -366,6 +369,33 @@ class Exporter:
         if op.axes:
             inputs.append(self.ints(op.axes, "axes"))
         self.w.node("ReduceMean", inputs, outs, name=op.name, keepdims=int(op.keepdims))
+
+    # -- indexing (ir/ops/indexing.py) --------------------------------------------------------
+    def _gather(self, op, ins, outs):
+        op_type = "Gather" if isinstance(op, O.Gather) else "GatherElements"
+        self.w.node(op_type, ins, outs, name=op.name, axis=int(op.axis))
+
+    def _expand(self, op: O.Expand, ins, outs):
+        self.w.node("Expand", [ins[0], self.ints(op.shape)], outs, name=op.name)
+
+    def _tile(self, op: O.Tile, ins, outs):
+        self.w.node("Tile", [ins[0], self.ints(op.repeats, "repeats")], outs, name=op.name)
+
+    def _block_shuffle(self, op, ins, outs):
+        if isinstance(op, O.DepthToSpace):
+            self.w.node("DepthToSpace", ins, outs, name=op.name, blocksize=int(op.blocksize),
+                        mode=op.mode)
+        elif op.mode == "DCR":
+            self.w.node("SpaceToDepth", ins, outs, name=op.name, blocksize=int(op.blocksize))
+        else:   # SpaceToDepth has a mode only from opset 28: write out its rearrangement
+            split, perm = op.rearrangement(op.inputs[0].type.shape)
+            blocks = self.w.op("Reshape", ins[0], self.ints(split), name=f"{op.name}/split")
+            moved = self.w.op("Transpose", blocks, name=f"{op.name}/move", perm=list(perm))
+            self.w.node("Reshape", [moved, self.ints(op.output.type.shape)], outs, name=op.name)
+
+    def _trilu(self, op: O.Trilu, ins, outs):
+        k = self.w.const(np.array(op.k, np.int64), "k")
+        self.w.node("Trilu", [ins[0], k], outs, name=op.name, upper=int(op.upper))
 
     # -- helpers for subclasses ------------------------------------------------------------
     def float_node(self, op: Operation, ins: list[str], outs: list[str]) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...ir import ops
-from ...ir.ops.indexing import INDEX_DTYPES
+from ...ir.ops.indexing import INDEX_DTYPES, BlockShuffle
 from . import params
 from .registry import converter
 
@@ -49,23 +49,15 @@ def convert_tile(ctx):
     ctx.emit(ops.Tile(repeats=ctx.static_ints(1, "repeats")), [ctx.value(0)])
 
 
-def _blocksize(ctx) -> int:
-    if "blocksize" not in ctx.attrs:
-        raise ctx.unsupported("the attribute 'blocksize' is required")
-    return int(ctx.attr("blocksize"))
-
-
-@converter("DepthToSpace")
-def convert_depth_to_space(ctx):
+@converter("DepthToSpace", "SpaceToDepth")
+def convert_block_shuffle(ctx):
+    # ``blocksize`` is required: the loader's onnx.checker refuses a node without it.
+    # SpaceToDepth has a ``mode`` from opset 28 on (DCR before, as the default is).
     mode = ctx.attr("mode", "DCR")
-    if mode not in ops.DepthToSpace.MODES:
-        raise ctx.unsupported(f"mode {mode!r} is not one of {list(ops.DepthToSpace.MODES)}")
-    ctx.emit(ops.DepthToSpace(blocksize=_blocksize(ctx), mode=mode), [ctx.value(0)])
-
-
-@converter("SpaceToDepth")
-def convert_space_to_depth(ctx):
-    ctx.emit(ops.SpaceToDepth(blocksize=_blocksize(ctx)), [ctx.value(0)])
+    if mode not in BlockShuffle.MODES:
+        raise ctx.unsupported(f"mode {mode!r} is not one of {list(BlockShuffle.MODES)}")
+    cls = ops.DepthToSpace if ctx.op_type == "DepthToSpace" else ops.SpaceToDepth
+    ctx.emit(cls(blocksize=int(ctx.attr("blocksize")), mode=mode), [ctx.value(0)])
 
 
 @converter("Trilu", static=(1,))

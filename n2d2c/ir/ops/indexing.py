@@ -104,10 +104,17 @@ class Tile(Operation):
         return [x.with_shape(tuple(d * r for d, r in zip(x.shape, self.repeats)))]
 
 
+@dataclass(eq=False, kw_only=True)
 class BlockShuffle(Operation):
     """DepthToSpace and SpaceToDepth, NCHW: ``y = x.reshape(split).transpose(perm)
     .reshape(y.shape)``; ``rearrangement`` gives (split, perm), the one rule the
-    simulator and the C backends both follow.  Subclasses declare ``blocksize``."""
+    simulator and the C backends both follow.  ``mode`` says how the channels of a
+    block are ordered: DCR (depth-column-row, the default) or CRD (column-row-depth)."""
+
+    MODES = ("DCR", "CRD")
+
+    blocksize: int = 2
+    mode: str = "DCR"
 
     def rearrangement(self, shape) -> tuple[tuple[int, ...], tuple[int, ...]]:
         raise NotImplementedError
@@ -117,19 +124,16 @@ class BlockShuffle(Operation):
             raise self.error(f"expects a 4-D NCHW input, got {x}")
         if self.blocksize < 1:
             raise self.error(f"blocksize {self.blocksize} must be >= 1")
+        if self.mode not in self.MODES:
+            raise self.error(f"mode {self.mode!r} is not one of {list(self.MODES)}")
 
 
 @register_op
 @dataclass(eq=False, kw_only=True)
 class DepthToSpace(BlockShuffle):
-    """Move channels into b x b spatial blocks; ``mode`` DCR (depth-column-row, the
-    default) or CRD (column-row-depth) says how channels are read."""
+    """Move channels into b x b spatial blocks."""
 
     OP_NAME = "depth_to_space"
-    MODES = ("DCR", "CRD")
-
-    blocksize: int = 2
-    mode: str = "DCR"
 
     def rearrangement(self, shape):
         n, c, h, w = shape
@@ -141,8 +145,6 @@ class DepthToSpace(BlockShuffle):
     def infer(self, types):
         x = types[0]
         self.check_input(x)
-        if self.mode not in self.MODES:
-            raise self.error(f"mode {self.mode!r} is not one of {list(self.MODES)}")
         n, c, h, w = x.shape
         b = self.blocksize
         if c % (b * b):
@@ -153,16 +155,16 @@ class DepthToSpace(BlockShuffle):
 @register_op
 @dataclass(eq=False, kw_only=True)
 class SpaceToDepth(BlockShuffle):
-    """Move each b x b spatial block into channels (the inverse of DCR DepthToSpace)."""
+    """Move each b x b spatial block into channels (the inverse of DepthToSpace in the
+    same mode)."""
 
     OP_NAME = "space_to_depth"
-
-    blocksize: int = 2
 
     def rearrangement(self, shape):
         n, c, h, w = shape
         b = self.blocksize
-        return (n, c, h // b, b, w // b, b), (0, 3, 5, 1, 2, 4)
+        perm = (0, 3, 5, 1, 2, 4) if self.mode == "DCR" else (0, 1, 3, 5, 2, 4)
+        return (n, c, h // b, b, w // b, b), perm
 
     def infer(self, types):
         x = types[0]

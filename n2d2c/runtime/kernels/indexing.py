@@ -16,7 +16,8 @@ from ..registry import ANY, kernel
 def _wrapped(op, indices: np.ndarray, size: int, axis: int) -> np.ndarray:
     """Indices with negative ones counted from the end; InputError when out of range
     (onnxruntime refuses them too)."""
-    indices = np.asarray(indices, np.int64)
+    # The declared shape: the simulator hands a 0-d graph input over as 1-d.
+    indices = np.asarray(indices, np.int64).reshape(op.inputs[1].shape)
     bad = (indices < -size) | (indices >= size)
     if bad.any():
         raise InputError(f"{op.label}: index {int(indices[bad].flat[0])} is out of range for "
