@@ -18,6 +18,10 @@ from .harness import (C, X, Case, assert_close, build_batches, finish_model, nod
 I64, I32 = np.int64, np.int32
 
 
+def i64(*values):
+    return np.array(values, I64)
+
+
 def _after_conv(name: str, op: str, x: np.ndarray, extra_inits=(), **attrs) -> Case:
     """``op`` reading a convolution's result, which the backends keep channel-last."""
     c = x.shape[1]
@@ -61,20 +65,25 @@ def _indexing() -> list[Case]:
                   [X(x), C(np.array([[[[0, -1]]], [[[3, 2]]]], I32))], axis=-1),
         node_case("gather_elements_axis0", "GatherElements",
                   [X(rand(3, 4, name="ge0")), C(np.array([[2, 0, -1, 1]], I64))], axis=0),
-        node_case("expand_rank_up", "Expand", [X(rand(3, 1, name="e1")), C(np.array([2, 1, 4], I64))]),
-        node_case("expand_shape_of_ones", "Expand", [X(rand(2, 3, name="e2")), C(np.array([1, 1], I64))]),
+        node_case("expand_rank_up", "Expand", [X(rand(3, 1, name="e1")), C(i64(2, 1, 4))]),
+        node_case("expand_shape_of_ones", "Expand", [X(rand(2, 3, name="e2")), C(i64(1, 1))]),
         _after_conv("expand_nhwc", "Expand", rand(1, 3, 1, 2, name="en"),
                     [("shape", np.array([2, 3, 4, 2], I64))]),
-        node_case("tile_2d", "Tile", [X(rand(3, 2, name="t1")), C(np.array([2, 3], I64))]),
-        node_case("tile_3d_some_once", "Tile", [X(rand(2, 1, 3, name="t2")), C(np.array([1, 4, 2], I64))]),
-        node_case("depth_to_space_dcr", "DepthToSpace", [X(rand(2, 8, 2, 3, name="d1"))], blocksize=2),
-        node_case("depth_to_space_crd", "DepthToSpace", [X(rand(1, 18, 2, 2, name="d2"))], blocksize=3,
-                  mode="CRD"),
-        _after_conv("depth_to_space_nhwc", "DepthToSpace", rand(1, 8, 3, 3, name="dn"), blocksize=2),
-        node_case("space_to_depth", "SpaceToDepth", [X(rand(2, 3, 4, 6, name="s1"))], blocksize=2),
+        node_case("tile_2d", "Tile", [X(rand(3, 2, name="t1")), C(i64(2, 3))]),
+        node_case("tile_3d_some_once", "Tile", [X(rand(2, 1, 3, name="t2")), C(i64(1, 4, 2))]),
+        node_case("depth_to_space_dcr", "DepthToSpace", [X(rand(2, 8, 2, 3, name="d1"))],
+                  blocksize=2),
+        node_case("depth_to_space_crd", "DepthToSpace", [X(rand(1, 18, 2, 2, name="d2"))],
+                  blocksize=3, mode="CRD"),
+        _after_conv("depth_to_space_nhwc", "DepthToSpace", rand(1, 8, 3, 3, name="dn"),
+                    blocksize=2),
+        node_case("space_to_depth", "SpaceToDepth", [X(rand(2, 3, 4, 6, name="s1"))],
+                  blocksize=2),
         node_case("trilu_upper", "Trilu", [X(rand(2, 4, 5, name="tu"))]),
-        node_case("trilu_lower_k1", "Trilu", [X(rand(3, 5, name="tl")), C(np.array(1, I64))], upper=0),
-        node_case("trilu_upper_k_negative", "Trilu", [X(rand(2, 2, 5, 3, name="tn")), C(np.array(-1, I64))]),
+        node_case("trilu_lower_k1", "Trilu", [X(rand(3, 5, name="tl")), C(i64(1).reshape(()))],
+                  upper=0),
+        node_case("trilu_upper_k_negative", "Trilu", [X(rand(2, 2, 5, 3, name="tn")),
+                                                      C(i64(-1).reshape(()))]),
     ]
 
 
@@ -85,15 +94,18 @@ def _matmul() -> list[Case]:
     attention = finish_model(
         [helper.make_node("Transpose", ["k"], ["kt"], perm=[0, 1, 3, 2]),
          helper.make_node("MatMul", ["q", "kt"], ["y"], name="q_kt")],
-        [helper.make_tensor_value_info("q", 1, q.shape), helper.make_tensor_value_info("k", 1, k.shape)],
+        [helper.make_tensor_value_info(n, 1, a.shape) for n, a in (("q", q), ("k", k))],
         ["y"], [], "matmul_q_kt")
     return [
         Case("matmul_q_kt", attention, {"q": q, "k": k}),
         node_case("matmul_4d_broadcast_both", "MatMul", [X(rand(2, 1, 3, 4, name="b1")),
                                                          X(rand(1, 5, 4, 2, name="b2"))]),
-        node_case("matmul_3d_const_2d", "MatMul", [X(rand(2, 5, 8, name="l1")), C(rand(8, 6, name="w1"))]),
-        node_case("matmul_3d_const_3d", "MatMul", [X(rand(2, 5, 8, name="l2")), C(rand(2, 8, 3, name="w2"))]),
-        node_case("matmul_const_a_runtime_b", "MatMul", [C(rand(4, 3, name="ca")), X(rand(2, 3, 5, name="cb"))]),
+        node_case("matmul_3d_const_2d", "MatMul", [X(rand(2, 5, 8, name="l1")),
+                                                   C(rand(8, 6, name="w1"))]),
+        node_case("matmul_3d_const_3d", "MatMul", [X(rand(2, 5, 8, name="l2")),
+                                                   C(rand(2, 8, 3, name="w2"))]),
+        node_case("matmul_const_a_runtime_b", "MatMul", [C(rand(4, 3, name="ca")),
+                                                         X(rand(2, 3, 5, name="cb"))]),
         node_case("matmul_4d_by_2d_runtime", "MatMul", [X(rand(2, 3, 2, 4, name="r1")),
                                                         X(rand(4, 3, name="r2"))]),
     ]
