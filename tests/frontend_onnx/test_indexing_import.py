@@ -136,3 +136,20 @@ def test_imported_graph_exports_back_to_onnx():
         np.testing.assert_allclose(got, want[name], rtol=1e-6)
     for name, ref in zip(("s", "y"), run_ort(model, feeds)):
         np.testing.assert_allclose(want[name], ref, rtol=1e-6)
+
+
+def test_compile_time_constant_of_shape_and_range_feed_run_time_ops():
+    """ConstantOfShape and Range fold when their inputs are known at compile time (here
+    from Shape(x)); their results then serve run-time Add and Gather."""
+    nodes = [helper.make_node("Shape", ["x"], ["s"]),
+             helper.make_node("ConstantOfShape", ["s"], ["ones"],
+                              value=numpy_helper.from_array(np.ones(1, np.float32))),
+             helper.make_node("Add", ["x", "ones"], ["a"]),
+             helper.make_node("Range", ["start", "limit", "delta"], ["r"]),
+             helper.make_node("Gather", ["a", "r"], ["y"], axis=1)]
+    inits = {"start": np.array(4, I64), "limit": np.array(-1, I64), "delta": np.array(-2, I64)}
+    model = _model(nodes, {"x": [2, 5]}, {"y": [2, 3]}, inits)
+    ir = load_onnx(model)
+    assert {type(op) for op in ir.ops} == {ops.Constant, ops.Add, ops.Gather}
+    x = rand(2, 5)
+    np.testing.assert_array_equal(simulate(ir, {"x": x})["y"], run_ort(model, {"x": x})[0])
