@@ -10,16 +10,34 @@ import pytest
 
 from fixtures.attention import OPSETS, attention_block, attention_inputs
 from n2d2c.frontend.onnx import load_onnx
+from n2d2c.frontend.onnx.importer import describe_unsupported
 from n2d2c.runtime import simulate
+from support import in_ci
 
 from .harness import Case, assert_close, build_batches, require_compiler, run_ort, shared
 
 RTOL, ATOL = 1e-4, 1e-4
 BATCHES = (1, 3)
+# Added to n2d2c alongside this test (ir/ops/normalization.py, ir/ops/math.py); until they
+# are, the block cannot be imported.  No other missing op is excused.
+PENDING_OPS = {"LayerNormalization", "Erf", "Pow", "Sqrt"}
+
+
+def _require_importable(model) -> None:
+    missing = {op for op, _ in describe_unsupported(model)}
+    run_time_only = {n.op_type for n in model.graph.node} & {"Pow", "Sqrt"}
+    try:
+        load_onnx(model)
+    except Exception as exc:
+        pending = (missing | run_time_only) & PENDING_OPS
+        if pending and not missing - PENDING_OPS and not in_ci():
+            pytest.skip(f"needs {', '.join(sorted(pending))} on run-time tensors, not in n2d2c yet")
+        raise
 
 
 def _case(opset: int, batch: int) -> Case:
     model = attention_block(opset)
+    _require_importable(model)
     shapes = {} if batch == 1 else {"x": (batch, 4, 8)}
     case = Case(f"vit_opset{opset}_batch{batch}", model, attention_inputs(batch), RTOL, ATOL)
     case.graph = load_onnx(model, input_shapes=shapes)
