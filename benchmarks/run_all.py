@@ -17,7 +17,8 @@ sys.path.insert(0, str(HERE))
 
 from common import machine_description  # noqa: E402
 
-BENCHMARKS = ["sim_vs_ort", "cpp_vs_ort", "quantized", "memory", "pass_scaling", "fuzz"]
+BENCHMARKS = ["sim_vs_ort", "cpp_vs_ort", "quantized", "memory", "pass_scaling", "build_time",
+              "fuzz"]
 
 
 def main() -> int:

@@ -36,7 +36,7 @@ from ...errors import InternalError
 from ...ir.names import unique_name
 from .buffers import ArenaPlacement, BufferPlan, BufferRequest, make_plan
 from .context import ConstArray, Ctx, Operand, Pointer
-from .formatting import c_float, reindent
+from .formatting import c_const_definition, c_float, reindent
 from .kernel_memory import NONE, KernelMemory
 from .kernels import KERNELS
 from .prepare import GenericKernels
@@ -198,8 +198,13 @@ class CEmitter(CSpelling, GenericKernels):
         return f"{layer.name}: {layer.comment}".replace("\n", " ")
 
     def const_definition(self, const: ConstArray) -> str:
-        """The declarator of a constant array's definition (weights file)."""
-        return f"const {const.ctype} {const.symbol}[{max(const.data.size, 1)}] {self.align()}"
+        """A constant array's definition (weights file): its bytes in string literals, in a
+        union with the typed array, and the pointer the kernels read (see formatting.py)."""
+        storage = f"{const.symbol}_bytes"
+        while storage in self._symbols:  # file-local, but must not shadow another constant
+            storage += "_"
+        return c_const_definition(const.symbol, storage, const.ctype, const.data, self.align(),
+                                  rows=self.language == "c")
 
     def layer_symbol(self, layer: Layer) -> str:
         return f"layer_{layer.name}" if layer.kind == "op" else layer.name

@@ -1,4 +1,5 @@
-"""Text helpers for C-family output: float literals, arrays, re-indentation, loop nests."""
+"""Text helpers for C-family output: float literals, arrays, constant bytes, re-indentation,
+loop nests."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ...errors import InternalError
 from .views import Loop
 
 
@@ -43,6 +45,105 @@ def c_int_array(values: Sequence[int], per_line: int = 16, indent: str = "    ",
     items = [f"{int(v)}{suffix}" for v in values] or ["0"]
     lines = [indent + ", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
     return ",\n".join(lines)
+
+
+# Constant arrays (weights) are emitted as their bytes in string literals: GCC parses a
+# string literal about ten times faster than a list of as many numbers (benchmarks/
+# build_time.py), and bytes are bit-exact for every value, NaN payloads and -0 included.
+ROW_BYTES = 4092   # bytes per literal: under C99's 4095-character minimum limit
+_NUMPY_TYPES = {"float": np.float32, "int8_t": np.int8, "uint8_t": np.uint8,
+                "int16_t": np.int16, "int32_t": np.int32, "int64_t": np.int64}
+# Printable characters stand for themselves, except those a string literal or the
+# preprocessor reads specially (quote, backslash, ``?`` of trigraphs) and those outside C's
+# basic source character set; every other byte is a three-digit octal escape, which cannot
+# swallow a following digit the way a hex escape would.
+_SPECIAL = {ord(c) for c in '"\\?$@`'}
+_SPELLING = [chr(b) if 0x20 <= b < 0x7f and b not in _SPECIAL else "\\%03o" % b
+             for b in range(256)]
+_SPELLING_LENGTH = np.array([len(text) for text in _SPELLING])
+# Per byte, its spelling's four character slots (unused ones zero) and which are used, each
+# packed in one uint32, so that spelling an array is two gathers and one selection.
+_SPELLING_SLOTS = np.zeros((256, 4), np.uint8)
+for _byte, _text in enumerate(_SPELLING):
+    _SPELLING_SLOTS[_byte, :len(_text)] = np.frombuffer(_text.encode("ascii"), np.uint8)
+_SPELLING_USED = (np.arange(4) < _SPELLING_LENGTH[:, None]).astype(np.uint8)
+_SPELLING_SLOTS, _SPELLING_USED = (a.view(np.uint32).ravel()
+                                   for a in (_SPELLING_SLOTS, _SPELLING_USED))
+
+
+def const_bytes(values: np.ndarray, ctype: str) -> bytes:
+    """The little-endian bytes of ``values`` stored as C type ``ctype`` (at least one element).
+
+    Integers must fit ``ctype`` exactly; floats are rounded to float32 as the C code reads them.
+    """
+    if ctype not in _NUMPY_TYPES:
+        raise InternalError(f"no byte encoding for constants of C type {ctype!r}")
+    dtype = np.dtype(_NUMPY_TYPES[ctype]).newbyteorder("<")
+    flat = np.asarray(values).ravel()
+    if flat.size == 0:
+        flat = np.zeros(1, dtype)
+    if dtype.kind in "iu":
+        if flat.dtype.kind not in "iub":
+            raise InternalError(f"constant of C type {ctype} holds {flat.dtype} values")
+        info = np.iinfo(dtype)
+        if flat.size and (int(flat.min()) < info.min or int(flat.max()) > info.max):
+            raise InternalError(f"constant values do not fit {ctype}: "
+                                f"[{int(flat.min())}, {int(flat.max())}]")
+    return np.ascontiguousarray(flat.astype(dtype)).tobytes()
+
+
+def c_string_body(data: bytes) -> str:
+    """The characters between the quotes of a C string literal holding exactly ``data``."""
+    codes = np.frombuffer(data, np.uint8)
+    used = _SPELLING_USED[codes].view(np.bool_)
+    return _SPELLING_SLOTS[codes].view(np.uint8)[used].tobytes().decode("ascii")
+
+
+def c_string_rows(data: bytes, row_bytes: int = ROW_BYTES, separator: str = ",\n") -> str:
+    """``data`` as quoted literals of ``row_bytes`` bytes each (the last may be shorter), one
+    a line, joined by ``separator``: the rows of an ``unsigned char [rows][row_bytes]``
+    initialiser (C, where a literal may fill its array without the terminating NUL) or,
+    joined by ``"\\n"``, the pieces of one concatenated literal (C++)."""
+    if not data:
+        return '""'
+    text = c_string_body(data)  # spelled at once: per row would be 10k small numpy calls
+    lengths = _SPELLING_LENGTH[np.frombuffer(data, np.uint8)]
+    row_chars = np.add.reduceat(lengths, np.arange(0, len(data), row_bytes))
+    cuts = [0] + np.cumsum(row_chars).tolist()
+    return separator.join(f'"{text[a:b]}"' for a, b in zip(cuts, cuts[1:]))
+
+
+def byte_rows(nbytes: int) -> tuple[int, int]:
+    """(rows, bytes a row) holding ``nbytes`` in literals of at most ``ROW_BYTES`` bytes,
+    with less than one byte a row of padding."""
+    rows = max(-(-nbytes // ROW_BYTES), 1)
+    return rows, max(-(-nbytes // rows), 1)
+
+
+def c_preview(values: np.ndarray, count: int = 4) -> str:
+    """The first ``count`` values, for a comment next to bytes a reader cannot read."""
+    flat = np.asarray(values).ravel()
+    shown = [c_float(v) if flat.dtype.kind == "f" else str(int(v)) for v in flat[:count]]
+    return ", ".join(shown) + (", ..." if flat.size > count else "")
+
+
+def c_const_definition(symbol: str, storage: str, ctype: str, values: np.ndarray, align: str,
+                       *, rows: bool) -> str:
+    """``const ctype* const symbol`` pointing at ``values`` stored bit for bit in
+    ``storage``, a union of their bytes (string literals) and the typed array, aligned by the
+    ``align`` spelling.  ``rows``: one literal a row of an ``unsigned char[rows][n]`` (C, each
+    within C99's limits); otherwise one literal in pieces with room for its NUL (C++)."""
+    data = const_bytes(values, ctype)
+    if rows:
+        count, row_bytes = byte_rows(len(data))
+        layout, init = f"[{count}][{row_bytes}]", f"{{{c_string_rows(data, row_bytes)}}}"
+    else:
+        layout, init = f"[{len(data) + 1}]", c_string_rows(data, separator="\n")
+    return (f"// {np.asarray(values).size} values: {c_preview(values)}\n"
+            f"static const union {{ unsigned char bytes{layout}; "
+            f"{ctype} values[{max(np.asarray(values).size, 1)}]; }} {storage} {align} "
+            f"= {{\n{init}\n}};\n"
+            f"const {ctype}* const {symbol} = {storage}.values;")
 
 
 def _code_braces(line: str) -> tuple[int, int, int, str]:

@@ -111,10 +111,6 @@ class CppEmitter(CEmitter):
     def api_name(self, name: str) -> str:
         return name   # the API lives in the network's namespace
 
-    def const_definition(self, const) -> str:
-        return (f"alignas({self.alignment}) const {const.ctype} {const.symbol}"
-                f"[{max(const.data.size, 1)}]")
-
     def layer_params(self, layer: Layer) -> str:
         return "" if layer.kind == "op" else super().layer_params(layer)
 

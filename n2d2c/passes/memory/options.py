@@ -21,7 +21,7 @@ class MemoryOptions:
     * ``MemoryManagerStrategy``: a name from ``STRATEGIES``.  The default, ``best``,
       runs every heuristic and keeps the smallest arena (deterministic, and fast
       on big graphs); N2D2's own default, ``OptimizeMaxLifetimeMaxSizeFirst``,
-      is 2-24 % larger on some networks (benchmarks/RESULTS.md).
+      is 4-24 % larger on some networks (benchmarks/RESULTS.md).
     * ``exact_time_limit``: n2d2c extension, CP-SAT budget of the ``exact``
       strategy in deterministic seconds (about wall seconds, but reproducible).
     """
