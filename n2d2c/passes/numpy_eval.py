@@ -89,6 +89,8 @@ _KERNELS: dict[type, Callable] = {
     O.Tanh: lambda op, x: np.tanh(x),
     O.HardSigmoid: _hard_sigmoid,
     O.HardSwish: lambda op, x: x * np.clip(x / 6 + 0.5, 0, 1),
+    O.Swish: lambda op, x: x / (1 + np.exp(-op.alpha * x)),
+    O.Mish: lambda op, x: x * np.tanh(np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))),
     O.Identity: lambda op, x: x,
     O.Dropout: lambda op, x: x,
     O.Softmax: lambda op, x: _softmax(x, op.axis),

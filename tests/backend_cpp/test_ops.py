@@ -53,6 +53,8 @@ def _elementwise() -> list[Case]:
         node_case("tanh", "Tanh", [X(x)]),
         node_case("hard_sigmoid", "HardSigmoid", [X(x * 3)], alpha=0.3, beta=0.4),
         node_case("hard_swish", "HardSwish", [X(x * 3)]),
+        node_case("swish", "Swish", [X(x * 6)], opset=24, alpha=0.7),
+        node_case("mish", "Mish", [X(x * 6)], opset=18),
         node_case("softmax_last", "Softmax", [X(rand(3, 10, name="sm") * 5)]),
         node_case("softmax_axis1_4d", "Softmax", [X(x * 3)], axis=1),
         node_case("log_softmax", "LogSoftmax", [X(rand(2, 7, name="lsm") * 5)], axis=-1),

@@ -184,6 +184,9 @@ CASES = {
     "space_to_depth": lambda: _single(O.SpaceToDepth(blocksize=3), [X4]),
     "space_to_depth_crd": lambda: _single(O.SpaceToDepth(blocksize=3, mode="CRD"), [X4]),
     "trilu": lambda: _single(O.Trilu(upper=False, k=1), [X4]),
+    "swish": lambda: _single(O.Swish(alpha=0.7), [X4]),
+    "silu": lambda: _single(O.Swish(), [X4]),
+    "mish": lambda: _single(O.Mish(), [X4]),
 }
 
 

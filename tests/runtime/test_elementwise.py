@@ -49,6 +49,7 @@ UNARIES = [
     (ops.HardSigmoid(alpha=0.25, beta=0.4),
      helper.make_node("HardSigmoid", ["x"], ["y"], alpha=0.25, beta=0.4)),
     (ops.HardSwish(), helper.make_node("HardSwish", ["x"], ["y"])),
+    (ops.Mish(), helper.make_node("Mish", ["x"], ["y"])),
     (ops.Identity(), helper.make_node("Identity", ["x"], ["y"])),
 ]
 
@@ -57,6 +58,14 @@ UNARIES = [
 def test_unary(op, node):
     x = rand(2, 3, 4, 5, low=-8.0, high=8.0)
     check(op, node, {"x": x})
+
+
+def test_swish_against_its_definition():
+    # ONNX's Swish needs opset 24; the reference is its definition x * sigmoid(alpha x).
+    nodes = [helper.make_node("Mul", ["x", "alpha"], ["t"]),
+             helper.make_node("Sigmoid", ["t"], ["s"]), helper.make_node("Mul", ["x", "s"], ["y"])]
+    check(ops.Swish(alpha=0.7), nodes, {"x": rand(2, 3, 4, 5, low=-8.0, high=8.0)},
+          onnx_consts={"alpha": np.array(0.7, np.float32)})
 
 
 def test_sigmoid_extremes():

@@ -76,6 +76,8 @@ ACTIVATIONS: dict[type, Callable[[Operation], Activation]] = {
     ops.Softplus: lambda op: Activation("softplus"),
     ops.HardSigmoid: lambda op: Activation("hard_sigmoid", (("alpha", op.alpha), ("beta", op.beta))),
     ops.HardSwish: lambda op: Activation("hard_swish"),
+    ops.Swish: lambda op: Activation("swish", (("alpha", op.alpha),)),
+    ops.Mish: lambda op: Activation("mish"),
 }
 
 

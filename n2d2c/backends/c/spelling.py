@@ -270,7 +270,8 @@ class CSpelling:
 
 # Activation kind -> the attributes its macro ``act_<kind>`` takes after the expression.
 ACTIVATION_ARGS = {"relu": (), "leaky_relu": ("alpha",), "sigmoid": (), "tanh": (),
-                   "softplus": (), "hard_sigmoid": ("alpha", "beta"), "hard_swish": ()}
+                   "softplus": (), "hard_sigmoid": ("alpha", "beta"), "hard_swish": (),
+                   "swish": ("alpha",), "mish": ()}
 REQUANTIZE_MODES = ("floating-point", "fixed-point16", "fixed-point32", "single-shift",
                     "double-shift")
 

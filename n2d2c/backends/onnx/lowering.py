@@ -28,6 +28,7 @@ INT64_MIN = -(1 << 63)
 
 _BINARY = {O.Add: "Add", O.Sub: "Sub", O.Mul: "Mul", O.Div: "Div", O.Max: "Max", O.Min: "Min"}
 _UNARY = {O.Relu: "Relu", O.Sigmoid: "Sigmoid", O.Tanh: "Tanh", O.HardSwish: "HardSwish",
+          O.Mish: "Mish",
           O.Identity: "Identity", O.Dropout: "Identity"}
 if hasattr(O, "Softplus"):  # added to the IR after this backend was written
     _UNARY[O.Softplus] = "Softplus"
@@ -77,7 +78,7 @@ class Exporter:
             O.ReduceMean: self._reduce_mean,
             O.Gather: self._gather, O.GatherElements: self._gather, O.Expand: self._expand,
             O.Tile: self._tile, O.DepthToSpace: self._block_shuffle,
-            O.SpaceToDepth: self._block_shuffle, O.Trilu: self._trilu,
+            O.SpaceToDepth: self._block_shuffle, O.Trilu: self._trilu, O.Swish: self._swish,
         }
         for cls, op_type in _BINARY.items():
             self._float_handlers.setdefault(cls, self._binary(op_type))
@@ -279,6 +280,13 @@ class Exporter:
     def _hard_sigmoid(self, op: O.HardSigmoid, ins, outs):
         self.w.node("HardSigmoid", ins, outs, name=op.name, alpha=float(op.alpha),
                     beta=float(op.beta))
+
+    def _swish(self, op: O.Swish, ins, outs):
+        # ONNX has Swish only from opset 24 (this backend writes 21): x * sigmoid(alpha x).
+        scaled = ins[0] if op.alpha == 1.0 else self.w.op(
+            "Mul", ins[0], self.scalar(op.alpha, op.inputs[0], "alpha"), name=f"{op.name}/scale")
+        gate = self.w.op("Sigmoid", scaled, name=f"{op.name}/sigmoid")
+        self.w.node("Mul", [ins[0], gate], outs, name=op.name)
 
     def _clip(self, op: O.Clip, ins, outs):
         self.clip(ins[0], op.min, op.max, self.float_like(op.inputs[0]), outs[0], op.name)

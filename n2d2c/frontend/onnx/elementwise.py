@@ -50,7 +50,7 @@ def convert_neg(ctx):
 
 _UNARY = {"Relu": ops.Relu, "Sigmoid": ops.Sigmoid, "Tanh": ops.Tanh,
           "Softplus": ops.Softplus,
-          "HardSwish": ops.HardSwish, "Identity": ops.Identity}
+          "HardSwish": ops.HardSwish, "Identity": ops.Identity, "Mish": ops.Mish}
 
 
 @converter(*_UNARY)
@@ -61,6 +61,11 @@ def convert_unary(ctx):
 @converter("LeakyRelu")
 def convert_leaky_relu(ctx):
     ctx.emit(ops.LeakyRelu(alpha=float(ctx.attr("alpha", 0.01))), [ctx.value(0)])
+
+
+@converter("Swish")
+def convert_swish(ctx):
+    ctx.emit(ops.Swish(alpha=float(ctx.attr("alpha", 1.0))), [ctx.value(0)])
 
 
 @converter("HardSigmoid")

@@ -5,8 +5,8 @@ from .constant import Constant
 from .detection import AnchorBoxes, RegionProposal, RoiPool
 from .indexing import DepthToSpace, Expand, Gather, GatherElements, SpaceToDepth, Tile, Trilu
 from .elementwise import (Add, BinaryOp, Clip, Div, Dropout, HardSigmoid, HardSwish, Identity,
-                          LeakyRelu, LogSoftmax, Max, Min, Mul, PRelu, Relu, Sigmoid, Softmax, Softplus,
-                          Sub, Tanh, UnaryOp)
+                          LeakyRelu, LogSoftmax, Max, Min, Mish, Mul, PRelu, Relu, Sigmoid, Softmax, Softplus,
+                          Sub, Swish, Tanh, UnaryOp)
 from .nn import LRN, BatchNorm, Conv2d, ConvTranspose2d, Gemm, MatMul
 from .pool import (AvgPool2d, GlobalAvgPool, GlobalMaxPool, MaxPool2d, MaxPool2dWithIndices,
                    MaxUnpool2d)

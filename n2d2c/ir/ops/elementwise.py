@@ -161,6 +161,24 @@ class HardSwish(UnaryOp):
 
 @register_op
 @dataclass(eq=False, kw_only=True)
+class Swish(UnaryOp):
+    """x * sigmoid(alpha * x); SiLU is alpha = 1 (ONNX Swish, opset 24)."""
+
+    OP_NAME = "swish"
+
+    alpha: float = 1.0
+
+
+@register_op
+@dataclass(eq=False, kw_only=True)
+class Mish(UnaryOp):
+    """x * tanh(softplus(x))."""
+
+    OP_NAME = "mish"
+
+
+@register_op
+@dataclass(eq=False, kw_only=True)
 class Identity(UnaryOp):
     OP_NAME = "identity"
 

@@ -70,11 +70,26 @@ def sigmoid(op, x):
     return np.where(xd >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
+def _softplus(xd):
+    # log(1 + e^x) = max(x, 0) + log1p(e^-|x|): exp never overflows.
+    return np.maximum(xd, 0.0) + np.log1p(np.exp(-np.abs(xd)))
+
+
 @kernel(ops.Softplus)
 def softplus(op, x):
-    # log(1 + e^x) = max(x, 0) + log1p(e^-|x|): exp never overflows.
+    return _softplus(x.astype(np.float64))
+
+
+@kernel(ops.Swish)
+def swish(op, x):
     xd = x.astype(np.float64)
-    return np.maximum(xd, 0.0) + np.log1p(np.exp(-np.abs(xd)))
+    return xd * sigmoid(op, op.alpha * xd)
+
+
+@kernel(ops.Mish)
+def mish(op, x):
+    xd = x.astype(np.float64)
+    return xd * np.tanh(_softplus(xd))
 
 
 @kernel(ops.Tanh)
