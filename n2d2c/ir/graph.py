@@ -63,6 +63,10 @@ class Value:
 
 
 _BASE_FIELDS = ("inputs", "outputs", "name")
+# A sanity bound, not a target limit: 2**40 elements is past any memory a backend
+# can plan, and refusing it here keeps absurd shapes (a fuzzed Padding=1e9) from
+# reaching numpy allocations.
+MAX_TENSOR_ELEMENTS = 2 ** 40
 
 
 @dataclass(eq=False, kw_only=True)
@@ -182,6 +186,10 @@ class Graph:
         op.check_arity(len(op.inputs))
         if types is None:
             types = op.infer([v.type for v in op.inputs])
+        for t in types:
+            if t.size > MAX_TENSOR_ELEMENTS:
+                raise op.error(f"result {t} has {t.size} elements, more than any target "
+                               f"can address (at most 2**40)")
         if names is None:
             stem = op.name or op.OP_NAME
             names = [stem] if len(types) == 1 else [f"{stem}:{i}" for i in range(len(types))]

@@ -7,6 +7,7 @@ movement, small products); convolutions and pools are left to the simulator.
 
 from __future__ import annotations
 
+import math
 from typing import Callable, Sequence
 
 import numpy as np
@@ -92,6 +93,12 @@ _KERNELS: dict[type, Callable] = {
     O.Swish: lambda op, x: x / (1 + np.exp(-op.alpha * x)),
     O.Mish: lambda op, x: x * np.tanh(np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))),
     O.Identity: lambda op, x: x,
+    O.Sqrt: lambda op, x: np.sqrt(x), O.Reciprocal: lambda op, x: 1 / x,
+    O.Exp: lambda op, x: np.exp(x), O.Log: lambda op, x: np.log(x),
+    O.Erf: lambda op, x: np.vectorize(math.erf, otypes=[x.dtype])(x),
+    O.Abs: lambda op, x: np.abs(x), O.Neg: lambda op, x: -x,
+    O.Floor: lambda op, x: np.floor(x), O.Ceil: lambda op, x: np.ceil(x),
+    O.Pow: lambda op, a, b: np.power(a, b),
     O.Dropout: lambda op, x: x,
     O.Softmax: lambda op, x: _softmax(x, op.axis),
     O.LogSoftmax: lambda op, x: np.log(_softmax(x, op.axis)),

@@ -72,9 +72,9 @@ def test_invalid_model_is_refused_by_the_checker(tmp_path):
 def _model_with_unsupported_ops():
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])
-    nodes = [helper.make_node("Erf", ["x"], ["a"], name="erf_a"),
+    nodes = [helper.make_node("Hardmax", ["x"], ["a"], name="hardmax_a"),
              helper.make_node("Relu", ["a"], ["b"], name="relu"),
-             helper.make_node("Erf", ["b"], ["c"]),  # unnamed: reported as Erf_0
+             helper.make_node("Hardmax", ["b"], ["c"]),  # unnamed: reported as Hardmax_0
              helper.make_node("Elu", ["c"], ["d"], name="elu"),
              helper.make_node("FusedThing", ["d"], ["y"], name="custom", domain="com.example")]
     graph = helper.make_graph(nodes, "g", [x], [y])
@@ -90,18 +90,18 @@ def test_unsupported_ops_are_listed_in_one_error(tmp_path):
     text = str(err)
     assert "odd.onnx" in text
     assert "3 unsupported ONNX ops" in err.message
-    assert "Erf (nodes 'erf_a', 'Erf_0')" in err.message
+    assert "Hardmax (nodes 'hardmax_a', 'Hardmax_0')" in err.message
     assert "Elu (node 'elu')" in err.message
     assert "com.example.FusedThing (node 'custom')" in err.message
     # ... and the supported ones, sorted, in the hint.
     listed = text.split("supported ops: ")[1].split(";")[0].split(", ")
-    assert listed == sorted(listed) and "Conv" in listed and "Erf" not in listed
+    assert listed == sorted(listed) and "Conv" in listed and "Hardmax" not in listed
     assert "Traceback" not in text
 
 
 def test_describe_unsupported():
     found = describe_unsupported(_model_with_unsupported_ops())
-    assert found == [("Erf", "erf_a"), ("Erf", "Erf_0"), ("Elu", "elu"),
+    assert found == [("Hardmax", "hardmax_a"), ("Hardmax", "Hardmax_0"), ("Elu", "elu"),
                      ("com.example.FusedThing", "custom")]
     assert describe_unsupported(lenet()) == []
 

@@ -50,6 +50,9 @@ UNARIES = [
      helper.make_node("HardSigmoid", ["x"], ["y"], alpha=0.25, beta=0.4)),
     (ops.HardSwish(), helper.make_node("HardSwish", ["x"], ["y"])),
     (ops.Mish(), helper.make_node("Mish", ["x"], ["y"])),
+    *[(cls(), helper.make_node(onnx_type, ["x"], ["y"])) for cls, onnx_type in (
+        (ops.Exp, "Exp"), (ops.Erf, "Erf"), (ops.Abs, "Abs"), (ops.Neg, "Neg"),
+        (ops.Floor, "Floor"), (ops.Ceil, "Ceil"))],
     (ops.Identity(), helper.make_node("Identity", ["x"], ["y"])),
 ]
 
@@ -66,6 +69,18 @@ def test_swish_against_its_definition():
              helper.make_node("Sigmoid", ["t"], ["s"]), helper.make_node("Mul", ["x", "s"], ["y"])]
     check(ops.Swish(alpha=0.7), nodes, {"x": rand(2, 3, 4, 5, low=-8.0, high=8.0)},
           onnx_consts={"alpha": np.array(0.7, np.float32)})
+
+
+@pytest.mark.parametrize("cls,onnx_type", [(ops.Sqrt, "Sqrt"), (ops.Log, "Log"),
+                                            (ops.Reciprocal, "Reciprocal")])
+def test_math_of_positive_values(cls, onnx_type):
+    x = rand(2, 3, 4, 5, low=0.05, high=8.0)
+    check(cls(), helper.make_node(onnx_type, ["x"], ["y"]), {"x": x})
+
+
+def test_pow_broadcasting():
+    check(ops.Pow(), helper.make_node("Pow", ["a", "b"], ["y"]),
+          {"a": rand(2, 3, 4, low=0.1, high=3.0), "b": rand(3, 1, low=-2.0, high=2.0, seed=3)})
 
 
 def test_sigmoid_extremes():

@@ -117,7 +117,7 @@ def _same_shape(call: "KernelCall") -> list[str]:
 
 # fn -> number of operands, in role order a, b, c, ...
 MAP_ARITY = {"identity": 1, "quantize": 1, "dequantize": 1, "add": 2, "sub": 2, "mul": 2,
-             "div": 2, "max": 2, "min": 2, "prelu": 2, "affine": 3, "batchnorm": 5}
+             "div": 2, "max": 2, "min": 2, "prelu": 2, "pow": 2, "affine": 3, "batchnorm": 5}
 MAP_FN_PARAMS = {"quantize": ("scale", "zero_point"), "dequantize": ("scale", "zero_point"),
                  "batchnorm": ("epsilon",)}
 

@@ -56,7 +56,7 @@ def lower_identity(low: Lowering, op) -> None:
     low.alias(op.output, low.view(op.inputs[0]))
 
 
-@lowers(ops.Add, ops.Sub, ops.Mul, ops.Div, ops.Max, ops.Min, ops.PRelu)
+@lowers(ops.Add, ops.Sub, ops.Mul, ops.Div, ops.Max, ops.Min, ops.PRelu, ops.Pow)
 def lower_binary(low: Lowering, op) -> None:
     if not isinstance(op, (ops.Add, ops.Max, ops.Min)):
         _float_only(op)

@@ -78,6 +78,7 @@ ACTIVATIONS: dict[type, Callable[[Operation], Activation]] = {
     ops.HardSwish: lambda op: Activation("hard_swish"),
     ops.Swish: lambda op: Activation("swish", (("alpha", op.alpha),)),
     ops.Mish: lambda op: Activation("mish"),
+    **{cls: (lambda op: Activation(op.OP_NAME)) for cls in ops.UNARY_MATH},
 }
 
 

@@ -224,7 +224,7 @@ class CSpelling:
             raise UnsupportedError(f"'{fn}' on {params['out_dtype']} integers")
         if fn == "batchnorm":
             return self.spell("fn_batchnorm", *args, self.f(params["epsilon"]))
-        if fn in ("add", "sub", "mul", "div", "max", "min", "prelu", "affine"):
+        if fn in ("add", "sub", "mul", "div", "max", "min", "prelu", "pow", "affine"):
             return self.spell(f"fn_{fn}", *args)
         raise InternalError(f"unknown element-wise function {fn!r}")
 
@@ -271,7 +271,9 @@ class CSpelling:
 # Activation kind -> the attributes its macro ``act_<kind>`` takes after the expression.
 ACTIVATION_ARGS = {"relu": (), "leaky_relu": ("alpha",), "sigmoid": (), "tanh": (),
                    "softplus": (), "hard_sigmoid": ("alpha", "beta"), "hard_swish": (),
-                   "swish": ("alpha",), "mish": ()}
+                   "swish": ("alpha",), "mish": (),
+                   **{name: () for name in ("sqrt", "reciprocal", "exp", "log", "erf", "abs",
+                                            "neg", "floor", "ceil")}}
 REQUANTIZE_MODES = ("floating-point", "fixed-point16", "fixed-point32", "single-shift",
                     "double-shift")
 

@@ -26,9 +26,12 @@ OPSET = 21          # QuantizeLinear/DequantizeLinear on int16, Resize half_pixe
 IR_VERSION = 10     # the ONNX IR version that goes with opset 21
 INT64_MIN = -(1 << 63)
 
-_BINARY = {O.Add: "Add", O.Sub: "Sub", O.Mul: "Mul", O.Div: "Div", O.Max: "Max", O.Min: "Min"}
+_BINARY = {O.Add: "Add", O.Sub: "Sub", O.Mul: "Mul", O.Div: "Div", O.Max: "Max", O.Min: "Min",
+           O.Pow: "Pow"}
 _UNARY = {O.Relu: "Relu", O.Sigmoid: "Sigmoid", O.Tanh: "Tanh", O.HardSwish: "HardSwish",
-          O.Mish: "Mish",
+          O.Mish: "Mish", O.Sqrt: "Sqrt", O.Reciprocal: "Reciprocal", O.Exp: "Exp",
+          O.Log: "Log", O.Erf: "Erf", O.Abs: "Abs", O.Neg: "Neg", O.Floor: "Floor",
+          O.Ceil: "Ceil",
           O.Identity: "Identity", O.Dropout: "Identity"}
 if hasattr(O, "Softplus"):  # added to the IR after this backend was written
     _UNARY[O.Softplus] = "Softplus"

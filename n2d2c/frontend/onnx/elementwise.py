@@ -42,12 +42,6 @@ def convert_variadic(ctx):
         ctx.emit(ops.Mul(), [acc, scale])
 
 
-@converter("Neg")
-def convert_neg(ctx):
-    # x * -1 is exact in IEEE arithmetic (also for 0, inf and nan).
-    ctx.emit(ops.Mul(), [ctx.value(0), ctx.constant(np.array(-1.0, np.float32), "minus_one")])
-
-
 _UNARY = {"Relu": ops.Relu, "Sigmoid": ops.Sigmoid, "Tanh": ops.Tanh,
           "Softplus": ops.Softplus,
           "HardSwish": ops.HardSwish, "Identity": ops.Identity, "Mish": ops.Mish}

@@ -55,7 +55,7 @@ def folder(*op_types: str, static: tuple[int, ...] = (), needs_values: bool = Tr
 
 def load_converters() -> None:
     """Import every converter family once (they register themselves)."""
-    from . import (conv, elementwise, folding, indexing, normalization,  # noqa: F401
+    from . import (conv, elementwise, folding, indexing, math, normalization,  # noqa: F401
                    pooling, resize, shape_ops)
 
 

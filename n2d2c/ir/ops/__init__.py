@@ -7,6 +7,8 @@ from .indexing import DepthToSpace, Expand, Gather, GatherElements, SpaceToDepth
 from .elementwise import (Add, BinaryOp, Clip, Div, Dropout, HardSigmoid, HardSwish, Identity,
                           LeakyRelu, LogSoftmax, Max, Min, Mish, Mul, PRelu, Relu, Sigmoid, Softmax, Softplus,
                           Sub, Swish, Tanh, UnaryOp)
+from .math import (UNARY_MATH, Abs, Ceil, Erf, Exp, Floor, Log, Neg, Pow, Reciprocal,
+                   Sqrt)
 from .nn import LRN, BatchNorm, Conv2d, ConvTranspose2d, Gemm, MatMul
 from .pool import (AvgPool2d, GlobalAvgPool, GlobalMaxPool, MaxPool2d, MaxPool2dWithIndices,
                    MaxUnpool2d)

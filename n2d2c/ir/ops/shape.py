@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import math
+
 import numpy as np
 
 from ..graph import Operation
@@ -44,7 +46,7 @@ class Reshape(Operation):
 
     def infer(self, types):
         x = types[0]
-        if int(np.prod(self.shape, dtype=np.int64)) != x.size or any(d < 0 for d in self.shape):
+        if math.prod(self.shape) != x.size or any(d < 0 for d in self.shape):
             raise self.error(f"cannot reshape {list(x.shape)} ({x.size} elements) to {list(self.shape)}")
         return [x.with_shape(self.shape)]
 
