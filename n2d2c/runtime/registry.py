@@ -41,6 +41,7 @@ _BUILTIN_MODULES = {
         "n2d2c.runtime.kernels.pool",
         "n2d2c.runtime.kernels.elementwise",
         "n2d2c.runtime.kernels.math",
+        "n2d2c.runtime.kernels.logic",
         "n2d2c.runtime.kernels.normalization",
         "n2d2c.runtime.kernels.shape",
         "n2d2c.runtime.kernels.indexing",

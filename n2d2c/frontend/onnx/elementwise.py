@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from onnx import helper
 
 from ...ir import ops
 from . import spatial
@@ -136,15 +135,3 @@ def convert_softmax(ctx):
     x = spatial.reshape_value(ctx, ctx.value(0), flat, "in")
     y = ctx.emit(cls(axis=1), [x], outputs=None).output
     spatial.reshape_value(ctx, y, shape, "out", output=0)
-
-
-@converter("Cast", "CastLike")
-def convert_cast(ctx):
-    """A run-time cast can only be float32 -> float32, a no-op exporters emit."""
-    if ctx.op_type == "Cast":
-        target = helper.tensor_dtype_to_np_dtype(int(ctx.attr("to", 0)))
-    else:
-        target = ctx.const(1).dtype if ctx.is_const(1) else np.dtype(np.float32)
-    if target != np.float32:
-        raise ctx.unsupported(f"cast to {target} at run time; n2d2c computes float32 only")
-    ctx.emit(ops.Identity(), [ctx.value(0)])

@@ -15,6 +15,7 @@ import math
 import numpy as np
 from onnx import numpy_helper
 
+from ...ir import ops
 from . import params
 from .registry import folder
 
@@ -165,6 +166,17 @@ def fold_tile(ctx, arrays):
         raise ctx.shape_error(f"{len(reps)} repeats for rank {x.ndim}")
     ctx.check_alloc([d * r for d, r in zip(x.shape, reps)], x.dtype)
     return [np.tile(x, reps)]
+
+
+@folder("ArgMax", "ArgMin")
+def fold_arg_reduce(ctx, arrays):
+    cls = ops.ArgMax if ctx.op_type == "ArgMax" else ops.ArgMin
+    x = arrays[0]
+    op = cls(axis=params.axis_attr(ctx, x.ndim, 0), keepdims=bool(ctx.attr("keepdims", 1)),
+             select_last_index=bool(ctx.attr("select_last_index", 0)))
+    if x.shape[op.axis] == 0:
+        raise ctx.shape_error(f"no extreme value along axis {op.axis} of shape {list(x.shape)}")
+    return [op.evaluate(x)]
 
 
 @folder("Where")

@@ -55,8 +55,8 @@ def folder(*op_types: str, static: tuple[int, ...] = (), needs_values: bool = Tr
 
 def load_converters() -> None:
     """Import every converter family once (they register themselves)."""
-    from . import (conv, elementwise, folding, indexing, math, normalization,  # noqa: F401
-                   pooling, resize, shape_ops)
+    from . import (conv, elementwise, folding, indexing, logic, math,  # noqa: F401
+                   normalization, pooling, resize, shape_ops)
 
 
 def supported_ops() -> list[str]:
