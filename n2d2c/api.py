@@ -11,28 +11,37 @@ import numpy as np
 from .ir import Graph
 
 
-def load(model: str | os.PathLike | Graph, *, input_shapes: Mapping[str, tuple] | None = None,
-         allow_dirs: Sequence[str | os.PathLike] = (), params=None, limits=None) -> Graph:
+def load(model: str | os.PathLike | Graph, *, input_shapes: Mapping | None = None,
+         data_shapes: Mapping | None = None, allow_dirs: Sequence[str | os.PathLike] = (),
+         params=None, limits=None) -> Graph:
     """A verified float graph from a model path (.onnx, .ini, .ir) or a Graph.
 
+    ``input_shapes``: shapes of inputs with symbolic dimensions, by input name (or
+    ``""`` for a one-input model); ``data_shapes``: ``n2d2c.frontend.binding.DataShape``
+    of the data to be fed, which binds the symbolic dimensions it determines;
     ``params``: trained parameters of an INI model (folder of N2D2 files or .npz);
     ``limits``: a ``n2d2c.frontend.limits.LoadLimits``.
     """
     if isinstance(model, Graph):
         return model
     from .frontend import load_model
-    return load_model(model, input_shapes=input_shapes, allow_dirs=allow_dirs, params=params,
-                      limits=limits)
+    return load_model(model, input_shapes=input_shapes, data_shapes=data_shapes,
+                      allow_dirs=allow_dirs, params=params, limits=limits)
 
 
 def run(model: str | os.PathLike | Graph, inputs: Mapping[str, np.ndarray] | np.ndarray,
         **load_options) -> dict[str, np.ndarray]:
-    """Simulate ``model`` on ``inputs`` (a dict by input name, or one array)."""
+    """Simulate ``model`` on ``inputs`` (a dict by input name, or one array); symbolic
+    input dimensions are bound from the arrays' shapes."""
+    from .frontend.binding import DataShape
     from .runtime import simulate
+    arrays = dict(inputs) if isinstance(inputs, Mapping) else {"": np.asarray(inputs)}
+    load_options.setdefault("data_shapes", {k: DataShape(np.shape(a), "the array given")
+                                            for k, a in arrays.items()})
     graph = load(model, **load_options)
-    if not isinstance(inputs, Mapping):
-        inputs = {graph.inputs[0].name: np.asarray(inputs)}
-    return simulate(graph, dict(inputs))
+    if "" in arrays:
+        arrays = {graph.inputs[0].name: arrays.pop("")}
+    return simulate(graph, arrays)
 
 
 def random_inputs(graph: Graph, seed: int = 0) -> dict[str, np.ndarray]:
@@ -49,8 +58,9 @@ def compile(model: str | os.PathLike | Graph, output_dir: str | os.PathLike, *,
     from .util.atomic import atomic_output_dir
 
     chosen = get_backend(backend)
-    graph = load(model, **{k: options.pop(k) for k in ("input_shapes", "allow_dirs", "params",
-                                                       "limits") if k in options})
+    graph = load(model, **{k: options.pop(k) for k in ("input_shapes", "data_shapes",
+                                                       "allow_dirs", "params", "limits")
+                           if k in options})
     pipeline = chosen.default_pipeline if passes is None else passes
     if pipeline:
         from .passes import Pipeline

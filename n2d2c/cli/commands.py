@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError, ShapeError, UsageError
-from .common import load_model, memory_options, output_ir, run_pipeline
+from ..errors import ShapeError, UsageError
+from .common import input_spec, load_model, memory_options, output_ir, read_npy, run_pipeline
 from .quantize import quantize_from_args, wants_quantization
 
 
@@ -36,18 +36,13 @@ def _read_inputs(args, graph) -> dict[str, np.ndarray]:
     feeds = random_inputs(graph, args.seed)
     names = [v.name for v in graph.inputs]
     for i, spec in enumerate(args.input):
-        name, sep, file = spec.partition("=")
-        if not sep:
-            name, file = (names[i] if i < len(names) else ""), spec
+        name, file = input_spec(spec, i)
+        if isinstance(name, int):
+            name = names[name] if name < len(names) else ""
         if name not in feeds:
             raise UsageError(f"--input '{spec}': the graph has no input '{name}'; its inputs are "
                              f"{', '.join(names)}")
-        try:
-            array = np.load(file, allow_pickle=False)
-        except FileNotFoundError:
-            raise InputError(f"input file '{file}' does not exist") from None
-        except (OSError, ValueError) as exc:
-            raise InputError(f"cannot read '{file}' as a .npy array: {exc}") from None
+        array = np.asarray(read_npy(file))
         want = next(v for v in graph.inputs if v.name == name).type
         if array.shape != want.shape:
             raise ShapeError(f"input '{name}' from '{file}' has shape {list(array.shape)}, "

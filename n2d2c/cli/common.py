@@ -25,10 +25,61 @@ def load_limits(args):
 
 
 def load_model(args) -> Graph:
+    """The model, with symbolic input dimensions bound from ``--input-shape`` and from
+    the data the command will feed (``--input`` files, ``--calib-data``, ``--data``)."""
     from ..api import load
     from ..frontend import parse_shape_overrides
     return load(args.model, input_shapes=parse_shape_overrides(args.input_shape),
-                allow_dirs=args.allow_dir, params=args.params, limits=load_limits(args))
+                data_shapes=data_shapes(args), allow_dirs=args.allow_dir, params=args.params,
+                limits=load_limits(args))
+
+
+def data_shapes(args) -> dict:
+    """DataShape of what the command feeds, keyed as ``n2d2c.frontend.binding`` says:
+    ``--input`` tensors by name or position, data sets by array name (or ``""``)."""
+    from ..frontend.binding import DataShape
+    shapes: dict = {}
+    for attr in ("data", "calib_data"):  # data sets: [N, ...] samples
+        arrays = data_set(args, attr)
+        if arrays is None:
+            continue
+        samples = {k: a for k, a in arrays.items() if k != "y"}
+        for key, array in samples.items():
+            key = "" if len(samples) == 1 or key == "x" else key
+            shapes[key] = DataShape(tuple(array.shape), f"'{getattr(args, attr)}'", samples=True)
+    for i, spec in enumerate(getattr(args, "input", None) or []):
+        name, file = input_spec(spec, i)
+        shapes[name] = DataShape(read_npy(file).shape, f"'{file}'")
+    return shapes
+
+
+def input_spec(spec: str, index: int) -> tuple[str | int, str]:
+    """``--input NAME=FILE`` -> (NAME, FILE); ``--input FILE`` -> (its position, FILE)."""
+    name, sep, file = spec.partition("=")
+    return (name, file) if sep else (index, spec)
+
+
+def read_npy(file: str):
+    import numpy as np
+    try:
+        return np.load(file, allow_pickle=False, mmap_mode="r")
+    except FileNotFoundError:
+        raise InputError(f"input file '{file}' does not exist") from None
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read '{file}' as a .npy array: {exc}") from None
+
+
+def data_set(args, attr: str) -> dict | None:
+    """Every array of the data file/folder given by flag ``attr``, read once per run
+    (the shapes bind the model's inputs; the arrays then calibrate or evaluate)."""
+    path = getattr(args, attr, None)
+    if not path:
+        return None
+    cache = vars(args).setdefault("_data_sets", {})
+    if attr not in cache:
+        from ..quantization.data import read_arrays
+        cache[attr] = read_arrays(path)
+    return cache[attr]
 
 
 def run_pipeline(args, graph: Graph, default: str | None = None) -> Graph:

@@ -8,7 +8,7 @@ import warnings
 from pathlib import Path
 
 from ..errors import InputError, UsageError
-from .common import load_model, output_ir, run_pipeline
+from .common import data_set, load_model, output_ir, run_pipeline
 
 FLAG_OPTIONS = ("calib", "calib_reload", "nbbits", "wt_nbbits", "act_clipping_mode",
                 "act_quantile_value", "wt_clipping_mode", "act_rescaling_mode",
@@ -37,7 +37,7 @@ def quantize_from_args(args, graph, *, echo_report: bool = False):
     options = options_from_args(args)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", QuantizationWarning)
-        qgraph, report = quantize_graph(graph, args.calib_data, options)
+        qgraph, report = quantize_graph(graph, calibration_data(args, graph), options)
     for w in caught:
         if issubclass(w.category, QuantizationWarning):
             print(f"n2d2c: warning: {w.message}", file=sys.stderr)
@@ -46,6 +46,13 @@ def quantize_from_args(args, graph, *, echo_report: bool = False):
     if echo_report:
         sys.stderr.write(report.table())
     return qgraph, report
+
+
+def calibration_data(args, graph):
+    """The --calib-data arrays for ``graph``'s inputs (read once: see common.data_set)."""
+    from ..quantization.data import select_inputs
+    arrays = data_set(args, "calib_data")
+    return select_inputs(arrays, [v.name for v in graph.inputs], args.calib_data)
 
 
 def cmd_quantize(args) -> int:
@@ -69,9 +76,10 @@ def cmd_quantize(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from ..quantization import evaluate_classifier, load_data
+    from ..quantization import evaluate_classifier
+    from ..quantization.data import select_inputs
     graph = run_pipeline(args, load_model(args))
-    data = load_data(args.data, input_names=[v.name for v in graph.inputs])
+    data = select_inputs(data_set(args, "data"), [v.name for v in graph.inputs], args.data)
     if "y" not in data:
         raise InputError(f"'{args.data}' has no labels: evaluation needs an .npz with 'x' and 'y'")
     labels = data.pop("y")

@@ -36,6 +36,11 @@ SAMPLE_SUFFIXES = (".npy",) + IMAGE_SUFFIXES
 def load_data(path: str | os.PathLike, *, input_names: Sequence[str] = ()) -> dict[str, np.ndarray]:
     """Arrays from a data file or folder: ``{"x": samples}`` (or one entry per graph
     input for a multi-input .npz) plus ``"y"`` when labels are present."""
+    return select_inputs(read_arrays(path), input_names, path)
+
+
+def read_arrays(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Every array of a data file or folder: an .npz's by key, else ``{"x": samples}``."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"calibration data '{path}' does not exist")
@@ -43,7 +48,7 @@ def load_data(path: str | os.PathLike, *, input_names: Sequence[str] = ()) -> di
         return {"x": _load_folder(path)}
     suffix = path.suffix.lower()
     if suffix == ".npz":
-        return _load_npz(path, input_names)
+        return _load_npz(path)
     if suffix == ".npy":
         return {"x": _load_npy(path)}
     if suffix in IMAGE_SUFFIXES:
@@ -58,7 +63,7 @@ def _load_npy(path: Path) -> np.ndarray:
         raise InputError(f"cannot read '{path}' as an .npy array: {exc}") from None
 
 
-def _load_npz(path: Path, input_names: Sequence[str]) -> dict[str, np.ndarray]:
+def _load_npz(path: Path) -> dict[str, np.ndarray]:
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {k: archive[k] for k in archive.files}
@@ -66,6 +71,13 @@ def _load_npz(path: Path, input_names: Sequence[str]) -> dict[str, np.ndarray]:
         raise InputError(f"cannot read '{path}' as an .npz archive: {exc}") from None
     if not arrays:
         raise InputError(f"'{path}' holds no arrays")
+    return arrays
+
+
+def select_inputs(arrays: Mapping[str, np.ndarray], input_names: Sequence[str],
+                  path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """``{"x": samples}`` or one entry per graph input, plus ``"y"`` (labels) if present:
+    arrays named after every input, else ``x``, else the only array that is not ``y``."""
     out: dict[str, np.ndarray] = {}
     if input_names and all(n in arrays for n in input_names):
         out.update({n: arrays[n] for n in input_names})

@@ -74,7 +74,8 @@ def load_ini_network(path: str | os.PathLike, *, allow_dirs: Sequence[str | os.P
                      env: Mapping[str, str] | None = None, params=None, seed: int = 0,
                      batch_size: int = 1, init: str = "fillers", limits: IniLimits | None = None,
                      max_param_bytes: int = DEFAULT_MAX_PARAM_BYTES,
-                     input_size: tuple[int, int, int] | None = None) -> Graph:
+                     input_size: tuple[int, int, int] | None = None,
+                     default_input_size: tuple[int, int, int] | None = None) -> Graph:
     """Lower the N2D2 network described by the INI file ``path`` to a verified graph.
 
     ``params``: trained values (a folder of N2D2 ``.syntxt`` files, an ``.npz``
@@ -84,7 +85,9 @@ def load_ini_network(path: str | os.PathLike, *, allow_dirs: Sequence[str | os.P
     ``BatchSize`` is a training setting).  ``env`` supplies ``${VAR}`` values
     (default: the environment); files named by the INI file must be inside its
     folder or ``allow_dirs``.  ``input_size=(width, height, channels)`` replaces
-    the stimuli provider's size (and stands in for a missing ``[sp]`` section).
+    the stimuli provider's size (and stands in for a missing ``[sp]`` section);
+    ``default_input_size`` only stands in for a missing section (the size of the
+    data the caller will feed).
     """
     if init not in INIT_MODES:
         raise InputError(f"init must be one of {', '.join(INIT_MODES)}, got {init!r}")
@@ -92,6 +95,7 @@ def load_ini_network(path: str | os.PathLike, *, allow_dirs: Sequence[str | os.P
     doc = load_ini(path, env=env, allow_dirs=allow, limits=limits)
     builder = NetworkBuilder(doc, allow_dirs=allow, params=params, seed=seed, init=init,
                              max_param_bytes=max_param_bytes)
+    builder.default_input_size = default_input_size
     return builder.build(batch_size, input_size)
 
 
@@ -138,6 +142,7 @@ class NetworkBuilder:
         self.cells: dict[str, Value] = {}
         self.stimuli_name = ""
         self.input_size: tuple[int, int, int] | None = None
+        self.default_input_size: tuple[int, int, int] | None = None
         self.store: ParameterStore | None = None
         self._params = params
         self.metadata: dict = {}

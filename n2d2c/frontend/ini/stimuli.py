@@ -99,6 +99,8 @@ def lower_stimuli(builder: "NetworkBuilder", batch_size: int,
     doc = builder.doc
     sp = doc.stimuli_provider()
     if sp is None and input_size is None:
+        input_size = builder.default_input_size
+    if sp is None and input_size is None:
         readers = [s.name for s in doc if "Input" in s.properties
                    and doc.value(s.name, "Input").text.strip() in ("sp", "env")]
         also = f" ([{readers[0]}] reads Input={doc.value(readers[0], 'Input').text.strip()})" \
@@ -106,8 +108,9 @@ def lower_stimuli(builder: "NetworkBuilder", batch_size: int,
         raise InputError("the file has no stimuli provider section [sp] or [env] (SizeX, SizeY, "
                          f"NbChannels), so the network input size is unknown{also}",
                          location=str(doc.path),
-                         hint="add the section, or give the size with "
-                              "load_ini_network(..., input_size=(width, height, channels))")
+                         hint="add the section, or give the size: --input-shape NxCxHxW on "
+                              "the command line, input_shapes={'sp': (N, C, H, W)} in "
+                              "n2d2c.load(), or feed data of that shape")
     builder.stimuli_name = sp or "sp"
     builder.input_size = input_size
     if sp is None:

@@ -15,7 +15,7 @@ from . import registry
 from .context import ImportState, NodeContext, byte_limit
 from .errors import unsupported_ops_error
 from .external_data import load_external_data
-from .inputs import check_overrides, index_inputs, input_shape
+from .inputs import bind_shapes, index_inputs, input_shape
 from .loader import check_opset, default_opset, inline_functions, read_model
 from .tensors import sparse_to_array, tensor_to_array
 
@@ -23,10 +23,15 @@ from .tensors import sparse_to_array, tensor_to_array
 DEFAULT_MAX_CONSTANT_BYTES = 4 * 2**30
 
 
-def load_onnx(path_or_model, *, input_shapes: Mapping[str, tuple] | None = None,
+def load_onnx(path_or_model, *, input_shapes: Mapping | None = None,
+              data_shapes: Mapping | None = None,
               allow_dirs: Sequence[str | os.PathLike] = (),
               max_constant_bytes: int = DEFAULT_MAX_CONSTANT_BYTES) -> Graph:
     """Import an ONNX model (file path or ModelProto) as a verified IR graph.
+
+    ``input_shapes`` fixes input shapes; ``data_shapes`` (``binding.DataShape``) binds
+    symbolic dimensions from the data to be fed.  Both are keyed by input name,
+    position, or ``""`` for the only input (see ``n2d2c.frontend.binding``).
 
     Raises InputError for unreadable or invalid files, UnsupportedError listing
     every unsupported op (or naming the node whose attributes are not handled),
@@ -45,7 +50,7 @@ def load_onnx(path_or_model, *, input_shapes: Mapping[str, tuple] | None = None,
         limit = int(max_constant_bytes)
         load_external_data(model, base_dir, [Path(d) for d in allow_dirs],
                            byte_limit(limit), source)
-        return _import_graph(model, dict(input_shapes or {}), limit)
+        return _import_graph(model, dict(input_shapes or {}), dict(data_shapes or {}), limit)
     except N2D2CError as err:
         if err.location is None and source not in err.message:
             err.location = source  # say which file, once
@@ -100,7 +105,7 @@ def _all_tensor_names(graph) -> set[str]:
     return names
 
 
-def _import_graph(model: onnx.ModelProto, overrides: dict, limit: int) -> Graph:
+def _import_graph(model: onnx.ModelProto, overrides: dict, data: dict, limit: int) -> Graph:
     g = model.graph
     graph = Graph(as_text(g.name) or "main")
     state = ImportState(graph, default_opset(model) or 0, _all_tensor_names(g), limit)
@@ -116,11 +121,11 @@ def _import_graph(model: onnx.ModelProto, overrides: dict, limit: int) -> Graph:
 
     # Inputs that also have an initializer are weights (IR < 4 listed them as inputs).
     inputs = [vi for vi in g.input if vi.name not in state.consts]
-    check_overrides(inputs, overrides)
+    overrides, bound = bind_shapes(inputs, overrides, data)
     indices = index_inputs(g)
     for vi in inputs:
         is_index = vi.name in indices and vi.type.tensor_type.elem_type == onnx.TensorProto.INT64
-        shape = input_shape(vi, overrides, index_input=is_index)
+        shape = input_shape(vi, overrides, bound, index_input=is_index)
         dtype = DType.I64 if is_index else DType.F32
         state.values[vi.name] = graph.add_input(vi.name, TensorType(shape, dtype))
 

@@ -1,8 +1,9 @@
 """Static shapes for the graph inputs.
 
 IR shapes are static.  A symbolic or missing dimension is taken from the user's
-``input_shapes``; failing that, a symbolic *first* dimension is the batch and
-becomes 1, and any other unknown dimension is an error that says how to give it.
+``input_shapes``, or bound from the data to be fed (``n2d2c.frontend.binding``);
+failing that, a symbolic *first* dimension is the batch and becomes 1, and any
+other unknown dimension is an error that says how to give it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Mapping, Sequence
 from onnx import TensorProto
 
 from ...errors import ShapeError, UnsupportedError, UsageError
+from ..binding import bind_input_shapes, resolve_keys, spell as _spell
 
 
 def _dims(value_info) -> list[int | str | None] | None:
@@ -31,18 +33,25 @@ def _dims(value_info) -> list[int | str | None] | None:
     return dims
 
 
-def check_overrides(inputs: Sequence, overrides: Mapping[str, tuple]) -> None:
+def bind_shapes(inputs: Sequence, overrides: Mapping, data: Mapping
+                ) -> tuple[dict[str, tuple], dict[str, tuple]]:
+    """(``--input-shape`` by input name, dims bound from shapes and data by input name)."""
     names = [vi.name for vi in inputs]
+    overrides = resolve_keys(names, overrides, "--input-shape", strict_names=True)
+    check_overrides(overrides)
+    data = resolve_keys(names, data, "input data", strict_names=False)
+    declared = {vi.name: _dims(vi) for vi in inputs}
+    return overrides, bind_input_shapes(declared, overrides, data)
+
+
+def check_overrides(overrides: Mapping[str, tuple]) -> None:
     for name, shape in overrides.items():
-        if name not in names:
-            raise UsageError(f"--input-shape names '{name}', which is not a model input; "
-                             f"the inputs are: {', '.join(names) or 'none'}")
         if not all(isinstance(d, numbers.Integral) and not isinstance(d, bool) and d > 0
                    for d in shape):
             raise UsageError(f"--input-shape for '{name}' must be positive integers, got {shape}")
 
 
-def input_shape(value_info, overrides: Mapping[str, tuple], *,
+def input_shape(value_info, overrides: Mapping[str, tuple], bound: Mapping[str, tuple], *,
                 index_input: bool = False) -> tuple[int, ...]:
     """``index_input``: the input is only read as MaxUnpool's indices, so int64 is allowed."""
     name = value_info.name
@@ -73,7 +82,7 @@ def input_shape(value_info, overrides: Mapping[str, tuple], *,
     if declared is None:
         raise ShapeError(f"graph input '{name}' has no declared shape",
                          hint=f"give it with --input-shape {name}=1x3x224x224 (your sizes)")
-    dims = list(declared)
+    dims = list(bound.get(name, declared))
     if dims and not isinstance(dims[0], int):
         dims[0] = 1  # the batch
     unknown = [i for i, d in enumerate(dims) if not isinstance(d, int)]
@@ -81,8 +90,9 @@ def input_shape(value_info, overrides: Mapping[str, tuple], *,
         example = "x".join(str(d) if isinstance(d, int) else "N" for d in dims)
         raise ShapeError(f"graph input '{name}' has unknown dimension(s) at axis "
                          f"{', '.join(map(str, unknown))} (shape {_spell(declared)})",
-                         hint=f"give the full shape with --input-shape {name}={example}, "
-                              "replacing each N by a size")
+                         hint=f"feed data of that shape (run --input {name}=x.npy), or give "
+                              f"it with --input-shape {name}={example}, replacing each N by "
+                              "a size")
     return tuple(dims)
 
 
@@ -94,7 +104,3 @@ def index_inputs(graph) -> set[str]:
         for i, name in enumerate(node.input):
             readers.setdefault(name, set()).add((node.op_type, i))
     return {vi.name for vi in graph.input if readers.get(vi.name) == {("MaxUnpool", 1)}}
-
-
-def _spell(dims) -> str:
-    return "[" + ", ".join("?" if d is None else str(d) for d in dims) + "]"
