@@ -39,6 +39,10 @@ def check_against_simulator(graph: Graph, seed: int = 0) -> None:
     assert list(got) == [v.name for v in graph.outputs]
     for name, expected in want.items():
         assert got[name].shape == expected.shape, name
+        if expected.dtype.kind in "biu":   # masks, indices and casts: exact
+            assert got[name].dtype == expected.dtype, name
+            np.testing.assert_array_equal(got[name], expected, err_msg=name)
+            continue
         atol = ATOL * (1 if name in outputs else max(1.0, float(np.abs(expected).max())))
         np.testing.assert_allclose(got[name], expected, rtol=RTOL, atol=atol, err_msg=name)
 
@@ -93,6 +97,36 @@ def _pool_unpool(unpool):
     g, [x] = _graph(X4)
     pool = g.add(O.MaxPool2dWithIndices(kernel=unpool.kernel, strides=unpool.strides), [x])
     g.outputs = list(pool.outputs) + [g.add(unpool, list(pool.outputs)).output]
+    return g
+
+
+def _logic():
+    """Every comparison and boolean op on float inputs, selected back into floats."""
+    g, [x, y] = _graph(X4, (1, 4, 1, 9))
+    zero = g.constant(np.zeros((), np.float32), "zero")
+    masks = [g.add(cls(), [x, y]).output for cls in O.COMPARISONS]
+    positive = g.add(O.Greater(), [x, zero]).output
+    masks += [g.add(cls(), [masks[0], positive]).output for cls in (O.And, O.Or, O.Xor)]
+    masks.append(g.add(O.Not(), [masks[-1]]).output)
+    g.outputs = [g.add(O.Where(), [m, x, y]).output for m in masks]
+    return g
+
+
+def _casts():
+    """f32 -> i32, i8, i64, i1 -> f32, and Sign of a float and of an integer."""
+    g, [x] = _graph(X4)
+    scaled = g.add(O.Mul(), [x, g.constant(np.array(20.0, np.float32), "twenty")]).output
+    ints = [g.add(O.Cast(dtype=d), [scaled]).output for d in ("i32", "i8", "i64", "i1")]
+    outs = [g.add(O.Cast(dtype="f32"), [v]).output for v in ints]
+    outs += [g.add(O.Sign(), [x]).output, g.add(O.Sign(), [ints[0]]).output]
+    g.outputs = outs
+    return g
+
+
+def _arg(op):
+    g, [x] = _graph(X4)
+    floor = g.add(O.Floor(), [x]).output     # ties, for select_last_index
+    g.outputs = [g.add(op, [floor]).output]
     return g
 
 
@@ -189,6 +223,10 @@ CASES = {
     "mish": lambda: _single(O.Mish(), [X4]),
     **{cls.OP_NAME: (lambda cls=cls: _single(cls(), [X4])) for cls in O.UNARY_MATH},
     "pow": lambda: _single(O.Pow(), [X4, (1, 4, 1, 1)]),
+    "logic": _logic,
+    "casts": _casts,
+    "argmax": lambda: _arg(O.ArgMax(axis=1, keepdims=False)),
+    "argmin_last": lambda: _arg(O.ArgMin(axis=-1, select_last_index=True)),
 }
 
 

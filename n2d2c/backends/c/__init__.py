@@ -21,7 +21,7 @@ from .memory import KernelMemory, PlannedBuffers, plan_graph
 from .program import LOWERINGS, Activation, KernelCall, Layer, Program, lower_graph
 from .program_verify import verify_program
 from . import lowering  # noqa: E402,F401  (fills LOWERINGS)
-from . import lower_indexing  # noqa: E402,F401
+from . import lower_indexing, lower_logic  # noqa: E402,F401
 from .views import Storage, View, loop_nest
 
 __all__ = ["Activation", "ArenaPlacement", "BufferPlan", "BufferRequest", "CEmitter", "Ctx",

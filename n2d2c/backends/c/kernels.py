@@ -116,8 +116,13 @@ def _same_shape(call: "KernelCall") -> list[str]:
 
 
 # fn -> number of operands, in role order a, b, c, ...
+# Comparisons, boolean logic, Where, Sign and casts (lower_logic.py): defined for every
+# element type, so the spelling takes them before the integer-only checks.
+LOGIC_FNS = {"cast": 1, "to_bool": 1, "equal": 2, "less": 2, "greater": 2, "less_equal": 2,
+             "greater_equal": 2, "and": 2, "or": 2, "xor": 2, "not": 1, "where": 3, "sign": 1}
 MAP_ARITY = {"identity": 1, "quantize": 1, "dequantize": 1, "add": 2, "sub": 2, "mul": 2,
-             "div": 2, "max": 2, "min": 2, "prelu": 2, "pow": 2, "affine": 3, "batchnorm": 5}
+             "div": 2, "max": 2, "min": 2, "prelu": 2, "pow": 2, "affine": 3, "batchnorm": 5,
+             **LOGIC_FNS}
 MAP_FN_PARAMS = {"quantize": ("scale", "zero_point"), "dequantize": ("scale", "zero_point"),
                  "batchnorm": ("epsilon",)}
 
@@ -177,6 +182,15 @@ def _take_invariants(call: "KernelCall") -> list[str]:
     return found
 
 
+def _arg_reduce_invariants(call: "KernelCall") -> list[str]:
+    x, y, axis = call.reads["x"], call.writes["y"], call.params["axis"]
+    if not 0 <= axis < x.rank or y.shape != x.shape[:axis] + (1,) + x.shape[axis + 1:]:
+        return [f"'y' {list(y.shape)} must be 'x' {list(x.shape)} with axis {axis} of length 1"]
+    if y.storage.dtype != "int64":
+        return [f"'y' is {y.storage.dtype}, not int64"]
+    return []
+
+
 def _rank4(*roles: str) -> Callable[["KernelCall"], list[str]]:
     def check(call: "KernelCall") -> list[str]:
         views = {**call.reads, **call.writes}
@@ -233,6 +247,9 @@ KERNELS: dict[str, KernelSpec] = _table(
                "y[i] = x[i, ind[i]] along x's last axis, read at run time; a negative index "
                "counts from the end, one out of range gives 0 (Gather, GatherElements, Trilu)",
                _take_invariants),
+    KernelSpec("arg_reduce", ("x",), ("y",), ("axis", "largest", "last"), "none",
+               "y = the int64 index of the largest (or smallest) x along axis, the first or "
+               "the last of equal ones (ArgMax, ArgMin)", _arg_reduce_invariants),
     KernelSpec("resize_linear", ("x",), ("y",), ("axes",), "none",
                "(multi)linear resize: per axis two source indices and two weights"),
     KernelSpec("rescale", ("x",), ("y",), ("op", "axis"), "none",

@@ -132,6 +132,19 @@ class GenericKernels:
                            y=self.operand("y", y), nest=nest, n=x.shape[-1], s=x.strides[-1],
                            zero=zero, pragma=self.parallel_for(nest.total // 4))
 
+    def prepare_arg_reduce(self, call: KernelCall, layer: Layer):
+        """ArgMax/ArgMin: one scan of the axis per output element (kernels.py)."""
+        x, y = call.reads["x"], call.writes["y"]
+        axis = call.params["axis"]
+        outer = [d for d in range(x.rank) if d != axis]
+        nest = self._nest([x.shape[d] for d in outer],
+                          {"y": _pick(y, outer), "x": _pick(x, outer)})
+        # A strict comparison keeps the first of equal values, a loose one the last.
+        cmp = (">" if call.params["largest"] else "<") + ("=" if call.params["last"] else "")
+        return "arg_reduce", Ctx(x=self.operand("x", x), y=self.operand("y", y), nest=nest,
+                                 n=x.shape[axis], sx=x.strides[axis], cmp=cmp,
+                                 pragma=self.parallel_for(x.size // 4))
+
     def prepare_resize_linear(self, call: KernelCall, layer: Layer):
         """(Multi)linear Resize: per resized axis two source offsets and two weights."""
         x, y = call.reads["x"], call.writes["y"]

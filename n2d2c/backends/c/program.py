@@ -152,7 +152,13 @@ class Program:
         return {name: (span[0], span[1]) for name, span in spans.items()}
 
 
-SUPPORTED_DTYPES = (DType.F32, DType.I8, DType.U8, DType.I16, DType.I32, DType.I64)
+SUPPORTED_DTYPES = (DType.F32, DType.I8, DType.U8, DType.I16, DType.I32, DType.I64, DType.BOOL)
+
+
+def storage_dtype(dtype: DType) -> str:
+    """The element type of a buffer holding ``dtype``: booleans are uint8 0/1 (the bytes
+    onnxruntime and numpy store), so no kernel needs a C bool."""
+    return "uint8" if dtype is DType.BOOL else dtype.numpy.name
 
 SPATIAL_OPS = (ops.Conv2d, ops.ConvTranspose2d, ops.MaxPool2d, ops.AvgPool2d)
 
@@ -231,7 +237,7 @@ class Lowering:
             else:
                 layout = "nhwc" if out.type.rank == 4 else "logical"
                 storage = Storage("arena", self.ident(out.name), out.type.size,
-                                  dtype=out.type.dtype.numpy.name)
+                                  dtype=storage_dtype(out.type.dtype))
                 self.arena[storage.name] = storage
                 view = View.dense(storage, out.shape, layout)
             self._preallocated[id(out)] = view
@@ -259,8 +265,8 @@ class Lowering:
         if value.type.dtype not in SUPPORTED_DTYPES:
             where = op.label if op is not None else f"value %{value.name}"
             raise UnsupportedError(
-                f"{where}: the C backends compute in float32 or in the integer types of the "
-                f"quantized IR, but %{value.name} is {value.type.dtype.value}",
+                f"{where}: the C backends compute in float32, in booleans or in the integer "
+                f"types of the quantized IR, but %{value.name} is {value.type.dtype.value}",
                 hint="cast the model to float32, or quantize it")
 
     def view(self, value: Value) -> View:
@@ -271,8 +277,10 @@ class Lowering:
         array = self.graph.constant_value(value)
         if array is None:
             raise UnsupportedError(f"value %{value.name} is read before it is computed")
+        if array.dtype == np.bool_:
+            array = array.astype(np.uint8)
         if array.dtype.name not in ITEMSIZE:
-            if array.dtype.kind not in "fb":
+            if array.dtype.kind not in "f":
                 raise UnsupportedError(f"constant %{value.name} has element type {array.dtype}")
             array = array.astype(np.float32)
         storage = Storage("const", self.ident("c_" + value.name), int(array.size),
@@ -291,7 +299,7 @@ class Lowering:
         size = 1
         for d in shape:
             size *= d
-        dtype = value.type.dtype.numpy.name if value is not None else (like_dtype or "float32")
+        dtype = storage_dtype(value.type.dtype) if value is not None else (like_dtype or "float32")
         storage = Storage("arena", self.ident(name or value.name), size, dtype=dtype)
         self.arena[storage.name] = storage
         view = View.dense(storage, shape, layout)
@@ -423,7 +431,7 @@ def lower_graph(graph: Graph, name: str = "network", *, fuse: bool = True,
                 concat_in_place: bool = False) -> Program:
     """Lower a verified graph into a Program (see the module docstring)."""
     from . import lowering  # noqa: F401 (registers the per-op lowerings)
-    from . import lower_indexing  # noqa: F401
+    from . import lower_indexing, lower_logic  # noqa: F401
 
     if fuse:
         graph = canonical_form(graph)

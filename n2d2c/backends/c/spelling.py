@@ -21,6 +21,7 @@ import numpy as np
 from ...errors import InternalError, UnsupportedError
 from .context import ConstArray, Operand
 from .formatting import c_float, c_float_array, c_int_array
+from .kernels import LOGIC_FNS
 from .program import Activation, Layer, c_identifier
 from .views import Storage
 
@@ -216,6 +217,10 @@ class CSpelling:
             return self.spell("fn_dequantize", args[0],
                               self.int_literal(params["zero_point"], "int64"),
                               repr(float(params["scale"])))
+        if fn in LOGIC_FNS:  # any element type
+            if fn == "cast":
+                return self.spell("fn_cast", *args, self.ctype(params["out_dtype"]))
+            return self.spell(f"fn_{fn}", *args)
         if params.get("out_dtype", "float32") != "float32":
             if fn == "add":
                 return self.spell("int_add", *args, self.ctype(params["out_dtype"]))

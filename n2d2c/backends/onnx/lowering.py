@@ -35,6 +35,10 @@ _UNARY = {O.Relu: "Relu", O.Sigmoid: "Sigmoid", O.Tanh: "Tanh", O.HardSwish: "Ha
           O.Identity: "Identity", O.Dropout: "Identity"}
 if hasattr(O, "Softplus"):  # added to the IR after this backend was written
     _UNARY[O.Softplus] = "Softplus"
+# Comparisons, logic, Where, Sign, Cast, ArgMax/ArgMin (ir/ops/logic.py): their bool and
+# integer tensors are plain ONNX tensors of their own type in every form (never quantized
+# values), and their IR class names are their ONNX op types.
+_ANY_TYPE = (*O.COMPARISONS, *O.LOGICAL, O.Where, O.Sign, O.Cast, *O.ARG_REDUCTIONS)
 
 
 def index_values(graph: Graph) -> set[int]:
@@ -87,6 +91,8 @@ class Exporter:
             self._float_handlers.setdefault(cls, self._binary(op_type))
         for cls, op_type in _UNARY.items():
             self._float_handlers[cls] = self._simple(op_type)
+        for cls in _ANY_TYPE:
+            self._float_handlers[cls] = self._any_type
 
     # -- driver ----------------------------------------------------------------------
     def export(self) -> onnx.ModelProto:
@@ -132,7 +138,8 @@ class Exporter:
         """Hook run after the inputs are bound, before the first op."""
 
     def lower(self, op: Operation) -> None:
-        values = [v for v in (*op.inputs, *op.outputs) if id(v) not in self.indices]
+        values = [v for v in (*op.inputs, *op.outputs)
+                  if id(v) not in self.indices and not isinstance(op, _ANY_TYPE)]
         if isinstance(op, (O.Quantize, O.Dequantize, O.Rescale)) or any(
                 v.type.dtype.is_integer for v in values):
             handler = self.integer_handler(op)
@@ -407,6 +414,15 @@ class Exporter:
     def _trilu(self, op: O.Trilu, ins, outs):
         k = self.w.const(np.array(op.k, np.int64), "k")
         self.w.node("Trilu", [ins[0], k], outs, name=op.name, upper=int(op.upper))
+
+    def _any_type(self, op, ins, outs):
+        attrs = {}
+        if isinstance(op, O.Cast):
+            attrs["to"] = ONNX_DTYPES[op.target]
+        elif isinstance(op, O.ARG_REDUCTIONS):
+            attrs = dict(axis=op.axis, keepdims=int(op.keepdims),
+                         select_last_index=int(op.select_last_index))
+        self.w.node(type(op).__name__, ins, outs, name=op.name, **attrs)
 
     # -- helpers for subclasses ------------------------------------------------------------
     def float_node(self, op: Operation, ins: list[str], outs: list[str]) -> None:
