@@ -35,7 +35,7 @@ def macs_of(op: Operation) -> int:
         return 0
     if isinstance(op, (ops.MaxPool2d, ops.AvgPool2d, ops.MaxPool2dWithIndices)):
         return op.outputs[0].type.size * op.kernel[0] * op.kernel[1]
-    if isinstance(op, (ops.GlobalAvgPool, ops.GlobalMaxPool, ops.ReduceMean)):
+    if isinstance(op, (ops.GlobalAvgPool, ops.GlobalMaxPool, ops.Reduce)):
         return op.inputs[0].type.size
     return out_elems
 

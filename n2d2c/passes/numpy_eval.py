@@ -14,6 +14,7 @@ import numpy as np
 
 from ..ir import Operation
 from ..ir import ops as O
+from ..ir.ops.reduce import reduce_reference
 
 
 def apply_activation(op: Operation, x: np.ndarray) -> np.ndarray:
@@ -117,7 +118,8 @@ _KERNELS: dict[type, Callable] = {
     O.Slice: lambda op, x: x[op.slices(x.ndim)],
     O.Split: _split,
     O.Pad: _pad,
-    O.ReduceMean: lambda op, x: np.mean(x, axis=tuple(op.axes) or None, keepdims=op.keepdims),
+    **{cls: lambda op, x: reduce_reference(op.KIND, x, op.reduced_axes(x.ndim), op.keepdims)
+       for cls in O.REDUCTIONS},
     O.MatMul: lambda op, a, b: np.matmul(a, b),
     O.Gemm: _gemm,
     O.BatchNorm: _batch_norm,

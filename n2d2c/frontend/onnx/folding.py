@@ -260,21 +260,3 @@ for _op, _fn in _COMPARE.items():
 
 for _op, _fn in _UNARY.items():
     folder(_op)(lambda ctx, arrays, _fn=_fn: [np.asarray(_fn(arrays[0])).astype(arrays[0].dtype)])
-
-
-_REDUCE = {"ReduceSum": np.sum, "ReduceProd": np.prod, "ReduceMin": np.min, "ReduceMax": np.max,
-           "ReduceMean": np.mean}
-
-
-def _reduce_folder(op_type, fn):
-    def run(ctx, arrays):
-        x = arrays[0]
-        axes, keepdims = params.reduce_axes(ctx, x.ndim)
-        if axes is None:
-            return [x]
-        return [np.asarray(fn(x, axis=axes, keepdims=keepdims)).astype(x.dtype)]
-    folder(op_type)(run)
-
-
-for _op, _fn in _REDUCE.items():
-    _reduce_folder(_op, _fn)

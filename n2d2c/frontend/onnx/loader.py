@@ -63,10 +63,33 @@ def _check(model: onnx.ModelProto, source: str) -> None:
     if model.ir_version <= 0 or not model.HasField("graph"):
         raise InputError(f"'{source}' is not an ONNX model (it has no IR version or no graph)")
     try:
-        onnx.checker.check_model(_without_external_data(model))
+        onnx.checker.check_model(_without_deprecated_ops(_without_external_data(model)))
     except Exception as exc:  # ValidationError, and C++ errors surfaced as others
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"'{source}' is not a valid ONNX model: {first}") from None
+
+
+# Ops whose version at some opsets the checker refuses as deprecated although onnxruntime
+# runs it and exporters wrote it: GroupNormalization 18-20 (scale and bias per group;
+# opset 21 made them per channel).  Each such node is checked as an Identity of its
+# input, which has the same result type; the converter reads the real node.
+_DEPRECATED_BUT_READ = {"GroupNormalization": range(18, 21)}
+
+
+def _without_deprecated_ops(model: onnx.ModelProto) -> onnx.ModelProto:
+    versions = _DEPRECATED_BUT_READ.get
+    opset = default_opset(model)
+    nodes = [i for i, node in enumerate(model.graph.node)
+             if node.domain in ("", "ai.onnx") and opset in versions(node.op_type, ())]
+    if not nodes:
+        return model
+    copy = onnx.ModelProto()
+    copy.CopyFrom(model)
+    for i in nodes:
+        node = copy.graph.node[i]
+        node.CopyFrom(onnx.helper.make_node("Identity", node.input[:1], node.output[:1],
+                                            name=node.name))
+    return copy
 
 
 def _without_external_data(model: onnx.ModelProto) -> onnx.ModelProto:

@@ -1,12 +1,7 @@
-"""ONNX element-wise math on run-time tensors (ir/ops/math.py), and the two
-composite ops of transformer blocks written as the math they stand for:
-
-* ``Gelu`` (opset 20): ``0.5 x (1 + erf(x / sqrt 2))``, or with ``approximate="tanh"``
-  ``0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))``;
-* ``LayerNormalization`` (opset 17): over the axes from ``axis`` to the last,
-  ``(x - mean) / sqrt(var + epsilon) * scale + bias`` with ``mean`` and ``var``
-  reduce-means; its optional results Mean and InvStdDev are the reduce-mean and
-  ``1 / sqrt(var + epsilon)``.
+"""ONNX element-wise math on run-time tensors (ir/ops/math.py), and ``Gelu`` (opset 20)
+written as the math it stands for: ``0.5 x (1 + erf(x / sqrt 2))``, or with
+``approximate="tanh"`` ``0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))``.
+LayerNormalization is with the other normalizations (normalization.py).
 
 On constant inputs the folders of folding.py evaluate them at import instead.
 """
@@ -71,31 +66,3 @@ def convert_gelu(ctx):
                         outputs=None)
     half = ctx.emit(ops.Mul(), [x, _scalar(ctx, x, 0.5, "half")], suffix="half", outputs=None)
     ctx.emit(ops.Mul(), [half.output, one_plus.output])
-
-
-@converter("LayerNormalization")
-def convert_layer_norm(ctx):
-    x = ctx.value(0)
-    rank = x.type.rank
-    axis = int(ctx.attr("axis", -1))
-    if not -rank <= axis < rank:
-        raise ctx.shape_error(f"axis {axis} is outside a rank-{rank} input")
-    axes = tuple(range(axis % rank, rank))
-    eps = _scalar(ctx, x, float(ctx.attr("epsilon", 1e-5)), "epsilon")
-    wants = [k for k in (1, 2) if k < len(ctx.node.output) and ctx.node.output[k]]
-    mean = ctx.emit(ops.ReduceMean(axes=axes), [x], suffix="mean",
-                    outputs=1 if 1 in wants else None)
-    centred = ctx.emit(ops.Sub(), [x, mean.output], suffix="centred", outputs=None)
-    square = ctx.emit(ops.Mul(), [centred.output, centred.output], suffix="square", outputs=None)
-    var = ctx.emit(ops.ReduceMean(axes=axes), [square.output], suffix="var", outputs=None)
-    var_eps = ctx.emit(ops.Add(), [var.output, eps], suffix="var_eps", outputs=None)
-    std = ctx.emit(ops.Sqrt(), [var_eps.output], suffix="std", outputs=None)
-    if 2 in wants:
-        ctx.emit(ops.Reciprocal(), [std.output], suffix="inv_std", outputs=2)
-    normed = ctx.emit(ops.Div(), [centred.output, std.output], suffix="normed",
-                      outputs=None if ctx.has(1) or ctx.has(2) else 0)
-    if ctx.has(1):
-        normed = ctx.emit(ops.Mul(), [normed.output, ctx.value(1)], suffix="scaled",
-                          outputs=None if ctx.has(2) else 0)
-    if ctx.has(2):
-        ctx.emit(ops.Add(), [normed.output, ctx.value(2)])

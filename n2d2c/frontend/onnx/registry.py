@@ -9,6 +9,11 @@ Reshape of an activation is converted.  Op types with only a folder are
 ``static`` lists the input positions that must be known at compile time
 (shapes, axes, scales ...); tests use it to turn such graph inputs into
 initializers, and errors use it to explain what must be constant.
+
+``any_dtype`` says which run-time inputs may be of any element type (True: all of
+them, or a tuple of positions); every other run-time input must be float32, which
+the importer checks before the converter runs (io_types.check_operands), so that an
+int8 tensor reaching a float-only converter is a clear error, not a wrong graph.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from typing import Callable
 CONVERTERS: dict[str, Callable] = {}
 FOLDERS: dict[str, "Folder"] = {}
 STATIC_INPUTS: dict[str, tuple[int, ...]] = {}
+# op type -> run-time input positions of any element type (None: every position).
+ANY_DTYPE: dict[str, tuple[int, ...] | None] = {}
 
 
 @dataclass(frozen=True)
@@ -29,7 +36,8 @@ class Folder:
     needs_values: bool = True
 
 
-def converter(*op_types: str, static: tuple[int, ...] = ()):
+def converter(*op_types: str, static: tuple[int, ...] = (),
+              any_dtype: bool | tuple[int, ...] = False):
     def register(fn):
         for op_type in op_types:
             if op_type in CONVERTERS:
@@ -37,8 +45,20 @@ def converter(*op_types: str, static: tuple[int, ...] = ()):
             CONVERTERS[op_type] = fn
             if static:
                 STATIC_INPUTS[op_type] = tuple(static)
+            if any_dtype is True:
+                ANY_DTYPE[op_type] = None
+            elif any_dtype:
+                ANY_DTYPE[op_type] = tuple(any_dtype)
         return fn
     return register
+
+
+def takes_any_dtype(op_type: str, position: int) -> bool:
+    """May run-time input ``position`` of ``op_type``'s converter be of any element type?"""
+    if op_type not in ANY_DTYPE:
+        return False
+    positions = ANY_DTYPE[op_type]
+    return positions is None or position in positions
 
 
 def folder(*op_types: str, static: tuple[int, ...] = (), needs_values: bool = True):
@@ -56,7 +76,7 @@ def folder(*op_types: str, static: tuple[int, ...] = (), needs_values: bool = Tr
 def load_converters() -> None:
     """Import every converter family once (they register themselves)."""
     from . import (conv, elementwise, folding, indexing, logic, math,  # noqa: F401
-                   normalization, pooling, resize, shape_ops)
+                   normalization, pooling, reduce, resize, shape_ops)
 
 
 def supported_ops() -> list[str]:

@@ -16,6 +16,8 @@ from .pool import (AvgPool2d, GlobalAvgPool, GlobalMaxPool, MaxPool2d, MaxPool2d
                    MaxUnpool2d)
 from .quant import Dequantize, Quantize, Rescale
 from .registry import OPS, register_op
-from .shape import Concat, Pad, ReduceMean, Reshape, Resize, Slice, Split, Transpose
+from .reduce import (REDUCTIONS, Reduce, ReduceL1, ReduceL2, ReduceLogSum, ReduceLogSumExp,
+                     ReduceMax, ReduceMean, ReduceMin, ReduceProd, ReduceSum, ReduceSumSquare)
+from .shape import Concat, Pad, Reshape, Resize, Slice, Split, Transpose
 
 __all__ = [name for name in dir() if not name.startswith("_")]

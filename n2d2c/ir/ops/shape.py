@@ -6,8 +6,6 @@ from dataclasses import dataclass
 
 import math
 
-import numpy as np
-
 from ..graph import Operation
 from .registry import register_op
 from .shape_rules import normalize_axis
@@ -176,19 +174,3 @@ class Resize(Operation):
             if value not in allowed:
                 raise self.error(f"{what} {value!r} is not one of {list(allowed)}")
         return [x.with_shape(self.sizes)]
-
-
-@register_op
-@dataclass(eq=False, kw_only=True)
-class ReduceMean(Operation):
-    OP_NAME = "reduce_mean"
-
-    axes: tuple[int, ...] = ()
-    keepdims: bool = True
-
-    def infer(self, types):
-        x = types[0]
-        axes = {normalize_axis(self, a, x.rank) for a in self.axes} if self.axes else set(range(x.rank))
-        shape = [1 if i in axes else d for i, d in enumerate(x.shape)
-                 if self.keepdims or i not in axes]
-        return [x.with_shape(shape)]

@@ -1,4 +1,4 @@
-"""Softmax / LogSoftmax (numba, max-subtracted) and reductions (numpy).
+"""Softmax / LogSoftmax (numba, max-subtracted) and the reductions (numpy).
 
 The numba kernels of this module, LRN and Resize are serial: they are cheap next
 to convolutions, and a parallel numba function costs about three times as long
@@ -13,11 +13,12 @@ import numpy as np
 from numba import njit
 
 from ...ir import ops
+from ...ir.ops.reduce import reduce_reference
 from ..registry import kernel
 from ._util import f32
 
 
-@njit(cache=True, fastmath=False)
+@njit(cache=True, fastmath=False, error_model="numpy")  # a row of -inf: 0/0 is nan
 def _softmax_rows(x, out, log):
     rows, length = x.shape
     for r in range(rows):
@@ -60,7 +61,7 @@ def log_softmax(op: ops.LogSoftmax, x):
     return _softmax(op, x, True)
 
 
-@kernel(ops.ReduceMean)
-def reduce_mean(op: ops.ReduceMean, x):
-    axes = tuple(a % x.ndim for a in op.axes) if op.axes else tuple(range(x.ndim))
-    return np.mean(x, axis=axes, keepdims=op.keepdims, dtype=np.float64)
+@kernel(*ops.REDUCTIONS)
+def reduce(op: ops.Reduce, x):
+    """The whole reduction family (ir/ops/reduce.py): float64, rounded by the simulator."""
+    return reduce_reference(op.KIND, x, op.reduced_axes(x.ndim), op.keepdims)
