@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -47,13 +47,17 @@ def build(out_dir: str | os.PathLike, *, opt: str = "-O2", extra: str = "-Werror
 
 
 def run(out_dir: str | os.PathLike, args: Sequence[str] = (), *, threads: int | None = None,
-        timeout: float = 600, check: bool = True) -> subprocess.CompletedProcess:
+        timeout: float = 600, check: bool = True,
+        preexec_fn: Callable[[], None] | None = None) -> subprocess.CompletedProcess:
+    """Run the built testbench; ``preexec_fn`` runs in the child first (e.g. to set a
+    memory limit with ``resource.setrlimit``)."""
     out_dir = Path(out_dir)
     env = dict(os.environ)
     if threads is not None:
         env["OMP_NUM_THREADS"] = str(threads)
     proc = subprocess.run([str(out_dir / "bin" / "run_test"), *args], cwd=out_dir, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout,
+                          preexec_fn=preexec_fn)
     if check and proc.returncode != 0:
         raise ToolError(f"{out_dir}/bin/run_test {' '.join(args)} exited with "
                         f"{proc.returncode}:\n{(proc.stdout + proc.stderr)[-4000:]}")
