@@ -1,7 +1,7 @@
 """A ViT-style encoder block (tests/fixtures/attention.py) end to end, at opset 12
 (LayerNorm decomposed) and 17 (LayerNormalization), against onnxruntime: through the
-simulator, and compiled to C++ and run.  The batch dimension is symbolic: it is 1 by
-default and set with ``input_shapes`` for the larger batch."""
+simulator, through ``n2d2c run``, and compiled to C++ and run.  The batch dimension is
+symbolic and bound from the data's shape."""
 
 from __future__ import annotations
 
@@ -9,38 +9,23 @@ import numpy as np
 import pytest
 
 from fixtures.attention import OPSETS, attention_block, attention_inputs
+from n2d2c.cli import main
+from n2d2c.frontend.binding import DataShape
 from n2d2c.frontend.onnx import load_onnx
-from n2d2c.frontend.onnx.importer import describe_unsupported
 from n2d2c.runtime import simulate
-from support import in_ci
 
 from .harness import Case, assert_close, build_batches, require_compiler, run_ort, shared
 
 RTOL, ATOL = 1e-4, 1e-4
 BATCHES = (1, 3)
-# Added to n2d2c alongside this test (ir/ops/normalization.py, ir/ops/math.py); until they
-# are, the block cannot be imported.  No other missing op is excused.
-PENDING_OPS = {"LayerNormalization", "Erf", "Pow", "Sqrt"}
-
-
-def _require_importable(model) -> None:
-    missing = {op for op, _ in describe_unsupported(model)}
-    run_time_only = {n.op_type for n in model.graph.node} & {"Pow", "Sqrt"}
-    try:
-        load_onnx(model)
-    except Exception as exc:
-        pending = (missing | run_time_only) & PENDING_OPS
-        if pending and not missing - PENDING_OPS and not in_ci():
-            pytest.skip(f"needs {', '.join(sorted(pending))} on run-time tensors, not in n2d2c yet")
-        raise
 
 
 def _case(opset: int, batch: int) -> Case:
+    """The symbolic batch is bound from the feed's shape, as ``n2d2c run`` does."""
     model = attention_block(opset)
-    _require_importable(model)
-    shapes = {} if batch == 1 else {"x": (batch, 4, 8)}
-    case = Case(f"vit_opset{opset}_batch{batch}", model, attention_inputs(batch), RTOL, ATOL)
-    case.graph = load_onnx(model, input_shapes=shapes)
+    feeds = attention_inputs(batch)
+    case = Case(f"vit_opset{opset}_batch{batch}", model, feeds, RTOL, ATOL)
+    case.graph = load_onnx(model, data_shapes={"x": DataShape(feeds["x"].shape, "the feed")})
     return case
 
 
@@ -76,3 +61,17 @@ def test_gathered_class_token_is_row_zero():
     case = _case(17, 3)
     got = simulate(case.graph, case.feeds)
     np.testing.assert_array_equal(got["cls_out"], got["y"][:, 0])
+
+
+def test_cli_run_binds_the_batch_from_the_npy(tmp_path, capsys):
+    import onnx
+    onnx.save(attention_block(12), tmp_path / "vit.onnx")
+    feeds = attention_inputs(3)
+    np.save(tmp_path / "x.npy", feeds["x"])
+    assert main(["run", str(tmp_path / "vit.onnx"), "--input", str(tmp_path / "x.npy"),
+                 "--output", str(tmp_path / "out.npz")]) == 0
+    capsys.readouterr()
+    got = np.load(tmp_path / "out.npz")
+    ref = run_ort(attention_block(12), feeds)
+    np.testing.assert_allclose(got["y"], ref[0], rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(got["cls_out"], ref[1], rtol=RTOL, atol=ATOL)
