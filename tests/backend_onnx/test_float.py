@@ -85,6 +85,13 @@ def _single(op, shapes, consts=()):
     return g
 
 
+def _after_abs(op):
+    """``op`` reading |x| (the logarithms of the reductions need positive sums)."""
+    g, [x] = _graph(X4)
+    g.outputs = [g.add(op, [g.add(O.Abs(), [x]).output]).output]
+    return g
+
+
 def _gathering(op, shape, indices):
     """``op`` reading a fresh input of ``shape`` at the constant int64 ``indices``."""
     g, [x] = _graph(shape)
@@ -209,6 +216,9 @@ CASES = {
                  coordinate_transformation_mode="align_corners"), [X4]),
     "reduce_mean": lambda: _single(O.ReduceMean(axes=(2, 3), keepdims=False), [X4]),
     "reduce_mean_all": lambda: _single(O.ReduceMean(), [X4]),
+    **{cls.OP_NAME: (lambda cls=cls: _after_abs(cls(axes=(1, -1)))) for cls in O.REDUCTIONS
+       if cls is not O.ReduceMean},
+    "reduce_max_all_flat": lambda: _single(O.ReduceMax(keepdims=False), [X4]),
     "gather": lambda: _gathering(O.Gather(axis=1), X4, [[3, -1], [0, 2]]),
     "gather_elements": lambda: _gathering(O.GatherElements(axis=-1), (2, 3, 4),
                                           [[[0, -1, 3]] * 3] * 2),

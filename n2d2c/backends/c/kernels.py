@@ -239,7 +239,8 @@ KERNELS: dict[str, KernelSpec] = _table(
                "scatter x to the positions ind (overwriting, or summing)",
                _rank4("x", "ind", "y")),
     KernelSpec("reduce", ("x",), ("y",), ("fn", "axes", "keepdims"), "none",
-               "mean or max of x over axes"),
+               "a reduction of x over axes (fn: the KIND of ir/ops/reduce.py, mean or max "
+               "for global pooling)"),
     KernelSpec("gather", ("x",), ("y",), ("maps", "value"), "none",
                "y[i] = x[maps[axis][i_axis] ...], or value where a map is -1 (Pad, nearest "
                "Resize)"),

@@ -298,20 +298,20 @@ def _float_only_values(op) -> None:
         _float_only(op)
 
 
-@lowers(ops.GlobalAvgPool, ops.GlobalMaxPool, ops.ReduceMean)
+@lowers(ops.GlobalAvgPool, ops.GlobalMaxPool, *ops.REDUCTIONS)
 def lower_reduce(low: Lowering, op) -> None:
+    """One ``reduce`` kernel for the reduction family; ``fn`` is its KIND."""
     x = low.view(op.inputs[0])
-    if isinstance(op, ops.ReduceMean):
+    if isinstance(op, ops.Reduce):
         _float_only(op)
-        axes = tuple(sorted({a % x.rank for a in op.axes})) if op.axes else tuple(range(x.rank))
-        keepdims = op.keepdims
+        axes, keepdims, fn = op.reduced_axes(x.rank), op.keepdims, op.KIND
     else:
         axes, keepdims = tuple(range(2, x.rank)), True
+        fn = "max" if isinstance(op, ops.GlobalMaxPool) else "mean"
     low.begin("op", op.name, _comment(op, extra=f"over axes {list(axes)}"), op)
     y = low.output(op.output, like=x if keepdims else None)
-    low.emit(KernelCall("reduce", {"x": x}, {"y": y}, {
-        "fn": "max" if isinstance(op, ops.GlobalMaxPool) else "mean",
-        "axes": axes, "keepdims": keepdims}))
+    low.emit(KernelCall("reduce", {"x": x}, {"y": y},
+                        {"fn": fn, "axes": axes, "keepdims": keepdims}))
 
 
 # -- data movement -------------------------------------------------------------------------

@@ -87,9 +87,15 @@ class GenericKernels:
             info = np.iinfo(np.dtype(y.storage.dtype))
             k.init = self.int_literal(info.min, "int64") if fn == "max" else "0"
         else:
+            # y is the accumulator, updated in x's memory order (spelling.j2's reduce_*
+            # macros: initial value, step, finishing function).
             k.init_nest = self._nest(y.shape, {"y": y}, var="j")
             k.acc = self._nest(x.shape, {"x": x, "y": y_over_x})
-            k.init = "(-INFINITY)" if fn == "max" else "0.0f"
+            k.init = self.spell("reduce_init", fn)
+            k.step = self.spell("reduce_step", fn, f"y[{k.acc.index('y')}]",
+                                f"x[{k.acc.index('x')}]")
+            k.finish = self.spell("reduce_finish", fn, f"y[{k.init_nest.index('y')}]",
+                                  self.f(count))
         return "reduce", k
 
     def prepare_gather(self, call: KernelCall, layer: Layer):

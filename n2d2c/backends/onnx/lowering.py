@@ -82,7 +82,7 @@ class Exporter:
             O.GlobalMaxPool: self._simple("GlobalMaxPool"), O.Concat: self._concat,
             O.Reshape: self._reshape, O.Transpose: self._transpose, O.Slice: self._slice,
             O.Split: self._split, O.Pad: self._pad, O.Resize: self._resize,
-            O.ReduceMean: self._reduce_mean,
+            **{cls: self._reduce for cls in O.REDUCTIONS},
             O.Gather: self._gather, O.GatherElements: self._gather, O.Expand: self._expand,
             O.Tile: self._tile, O.DepthToSpace: self._block_shuffle,
             O.SpaceToDepth: self._block_shuffle, O.Trilu: self._trilu, O.Swish: self._swish,
@@ -382,11 +382,13 @@ class Exporter:
             attrs["nearest_mode"] = op.nearest_mode
         self.w.node("Resize", inputs, outs, name=op.name, **attrs)
 
-    def _reduce_mean(self, op: O.ReduceMean, ins, outs):
+    def _reduce(self, op: O.Reduce, ins, outs):
+        # The IR class names are the ONNX op types; at opset 18+ every reduction takes
+        # its axes as an input (none: every axis, as in the IR).
         inputs = [ins[0]]
         if op.axes:
             inputs.append(self.ints(op.axes, "axes"))
-        self.w.node("ReduceMean", inputs, outs, name=op.name, keepdims=int(op.keepdims))
+        self.w.node(type(op).__name__, inputs, outs, name=op.name, keepdims=int(op.keepdims))
 
     # -- indexing (ir/ops/indexing.py) --------------------------------------------------------
     def _gather(self, op, ins, outs):
