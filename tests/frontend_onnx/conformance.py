@@ -70,12 +70,32 @@ def unsupported_reason(name: str, model: onnx.ModelProto) -> str | None:
             return reason
     if has_non_float_io(model):
         return "non-float32 graph input or output"
+    if uses_float64(model):
+        return "float64 tensors inside the graph (n2d2c computes floats in float32)"
     # Constant, Shape and Size always fold; the others need constant inputs.
     used = {n.op_type for n in model.graph.node} & set(CONSTANT_ONLY_OPS) - {
         "Constant", "Shape", "Size"}
     if used:
         return f"{', '.join(sorted(used))} on a run-time tensor (constant-only ops)"
     return None
+
+
+def uses_float64(model: onnx.ModelProto) -> bool:
+    """A Cast/CastLike to double, or a double constant: n2d2c refuses float64."""
+    double = onnx.TensorProto.DOUBLE
+    if any(t.data_type == double for t in model.graph.initializer):
+        return True
+    for node in model.graph.node:
+        for attr in node.attribute:
+            if (attr.name == "to" and attr.i == double) or (attr.t.data_type == double):
+                return True
+    return False
+
+
+def as_array(item) -> np.ndarray:
+    """Data sets hold arrays, or TensorProtos where numpy has no dtype (float16 bit
+    patterns of the Cast cases ...)."""
+    return numpy_helper.to_array(item) if isinstance(item, onnx.TensorProto) else item
 
 
 @dataclass
@@ -146,7 +166,8 @@ def run_node_cases(cases) -> Report:
     for case in cases:
         if in_scope(case.model):
             inputs, outputs = case.data_sets[0]
-            run_case(report, case.name, case.model, inputs, outputs)
+            run_case(report, case.name, case.model, [as_array(x) for x in inputs],
+                     [as_array(y) for y in outputs])
     return report
 
 

@@ -217,3 +217,36 @@ def test_statistics_object_can_be_shared():
     verify(a)
     np.testing.assert_array_equal(simulate(a, {"input": x[:1]})["output"],
                                   simulate(b, {"input": x[:1]})["output"])
+
+
+def test_bool_and_integer_values_between_integer_layers_keep_their_type():
+    """A mask (Greater -> Where) and an ArgMax -> Cast between two convolutions: the bool
+    and int64 values stay what they are, the float ops around them stay float (named in
+    the one warning), and the quantized graph still matches the float one roughly."""
+    rng = np.random.default_rng(6)
+    g = Graph("masked")
+    x = g.add_input("input", TensorType((1, 2, 6, 6)))
+    w1 = g.constant(rng.standard_normal((4, 2, 3, 3)).astype(np.float32), "c1.w")
+    y = g.add(O.Conv2d(pads=(1, 1, 1, 1), name="c1"), [x, w1], ["c1"]).output
+    zero = g.constant(np.zeros((), np.float32), "zero")
+    floor = g.constant(np.full((), -0.5, np.float32), "floor")
+    mask = g.add(O.Greater(name="gt"), [y, zero], ["gt"]).output
+    y = g.add(O.Where(name="sel"), [mask, y, floor], ["sel"]).output
+    index = g.add(O.ArgMax(axis=1, name="am"), [y], ["am"]).output
+    index = g.add(O.Cast(dtype="f32", name="am_f"), [index], ["am_f"]).output
+    y = g.add(O.Add(name="plus"), [y, index], ["plus"]).output
+    w2 = g.constant(rng.standard_normal((3, 4, 1, 1)).astype(np.float32), "c2.w")
+    g.outputs = [g.add(O.Conv2d(name="c2"), [y, w2], ["c2"]).output]
+    data = rng.standard_normal((16, 2, 6, 6)).astype(np.float32)
+    with pytest.warns(QuantizationWarning) as record:
+        qgraph, report = quantize_graph(g, data)
+    verify(qgraph)
+    (warning,) = [str(w.message) for w in record if "no integer kernel" in str(w.message)]
+    assert "sel (where)" in warning and "gt (greater)" in warning
+    types = {v.name: v.type.dtype for op in qgraph.ops for v in op.outputs}
+    assert types["gt"] is DType.BOOL and types["am"] is DType.I64
+    assert types["sel"] is DType.F32 and types["am_f"] is DType.F32
+    assert types["c1"] is not DType.F32           # the convolutions are integer
+    want = simulate(g, {"input": data[:1]})["c2"]
+    got = simulate(qgraph, {"input": data[:1]})["c2"]
+    assert np.abs(got - want).max() < 0.2 * np.abs(want).max()
