@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from n2d2c.errors import N2D2CError, ShapeError, UnsupportedError
+from n2d2c.errors import N2D2CError, ShapeError
 from n2d2c.frontend.onnx import CONSTANT_ONLY_OPS, load_onnx
 from n2d2c.ir import DType, ops
 from n2d2c.runtime import simulate
 
 from .harness import run_ort
-from .single_node import C, X, rand
+from .single_node import rand
 
 RUN_TIME = ("Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "Not", "And", "Or",
             "Xor", "Where", "Cast", "CastLike", "Sign", "ArgMax", "ArgMin")
