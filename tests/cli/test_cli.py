@@ -115,3 +115,19 @@ def test_unsupported_lists_every_op_and_the_supported_ones(tmp_path):
 def test_debug_shows_traceback(tmp_path):
     rc, _, err = cli("--debug", "info", tmp_path / "nope.onnx")
     assert rc == 3 and "Traceback" in err
+
+
+def test_unknown_and_constant_only_refusals_are_one_error(tmp_path):
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])
+    two = helper.make_tensor("two", TensorProto.FLOAT, [], [2.0])
+    nodes = [helper.make_node("Hardmax", ["x"], ["h"], name="hardmax_node"),
+             helper.make_node("Mod", ["x", "two"], ["m"], name="mod_node", fmod=1),
+             helper.make_node("Add", ["h", "m"], ["y"], name="add_node")]
+    model = helper.make_model(helper.make_graph(nodes, "g", [x], [y], [two]),
+                              opset_imports=[helper.make_opsetid("", 17)])
+    onnx.save(model, tmp_path / "mixed.onnx")
+    rc, _, err = cli("info", tmp_path / "mixed.onnx")
+    assert rc == 4
+    assert err.count("n2d2c:") == 1 and "Traceback" not in err
+    assert "Hardmax (node 'hardmax_node')" in err and "'mod_node' (Mod)" in err

@@ -29,8 +29,10 @@ from onnx import numpy_helper
 
 from n2d2c.errors import UnsupportedError
 from n2d2c.frontend.onnx import CONSTANT_ONLY_OPS, SUPPORTED_OPS, load_onnx
+from n2d2c.frontend.onnx.loader import MIN_OPSET, default_opset
 
-from .harness import ATOL, RTOL, bake_static_inputs, check_outputs, has_non_float_io
+from .harness import (ATOL, RTOL, bake_static_inputs, check_outputs, has_non_float_io,
+                      refused_io_type, static_graph_inputs)
 
 # Case name -> why it is not run.  Keep short; every entry needs a reason.
 EXCLUDED = {
@@ -63,15 +65,25 @@ UNSUPPORTED_FEATURES = {
 }
 
 
-def unsupported_reason(name: str, model: onnx.ModelProto) -> str | None:
-    """Why an UnsupportedError is acceptable for this case, or None if it is not."""
+# How n2d2c words the refusal of an integer or boolean tensor at an op that computes
+# float32 only (frontend/onnx/io_types.py, context.py).
+_FLOAT_ONLY = re.compile(r"element type \w+ at run time|a tensor of element type \w+, at run time")
+
+
+def unsupported_reason(name: str, model: onnx.ModelProto, message: str = "") -> str | None:
+    """Why an UnsupportedError (saying ``message``) is acceptable for this case, or None."""
     for pattern, reason in UNSUPPORTED_FEATURES.items():
         if re.search(pattern, name):
             return reason
-    if has_non_float_io(model):
-        return "non-float32 graph input or output"
+    refused = refused_io_type(model)
+    if refused is not None:
+        return f"graph input or output of type {refused}"
+    if (default_opset(model) or MIN_OPSET) < MIN_OPSET:
+        return f"ONNX opset below {MIN_OPSET}"
     if uses_float64(model):
         return "float64 tensors inside the graph (n2d2c computes floats in float32)"
+    if has_non_float_io(model) and _FLOAT_ONLY.search(message):
+        return "an integer or boolean tensor at an op n2d2c computes in float32 only"
     # Constant, Shape and Size always fold; the others need constant inputs.
     used = {n.op_type for n in model.graph.node} & set(CONSTANT_ONLY_OPS) - {
         "Constant", "Shape", "Size"}
@@ -132,7 +144,7 @@ def run_case(report: Report, name: str, model: onnx.ModelProto, inputs, outputs,
     try:
         graph = load_onnx(model_path or model)
     except UnsupportedError as exc:
-        reason = unsupported_reason(name, model)
+        reason = unsupported_reason(name, model, exc.message)
         if reason is None:
             report.add(name, "failed", f"unexpected UnsupportedError: {exc.message}")
         else:
@@ -193,8 +205,10 @@ def run_model_dirs(kinds=("pytorch-converted", "pytorch-operator", "simple")) ->
             data = folder / "test_data_set_0"
             inputs = [_read_tensor(p) for p in sorted(data.glob("input_*.pb"))]
             outputs = [_read_tensor(p) for p in sorted(data.glob("output_*.pb"))]
-            run_case(report, f"{kind}/{folder.name}", model, inputs, outputs, bake=False,
-                     model_path=str(model_path))
+            # Read from the file (external data) unless a shape-like input is fed at run time.
+            bake = bool(static_graph_inputs(model))
+            run_case(report, f"{kind}/{folder.name}", model, inputs, outputs, bake=bake,
+                     model_path=None if bake else str(model_path))
     return report
 
 

@@ -279,3 +279,42 @@ def test_huge_folded_constant_is_refused_before_allocation():
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     with pytest.raises(ResourceLimitError, match="'fill' \\(ConstantOfShape\\)"):
         load_onnx(model)
+
+
+def _model_with_refusals_of_every_kind():
+    """An unknown op, two constant-only ops on run-time data, and a constant-only op
+    that only reads a refused node's result (a consequence: not reported)."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])
+    two = helper.make_tensor("two", TensorProto.FLOAT, [], [2.0])
+    nodes = [helper.make_node("Mod", ["x", "two"], ["m1"], name="mod_first", fmod=1),
+             helper.make_node("Hardmax", ["m1"], ["h"], name="hardmax"),
+             helper.make_node("Mod", ["h", "two"], ["m2"], name="mod_after_refused", fmod=1),
+             helper.make_node("Relu", ["x"], ["r"], name="relu"),
+             helper.make_node("Mod", ["r", "two"], ["m3"], name="mod_second", fmod=1),
+             helper.make_node("Sum", ["m2", "m3"], ["y"], name="sum")]
+    graph = helper.make_graph(nodes, "g", [x], [y], [two])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def test_every_refusal_in_one_error(tmp_path):
+    with pytest.raises(UnsupportedError) as info:
+        load_onnx(_write(tmp_path / "mixed.onnx", _model_with_refusals_of_every_kind()))
+    message = info.value.message
+    assert "1 unsupported ONNX op: Hardmax (node 'hardmax')" in message
+    assert "also 2 nodes refused" in message
+    assert "'mod_first' (Mod): Mod is only supported on compile-time constants" in message
+    assert "'mod_second' (Mod)" in message and "'r' is computed at run time" in message
+    assert "mod_after_refused" not in message and "'sum'" not in message
+    assert "supported ops: " in info.value.hint
+
+
+def test_several_constant_only_refusals_without_unknown_ops():
+    model = _model_with_refusals_of_every_kind()
+    model.graph.node[1].op_type = "Relu"  # no unknown op: the Mods are all that is left
+    with pytest.raises(UnsupportedError) as info:
+        load_onnx(model)
+    message = info.value.message
+    assert "has 2 nodes n2d2c cannot import: 'mod_first' (Mod)" in message
+    assert "'mod_second' (Mod)" in message
+    assert "mod_after_refused" not in message  # it reads a refused node's result

@@ -177,14 +177,16 @@ def test_constant_only_op_on_runtime_data():
         load_onnx(model)
 
 
-def test_dropout_mask_unused_is_fine_but_used_is_not():
+def test_dropout_mask_is_all_true_at_inference():
     drop = helper.make_node("Dropout", ["x"], ["y", "mask"], name="drop")
     graph = load_onnx(_model([drop], [_f32("x", [2])], [_f32("y", [2])]))
     assert [op.OP_NAME for op in graph.ops] == ["dropout"]
     use = helper.make_node("Not", ["mask"], ["m2"])
-    with pytest.raises(UnsupportedError, match="'drop' \\(Dropout\\): output #1"):
-        load_onnx(_model([drop, use], [_f32("x", [2])],
-                         [_f32("y", [2]), helper.make_tensor_value_info("m2", 9, [2])]))
+    graph = load_onnx(_model([drop, use], [_f32("x", [2])],
+                             [_f32("y", [2]), helper.make_tensor_value_info("m2", 9, [2])]))
+    m2 = graph.outputs[1]
+    assert m2.type.dtype is DType.BOOL
+    np.testing.assert_array_equal(graph.constant_value(m2), [False, False])
 
 
 def test_output_that_is_an_input_or_a_constant():

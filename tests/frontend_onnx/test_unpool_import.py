@@ -114,11 +114,16 @@ def test_output_shape_must_be_known_at_compile_time():
            "run time" in str(info.value)
 
 
-def test_integer_inputs_that_are_not_unpool_indices_stay_refused():
+def test_integer_inputs_reach_only_ops_that_take_them():
     m = model([helper.make_node("MaxUnpool", ["x", "where"], ["y"], kernel_shape=[2, 2]),
                helper.make_node("Identity", ["where"], ["w2"])],
               [("x", F, [1, 1, 2, 2]), ("where", I, [1, 1, 2, 2])], [("y", F), ("w2", I)])
-    with pytest.raises(UnsupportedError, match="graph input 'where' has element type INT64"):
+    assert load_onnx(m).outputs[1].type.dtype is DType.I64  # Identity moves any type
+    m = model([helper.make_node("MaxUnpool", ["x", "where"], ["y"], kernel_shape=[2, 2]),
+               helper.make_node("Relu", ["where"], ["w2"])],
+              [("x", F, [1, 1, 2, 2]), ("where", I, [1, 1, 2, 2])], [("y", F), ("w2", I)])
+    with pytest.raises(UnsupportedError, match="input 'where' has element type int64 at run "
+                                               "time; n2d2c computes Relu on float32"):
         load_onnx(m)
 
 

@@ -8,9 +8,11 @@ import numpy as np
 from onnx import helper
 
 from ...errors import ResourceLimitError, ShapeError, UnsupportedError
-from ...ir import Graph, Operation, Value
+from ...ir import DType, Graph, Operation, Value
 from ...ir.names import unique_name
 from .errors import node_label
+from .io_types import float32_constant
+from .registry import takes_any_dtype
 
 
 def byte_limit(limit: int):
@@ -41,6 +43,12 @@ class ImportState:
         self.values: dict[str, Value] = {}
         self.producer: dict[str, str] = {}  # tensor name -> label of the node making it
         self.used: set[str] = set()  # tensors read by some node or graph output
+        # Tensor -> its float16 value, where the float32 value in ``values`` is a cast of
+        # it (a float16 graph input, a Cast to float16): see io_types.py.
+        self.float16: dict[str, Value] = {}
+        # Constants recorded as float32 although the model declares them float16: what
+        # CastLike reads as its target type.
+        self.declared: dict[str, np.dtype] = {}
         # Names the IR must not invent for its helper values, so that every ONNX
         # tensor keeps its own name in the graph.
         self._taken = set(onnx_names)
@@ -50,15 +58,20 @@ class ImportState:
 
     def set_const(self, name: str, array: np.ndarray, producer: str) -> None:
         self.check_bytes(array.nbytes, f"tensor '{name}' made by {producer}")
+        converted = float32_constant(array)
+        if converted is not array:
+            self.declared[name] = array.dtype
+        array = converted
         self.consts[name] = array
         self.producer[name] = producer
 
-    def runtime_value(self, name: str, user: str) -> Value:
-        """The IR value of tensor ``name``, creating a constant op on first run-time use."""
+    def runtime_value(self, name: str, user: str, any_dtype: bool = False) -> Value:
+        """The IR value of tensor ``name``, creating a constant op on first run-time use.
+        A constant must be float32 unless ``any_dtype`` (and an element type of the IR)."""
         if name in self.values:
             return self.values[name]
         array = self.consts[name]
-        if array.dtype != np.float32:
+        if array.dtype != np.float32 and not (any_dtype and _ir_type(array.dtype)):
             raise UnsupportedError(
                 f"{user} reads '{name}', a tensor of element type {array.dtype}, at run "
                 "time; n2d2c computes float32 tensors only")
@@ -69,6 +82,14 @@ class ImportState:
         value = self.graph.constant(array, name)
         self.values[name] = value
         return value
+
+
+def _ir_type(dtype: np.dtype) -> bool:
+    try:
+        DType.from_numpy(dtype)
+    except KeyError:
+        return False
+    return True
 
 
 class NodeContext:
@@ -107,6 +128,12 @@ class NodeContext:
     def const(self, i: int) -> np.ndarray | None:
         return self.state.consts.get(self.node.input[i]) if self.has(i) else None
 
+    def declared_dtype(self, i: int) -> np.dtype:
+        """The element type the model gives constant input ``i`` (float16 constants are
+        held as float32: io_types.float32_constant)."""
+        name = self.node.input[i]
+        return self.state.declared.get(name, self.state.consts[name].dtype)
+
     def static(self, i: int, what: str) -> np.ndarray:
         """Input ``i``, which must be known at compile time (a shape, axes, scales ...)."""
         if not self.has(i):
@@ -136,7 +163,8 @@ class NodeContext:
         """Input ``i`` as a run-time IR value (constants become constant ops)."""
         if not self.has(i):
             raise self.unsupported(f"required input #{i} is missing")
-        return self.state.runtime_value(self.node.input[i], self.label)
+        return self.state.runtime_value(self.node.input[i], self.label,
+                                        takes_any_dtype(self.op_type, i))
 
     def shape(self, i: int) -> tuple[int, ...]:
         name = self.node.input[i]

@@ -43,12 +43,17 @@ def convert_variadic(ctx):
 
 _UNARY = {"Relu": ops.Relu, "Sigmoid": ops.Sigmoid, "Tanh": ops.Tanh,
           "Softplus": ops.Softplus,
-          "HardSwish": ops.HardSwish, "Identity": ops.Identity, "Mish": ops.Mish}
+          "HardSwish": ops.HardSwish, "Mish": ops.Mish}
 
 
 @converter(*_UNARY)
 def convert_unary(ctx):
     ctx.emit(_UNARY[ctx.op_type](), [ctx.value(0)])
+
+
+@converter("Identity", any_dtype=True)
+def convert_identity(ctx):
+    ctx.emit(ops.Identity(), [ctx.value(0)])
 
 
 @converter("LeakyRelu")
@@ -90,6 +95,8 @@ def convert_dropout(ctx):
     if training:
         raise ctx.unsupported("training-mode dropout is random; export the model for inference")
     ctx.emit(ops.Dropout(ratio=float(ratio)), [ctx.value(0)])
+    if len(ctx.node.output) > 1 and ctx.node.output[1]:
+        ctx.set_const(1, np.ones(ctx.shape(0), bool))  # inference keeps every element
 
 
 @converter("Clip")

@@ -28,7 +28,10 @@ def unsupported_ops_error(found: Sequence[tuple[str, str]], supported: Iterable[
     count = len(by_type)
     message = (f"{where} uses {count} unsupported ONNX op{'s' if count > 1 else ''}: "
                + "; ".join(parts))
-    hint = (f"supported ops: {', '.join(sorted(supported))}; "
+    return UnsupportedError(message, hint=supported_ops_hint(supported, constant_only))
+
+
+def supported_ops_hint(supported: Iterable[str], constant_only: Iterable[str]) -> str:
+    return (f"supported ops: {', '.join(sorted(supported))}; "
             f"only on compile-time constants (shape computations): "
             f"{', '.join(sorted(constant_only))}")
-    return UnsupportedError(message, hint=hint)

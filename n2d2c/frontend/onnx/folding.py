@@ -90,7 +90,7 @@ def fold_cast(ctx, arrays):
 
 @folder("CastLike")
 def fold_cast_like(ctx, arrays):
-    return [arrays[0].astype(arrays[1].dtype)]
+    return [arrays[0].astype(ctx.declared_dtype(1))]
 
 
 @folder("Reshape")

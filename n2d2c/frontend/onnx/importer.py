@@ -10,12 +10,13 @@ from typing import Mapping, Sequence
 import onnx
 
 from ...errors import InternalError, N2D2CError, UnsupportedError
-from ...ir import DType, Graph, TensorType, verify
+from ...ir import Graph, TensorType, verify
 from . import registry
 from .context import ImportState, NodeContext, byte_limit
 from .errors import unsupported_ops_error
 from .external_data import load_external_data
-from .inputs import bind_shapes, index_inputs, input_shape
+from .inputs import bind_shapes, input_shape
+from .io_types import check_operands, drop_unused_widening, enter, io_dtype, leave, widen
 from .loader import check_opset, default_opset, inline_functions, read_model
 from .tensors import sparse_to_array, tensor_to_array
 
@@ -122,12 +123,11 @@ def _import_graph(model: onnx.ModelProto, overrides: dict, data: dict, limit: in
     # Inputs that also have an initializer are weights (IR < 4 listed them as inputs).
     inputs = [vi for vi in g.input if vi.name not in state.consts]
     overrides, bound = bind_shapes(inputs, overrides, data)
-    indices = index_inputs(g)
     for vi in inputs:
-        is_index = vi.name in indices and vi.type.tensor_type.elem_type == onnx.TensorProto.INT64
-        shape = input_shape(vi, overrides, bound, index_input=is_index)
-        dtype = DType.I64 if is_index else DType.F32
-        state.values[vi.name] = graph.add_input(vi.name, TensorType(shape, dtype))
+        dtype = io_dtype(vi, "input")  # float16 is widened to float32 (io_types.py)
+        shape = input_shape(vi, overrides, bound)
+        state.values[vi.name] = enter(state, vi.name, graph.add_input(vi.name,
+                                                                     TensorType(shape, dtype)))
 
     registry.load_converters()
     for node, name in zip(g.node, node_names(g)):
@@ -137,9 +137,10 @@ def _import_graph(model: onnx.ModelProto, overrides: dict, data: dict, limit: in
     for vi in g.output:
         if vi.name not in state.values and vi.name not in state.consts:
             raise InternalError(f"graph output '{vi.name}' was not produced by any node")
-        value = state.runtime_value(vi.name, f"graph output '{vi.name}'")
-        outputs.append(value)
+        value = state.runtime_value(vi.name, f"graph output '{vi.name}'", any_dtype=True)
+        outputs.append(leave(state, vi, value))
     graph.outputs = outputs
+    drop_unused_widening(state)
     verify(graph)
     return graph
 
@@ -162,7 +163,10 @@ def _convert_node(state: ImportState, node, name: str) -> None:
             raise ctx.unsupported(
                 f"{node.op_type} is only supported on compile-time constants (shape "
                 f"computations), but input '{runtime[0]}' is computed at run time")
+        check_operands(ctx)
         convert(ctx)
+        for out in node.output:
+            widen(state, out)
     except N2D2CError:
         raise
     except Exception as exc:  # a converter bug must not surface as a traceback

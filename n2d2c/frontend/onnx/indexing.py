@@ -31,7 +31,7 @@ def _indices(ctx, size: int, axis: int):
     return ctx.constant(array, "indices")
 
 
-@converter("Gather", "GatherElements")
+@converter("Gather", "GatherElements", any_dtype=True)
 def convert_gather(ctx):
     rank = ctx.rank(0)
     axis = params.axis_attr(ctx, rank, 0)
@@ -39,17 +39,17 @@ def convert_gather(ctx):
     ctx.emit(op, [ctx.value(0), _indices(ctx, ctx.shape(0)[axis], axis)])
 
 
-@converter("Expand", static=(1,))
+@converter("Expand", static=(1,), any_dtype=True)
 def convert_expand(ctx):
     ctx.emit(ops.Expand(shape=ctx.static_ints(1, "shape")), [ctx.value(0)])
 
 
-@converter("Tile", static=(1,))
+@converter("Tile", static=(1,), any_dtype=True)
 def convert_tile(ctx):
     ctx.emit(ops.Tile(repeats=ctx.static_ints(1, "repeats")), [ctx.value(0)])
 
 
-@converter("DepthToSpace", "SpaceToDepth")
+@converter("DepthToSpace", "SpaceToDepth", any_dtype=True)
 def convert_block_shuffle(ctx):
     # ``blocksize`` is required: the loader's onnx.checker refuses a node without it.
     # SpaceToDepth has a ``mode`` from opset 28 on (DCR before, as the default is).
@@ -60,7 +60,7 @@ def convert_block_shuffle(ctx):
     ctx.emit(cls(blocksize=int(ctx.attr("blocksize")), mode=mode), [ctx.value(0)])
 
 
-@converter("Trilu", static=(1,))
+@converter("Trilu", static=(1,), any_dtype=True)
 def convert_trilu(ctx):
     k = 0
     if ctx.has(1):

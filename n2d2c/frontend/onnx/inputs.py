@@ -11,9 +11,7 @@ from __future__ import annotations
 import numbers
 from typing import Mapping, Sequence
 
-from onnx import TensorProto
-
-from ...errors import ShapeError, UnsupportedError, UsageError
+from ...errors import ShapeError, UsageError
 from ..binding import bind_input_shapes, resolve_keys, spell as _spell
 
 
@@ -51,21 +49,10 @@ def check_overrides(overrides: Mapping[str, tuple]) -> None:
             raise UsageError(f"--input-shape for '{name}' must be positive integers, got {shape}")
 
 
-def input_shape(value_info, overrides: Mapping[str, tuple], bound: Mapping[str, tuple], *,
-                index_input: bool = False) -> tuple[int, ...]:
-    """``index_input``: the input is only read as MaxUnpool's indices, so int64 is allowed."""
+def input_shape(value_info, overrides: Mapping[str, tuple],
+                bound: Mapping[str, tuple]) -> tuple[int, ...]:
+    """The static shape of a tensor input (its element type is io_types.io_dtype's)."""
     name = value_info.name
-    kind = value_info.type.WhichOneof("value")
-    if kind != "tensor_type":
-        raise UnsupportedError(f"graph input '{name}' is not a tensor ({kind or 'no type'}); "
-                               "n2d2c reads tensor inputs only")
-    elem = value_info.type.tensor_type.elem_type
-    if elem != TensorProto.FLOAT and not (index_input and elem == TensorProto.INT64):
-        type_name = TensorProto.DataType.Name(elem) if elem in TensorProto.DataType.values() \
-            else str(elem)
-        raise UnsupportedError(f"graph input '{name}' has element type {type_name}; n2d2c "
-                               "computes float32 tensors only (and reads int64 indices "
-                               "of MaxUnpool)")
     declared = _dims(value_info)
     if name in overrides:
         given = tuple(int(d) for d in overrides[name])
@@ -95,12 +82,3 @@ def input_shape(value_info, overrides: Mapping[str, tuple], bound: Mapping[str, 
                               "a size")
     return tuple(dims)
 
-
-def index_inputs(graph) -> set[str]:
-    """Graph inputs read only as MaxUnpool's indices (input #1): the one place where
-    an int64 run-time tensor is accepted."""
-    readers: dict[str, set[tuple[str, int]]] = {}
-    for node in graph.node:
-        for i, name in enumerate(node.input):
-            readers.setdefault(name, set()).add((node.op_type, i))
-    return {vi.name for vi in graph.input if readers.get(vi.name) == {("MaxUnpool", 1)}}

@@ -42,34 +42,34 @@ _BINARY = {"Equal": ops.Equal, "Less": ops.Less, "Greater": ops.Greater,
            "And": ops.And, "Or": ops.Or, "Xor": ops.Xor}
 
 
-@converter(*_BINARY)
+@converter(*_BINARY, any_dtype=True)
 def convert_compare(ctx):
     # Before opset 7 these took ``broadcast``/``axis`` like Add (params.legacy_broadcast).
     b_shape = params.legacy_broadcast(ctx, ctx.shape(0), ctx.shape(1))
     ctx.emit(_BINARY[ctx.op_type](), [_operand(ctx, 0), _operand(ctx, 1, b_shape)])
 
 
-@converter("Not")
+@converter("Not", any_dtype=True)
 def convert_not(ctx):
     ctx.emit(ops.Not(), [_operand(ctx, 0)])
 
 
-@converter("Sign")
+@converter("Sign", any_dtype=True)
 def convert_sign(ctx):
     ctx.emit(ops.Sign(), [_operand(ctx, 0)])
 
 
-@converter("Where")
+@converter("Where", any_dtype=True)
 def convert_where(ctx):
     ctx.emit(ops.Where(), [_operand(ctx, i) for i in range(3)])
 
 
-@converter("Cast", "CastLike")
+@converter("Cast", "CastLike", any_dtype=True)
 def convert_cast(ctx):
     if ctx.op_type == "Cast":
         target = _ir_dtype(ctx, params.as_numpy_dtype(ctx, int(ctx.attr("to", 0))))
     elif ctx.is_const(1):
-        target = _ir_dtype(ctx, ctx.const(1).dtype)
+        target = _ir_dtype(ctx, ctx.declared_dtype(1))
     else:
         target = ctx.value(1).type.dtype
     x = _operand(ctx, 0)
@@ -79,7 +79,7 @@ def convert_cast(ctx):
         ctx.emit(ops.Cast(dtype=target.value), [x])
 
 
-@converter("ArgMax", "ArgMin")
+@converter("ArgMax", "ArgMin", any_dtype=True)
 def convert_arg_reduce(ctx):
     cls = ops.ArgMax if ctx.op_type == "ArgMax" else ops.ArgMin
     op = cls(axis=params.axis_attr(ctx, ctx.rank(0), 0), keepdims=bool(ctx.attr("keepdims", 1)),

@@ -47,7 +47,7 @@ def convert_max_pool(ctx):
         _pool(ctx, ops.MaxPool2d)
 
 
-@converter("MaxUnpool", static=(2,))
+@converter("MaxUnpool", static=(2,), any_dtype=(1,))
 def convert_max_unpool(ctx):
     shape = ctx.shape(0)
     n = spatial.spatial_rank(ctx, len(shape), "unpooling")
