@@ -13,11 +13,11 @@ from ...errors import InternalError, N2D2CError, UnsupportedError
 from ...ir import Graph, TensorType, verify
 from . import registry
 from .context import ImportState, NodeContext, byte_limit
-from .errors import unsupported_ops_error
 from .external_data import load_external_data
 from .inputs import bind_shapes, input_shape
 from .io_types import check_operands, drop_unused_widening, enter, io_dtype, leave, widen
 from .loader import check_opset, default_opset, inline_functions, read_model
+from .refusals import Refusals
 from .tensors import sparse_to_array, tensor_to_array
 
 # One constant (initializer, external tensor or folded result) may not exceed this.
@@ -43,15 +43,20 @@ def load_onnx(path_or_model, *, input_shapes: Mapping | None = None,
     try:
         model, source, base_dir = read_model(path_or_model)
         model = inline_functions(model)
-        unsupported = describe_unsupported(model)
-        if unsupported:
-            raise unsupported_ops_error(unsupported, registry.supported_ops(),
-                                        registry.constant_only_ops(), f"'{source}'")
-        check_opset(model, source)
+        refusals = Refusals(describe_unsupported(model), f"'{source}'",
+                            registry.supported_ops(), registry.constant_only_ops())
+        try:
+            check_opset(model, source)
+        except UnsupportedError as err:
+            raise refusals.merged(err) from None
         limit = int(max_constant_bytes)
         load_external_data(model, base_dir, [Path(d) for d in allow_dirs],
                            byte_limit(limit), source)
-        return _import_graph(model, dict(input_shapes or {}), dict(data_shapes or {}), limit)
+        try:
+            return _import_graph(model, dict(input_shapes or {}), dict(data_shapes or {}),
+                                 limit, refusals)
+        except UnsupportedError as err:
+            raise refusals.merged(err) from None
     except N2D2CError as err:
         if err.location is None and source not in err.message:
             err.location = source  # say which file, once
@@ -106,7 +111,8 @@ def _all_tensor_names(graph) -> set[str]:
     return names
 
 
-def _import_graph(model: onnx.ModelProto, overrides: dict, data: dict, limit: int) -> Graph:
+def _import_graph(model: onnx.ModelProto, overrides: dict, data: dict, limit: int,
+                  refusals: Refusals) -> Graph:
     g = model.graph
     graph = Graph(as_text(g.name) or "main")
     state = ImportState(graph, default_opset(model) or 0, _all_tensor_names(g), limit)
@@ -131,7 +137,15 @@ def _import_graph(model: onnx.ModelProto, overrides: dict, data: dict, limit: in
 
     registry.load_converters()
     for node, name in zip(g.node, node_names(g)):
-        _convert_node(state, node, name)
+        if refusals.skips(node, name):
+            continue
+        try:
+            _convert_node(state, node, name)
+        except UnsupportedError as err:
+            refusals.refuse(node, err)  # go on: the user gets every refusal at once
+    refused = refusals.error()
+    if refused is not None:
+        raise refused
 
     outputs = []
     for vi in g.output:
