@@ -224,3 +224,33 @@ def assert_close(case: Case, got: Sequence[np.ndarray], ref: Sequence[np.ndarray
         assert g.shape == r.shape, f"{case.name} output {i}: shape {g.shape} vs ORT {r.shape}"
         np.testing.assert_allclose(g, r, rtol=case.rtol, atol=case.atol,
                                    err_msg=f"{case.name} output {i} differs from onnxruntime")
+
+
+def family_tests(key: str, batches: dict[str, Sequence[Case]]):
+    """The module-level fixtures and tests of an op family: each case compiled (one
+    network per batch for C++, one for the C99 target), run, and compared with
+    onnxruntime.  Use as ``cpp_outputs, c99_outputs, test_cpp_matches_onnxruntime,
+    test_c99_matches_onnxruntime = family_tests("name", CASES)``."""
+    cases = [case for batch in batches.values() for case in batch]
+    ids = [case.name for case in cases]
+
+    @pytest.fixture(scope="module")
+    def cpp_outputs(tmp_path_factory):
+        require_compiler()
+        return shared(tmp_path_factory, key, lambda root: build_batches(root, batches))
+
+    @pytest.fixture(scope="module")
+    def c99_outputs(tmp_path_factory):
+        require_compiler("c")
+        return shared(tmp_path_factory, f"{key}_c99",
+                      lambda root: build_batches(root, {"all": cases}, target="c"))
+
+    @pytest.mark.parametrize("case", cases, ids=ids)
+    def test_cpp_matches_onnxruntime(cpp_outputs, case):
+        assert_close(case, cpp_outputs[case.name], run_ort(case.model, case.feeds))
+
+    @pytest.mark.parametrize("case", cases, ids=ids)
+    def test_c99_matches_onnxruntime(c99_outputs, case):
+        assert_close(case, c99_outputs[case.name], run_ort(case.model, case.feeds))
+
+    return cpp_outputs, c99_outputs, test_cpp_matches_onnxruntime, test_c99_matches_onnxruntime

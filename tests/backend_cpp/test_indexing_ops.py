@@ -9,11 +9,9 @@ some reading the channel-last result of a convolution (strided views).
 from __future__ import annotations
 
 import numpy as np
-import pytest
-from onnx import TensorProto, helper, numpy_helper
+from onnx import helper, numpy_helper
 
-from .harness import (C, X, Case, assert_close, build_batches, finish_model, node_case, rand,
-                      require_compiler, run_ort, shared)
+from .harness import C, X, Case, family_tests, finish_model, node_case, rand
 
 I64, I32 = np.int64, np.int32
 
@@ -115,24 +113,5 @@ CASES = {"indexing": _indexing(), "matmul": _matmul()}
 ALL = [case for cases in CASES.values() for case in cases]
 
 
-@pytest.fixture(scope="module")
-def cpp_outputs(tmp_path_factory):
-    require_compiler()
-    return shared(tmp_path_factory, "indexing_ops", lambda root: build_batches(root, CASES))
-
-
-@pytest.fixture(scope="module")
-def c99_outputs(tmp_path_factory):
-    require_compiler("c")
-    return shared(tmp_path_factory, "indexing_ops_c99",
-                  lambda root: build_batches(root, {"all": ALL}, target="c"))
-
-
-@pytest.mark.parametrize("case", ALL, ids=[c.name for c in ALL])
-def test_cpp_matches_onnxruntime(cpp_outputs, case):
-    assert_close(case, cpp_outputs[case.name], run_ort(case.model, case.feeds))
-
-
-@pytest.mark.parametrize("case", ALL, ids=[c.name for c in ALL])
-def test_c99_matches_onnxruntime(c99_outputs, case):
-    assert_close(case, c99_outputs[case.name], run_ort(case.model, case.feeds))
+cpp_outputs, c99_outputs, test_cpp_matches_onnxruntime, test_c99_matches_onnxruntime = \
+    family_tests("indexing_ops", CASES)

@@ -10,31 +10,12 @@ import pytest
 from n2d2c.backends.c.project import compile_to_dir
 from n2d2c.errors import UnsupportedError
 
-from .harness import assert_close, build_batches, import_case, require_compiler, run_ort, shared
+from .harness import family_tests, import_case
 from .logic_cases import ALL, CASES, SIMULATOR_ONLY
 
 
-@pytest.fixture(scope="module")
-def cpp_outputs(tmp_path_factory):
-    require_compiler()
-    return shared(tmp_path_factory, "logic_ops", lambda root: build_batches(root, {"all": ALL}))
-
-
-@pytest.fixture(scope="module")
-def c99_outputs(tmp_path_factory):
-    require_compiler("c")
-    return shared(tmp_path_factory, "logic_ops_c99",
-                  lambda root: build_batches(root, {"all": ALL}, target="c"))
-
-
-@pytest.mark.parametrize("case", ALL, ids=[c.name for c in ALL])
-def test_cpp_matches_onnxruntime(cpp_outputs, case):
-    assert_close(case, cpp_outputs[case.name], run_ort(case.model, case.feeds))
-
-
-@pytest.mark.parametrize("case", ALL, ids=[c.name for c in ALL])
-def test_c99_matches_onnxruntime(c99_outputs, case):
-    assert_close(case, c99_outputs[case.name], run_ort(case.model, case.feeds))
+cpp_outputs, c99_outputs, test_cpp_matches_onnxruntime, test_c99_matches_onnxruntime = \
+    family_tests("logic_ops", {"all": ALL})
 
 
 def test_bool_buffers_are_bytes(tmp_path):

@@ -41,19 +41,24 @@ class GenericKernels:
         views = {"y": y, **call.reads}
         nest = self._nest(y.shape, views)
         args = [f"{n}[{nest.index(n)}]" for n in call.reads]
-        params = dict(call.params, out_dtype=y.storage.dtype)
+        params = dict(call.params, out_dtype=y.storage.dtype,
+                      in_dtypes=tuple(v.storage.dtype for v in call.reads.values()))
         expr = self.act(call.params.get("act"), self.scalar_fn(call.params["fn"], args, params),
                         y.storage.dtype)
         operands = [self.operand(n, v) for n, v in call.reads.items()]
         return "map", Ctx(y=self.operand("y", y), inputs=operands, nest=nest, expr=expr,
                           pragma=self.parallel_for(nest.total // 4))
 
+    def _all_but_axis(self, x, y, axis: int):
+        """The loop nest over every axis of ``x`` but ``axis`` (which the kernel scans
+        itself), indexing ``x`` and ``y`` alike."""
+        outer = [d for d in range(x.rank) if d != axis]
+        return self._nest([x.shape[d] for d in outer], {"y": _pick(y, outer), "x": _pick(x, outer)})
+
     def prepare_softmax(self, call: KernelCall, layer: Layer):
         x, y = call.reads["x"], call.writes["y"]
         axis = call.params["axis"]
-        outer = [d for d in range(x.rank) if d != axis]
-        nest = self._nest([x.shape[d] for d in outer],
-                          {"y": _pick(y, outer), "x": _pick(x, outer)})
+        nest = self._all_but_axis(x, y, axis)
         return "softmax", Ctx(x=self.operand("x", x), y=self.operand("y", y), nest=nest,
                               n=x.shape[axis] if x.rank else 1,
                               sx=x.strides[axis] if x.rank else 0,
@@ -142,9 +147,7 @@ class GenericKernels:
         """ArgMax/ArgMin: one scan of the axis per output element (kernels.py)."""
         x, y = call.reads["x"], call.writes["y"]
         axis = call.params["axis"]
-        outer = [d for d in range(x.rank) if d != axis]
-        nest = self._nest([x.shape[d] for d in outer],
-                          {"y": _pick(y, outer), "x": _pick(x, outer)})
+        nest = self._all_but_axis(x, y, axis)
         # A strict comparison keeps the first of equal values, a loose one the last.
         cmp = (">" if call.params["largest"] else "<") + ("=" if call.params["last"] else "")
         return "arg_reduce", Ctx(x=self.operand("x", x), y=self.operand("y", y), nest=nest,
