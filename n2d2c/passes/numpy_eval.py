@@ -75,6 +75,12 @@ def _hard_sigmoid(op, x):
     return np.clip(op.alpha * x + op.beta, 0, 1)
 
 
+def _gelu(op, x):
+    if op.approximate == "tanh":
+        return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
+    return 0.5 * x * (1 + np.vectorize(math.erf, otypes=[x.dtype])(x / math.sqrt(2)))
+
+
 _KERNELS: dict[type, Callable] = {
     O.Add: lambda op, a, b: apply_activation(op, a + b),
     O.Sub: lambda op, a, b: a - b,
@@ -100,6 +106,7 @@ _KERNELS: dict[type, Callable] = {
     O.Abs: lambda op, x: np.abs(x), O.Neg: lambda op, x: -x,
     O.Floor: lambda op, x: np.floor(x), O.Ceil: lambda op, x: np.ceil(x),
     O.Pow: lambda op, a, b: np.power(a, b),
+    O.Gelu: _gelu,
     O.Dropout: lambda op, x: x,
     O.Cast: lambda op, x: x.astype(op.target.numpy),
     O.Equal: lambda op, a, b: a == b, O.Less: lambda op, a, b: a < b,

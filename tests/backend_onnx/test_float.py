@@ -231,6 +231,8 @@ CASES = {
     "swish": lambda: _single(O.Swish(alpha=0.7), [X4]),
     "silu": lambda: _single(O.Swish(), [X4]),
     "mish": lambda: _single(O.Mish(), [X4]),
+    "gelu": lambda: _single(O.Gelu(), [X4]),
+    "gelu_tanh": lambda: _single(O.Gelu(approximate="tanh"), [X4]),
     **{cls.OP_NAME: (lambda cls=cls: _single(cls(), [X4])) for cls in O.UNARY_MATH},
     "pow": lambda: _single(O.Pow(), [X4, (1, 4, 1, 1)]),
     "logic": _logic,

@@ -78,6 +78,8 @@ ACTIVATIONS: dict[type, Callable[[Operation], Activation]] = {
     ops.HardSwish: lambda op: Activation("hard_swish"),
     ops.Swish: lambda op: Activation("swish", (("alpha", op.alpha),)),
     ops.Mish: lambda op: Activation("mish"),
+    # The attribute picks the function: "gelu" (erf) or "gelu_tanh".
+    ops.Gelu: lambda op: Activation("gelu" if op.approximate == "none" else "gelu_tanh"),
     **{cls: (lambda op: Activation(op.OP_NAME)) for cls in ops.UNARY_MATH},
 }
 

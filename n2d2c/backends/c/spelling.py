@@ -276,7 +276,7 @@ class CSpelling:
 # Activation kind -> the attributes its macro ``act_<kind>`` takes after the expression.
 ACTIVATION_ARGS = {"relu": (), "leaky_relu": ("alpha",), "sigmoid": (), "tanh": (),
                    "softplus": (), "hard_sigmoid": ("alpha", "beta"), "hard_swish": (),
-                   "swish": ("alpha",), "mish": (),
+                   "swish": ("alpha",), "mish": (), "gelu": (), "gelu_tanh": (),
                    **{name: () for name in ("sqrt", "reciprocal", "exp", "log", "erf", "abs",
                                             "neg", "floor", "ceil")}}
 REQUANTIZE_MODES = ("floating-point", "fixed-point16", "fixed-point32", "single-shift",

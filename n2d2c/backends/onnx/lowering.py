@@ -86,6 +86,7 @@ class Exporter:
             O.Gather: self._gather, O.GatherElements: self._gather, O.Expand: self._expand,
             O.Tile: self._tile, O.DepthToSpace: self._block_shuffle,
             O.SpaceToDepth: self._block_shuffle, O.Trilu: self._trilu, O.Swish: self._swish,
+            O.Gelu: self._gelu,
         }
         for cls, op_type in _BINARY.items():
             self._float_handlers.setdefault(cls, self._binary(op_type))
@@ -297,6 +298,9 @@ class Exporter:
             "Mul", ins[0], self.scalar(op.alpha, op.inputs[0], "alpha"), name=f"{op.name}/scale")
         gate = self.w.op("Sigmoid", scaled, name=f"{op.name}/sigmoid")
         self.w.node("Mul", [ins[0], gate], outs, name=op.name)
+
+    def _gelu(self, op, ins, outs):
+        self.w.node("Gelu", ins, outs, name=op.name, approximate=op.approximate)  # opset 20
 
     def _clip(self, op: O.Clip, ins, outs):
         self.clip(ins[0], op.min, op.max, self.float_like(op.inputs[0]), outs[0], op.name)

@@ -1,16 +1,12 @@
-"""ONNX element-wise math on run-time tensors (ir/ops/math.py), and ``Gelu`` (opset 20)
-written as the math it stands for: ``0.5 x (1 + erf(x / sqrt 2))``, or with
-``approximate="tanh"`` ``0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))``.
+"""ONNX element-wise math on run-time tensors (ir/ops/math.py), and ``Gelu`` (opset 20),
+the IR op of its name.  Older exports write GELU as its math; `recognize-activations`
+(passes/recognize_activations.py) turns that back into the op.
 LayerNormalization is with the other normalizations (normalization.py).
 
 On constant inputs the folders of folding.py evaluate them at import instead.
 """
 
 from __future__ import annotations
-
-import math
-
-import numpy as np
 
 from ...ir import ops
 from .registry import converter
@@ -40,29 +36,9 @@ def convert_pow(ctx):
     ctx.emit(ops.Pow(), [x, y])
 
 
-def _scalar(ctx, x, value: float, suffix: str):
-    return ctx.constant(np.array(value, x.type.dtype.numpy), suffix)
-
-
 @converter("Gelu")
 def convert_gelu(ctx):
-    x = ctx.value(0)
     approximate = ctx.attr("approximate", "none")
-    if approximate == "tanh":
-        cube = ctx.emit(ops.Pow(), [x, _scalar(ctx, x, 3.0, "three")], suffix="cube", outputs=None)
-        inner = ctx.emit(ops.Mul(), [cube.output, _scalar(ctx, x, 0.044715, "k")], suffix="k",
-                         outputs=None)
-        inner = ctx.emit(ops.Add(), [x, inner.output], suffix="poly", outputs=None)
-        inner = ctx.emit(ops.Mul(), [inner.output, _scalar(ctx, x, math.sqrt(2 / math.pi), "c")],
-                         suffix="scaled", outputs=None)
-        gate = ctx.emit(ops.Tanh(), [inner.output], suffix="tanh", outputs=None)
-    elif approximate == "none":
-        inner = ctx.emit(ops.Div(), [x, _scalar(ctx, x, math.sqrt(2.0), "sqrt2")],
-                         suffix="scaled", outputs=None)
-        gate = ctx.emit(ops.Erf(), [inner.output], suffix="erf", outputs=None)
-    else:
+    if approximate not in ops.GELU_APPROXIMATIONS:
         raise ctx.unsupported(f"approximate={approximate!r} (supported: 'none', 'tanh')")
-    one_plus = ctx.emit(ops.Add(), [gate.output, _scalar(ctx, x, 1.0, "one")], suffix="one_plus",
-                        outputs=None)
-    half = ctx.emit(ops.Mul(), [x, _scalar(ctx, x, 0.5, "half")], suffix="half", outputs=None)
-    ctx.emit(ops.Mul(), [half.output, one_plus.output])
+    ctx.emit(ops.Gelu(approximate=approximate), [ctx.value(0)])

@@ -9,8 +9,8 @@ from .elementwise import (Add, BinaryOp, Clip, Div, Dropout, HardSigmoid, HardSw
                           Sub, Swish, Tanh, UnaryOp)
 from .logic import (ARG_REDUCTIONS, COMPARISONS, LOGICAL, And, ArgMax, ArgMin, Cast, Equal,
                     Greater, GreaterOrEqual, Less, LessOrEqual, Not, Or, Sign, Where, Xor)
-from .math import (UNARY_MATH, Abs, Ceil, Erf, Exp, Floor, Log, Neg, Pow, Reciprocal,
-                   Sqrt)
+from .math import (GELU_APPROXIMATIONS, UNARY_MATH, Abs, Ceil, Erf, Exp, Floor, Gelu, Log, Neg,
+                   Pow, Reciprocal, Sqrt)
 from .nn import LRN, BatchNorm, Conv2d, ConvTranspose2d, Gemm, MatMul
 from .pool import (AvgPool2d, GlobalAvgPool, GlobalMaxPool, MaxPool2d, MaxPool2dWithIndices,
                    MaxUnpool2d)

@@ -1,6 +1,6 @@
 """Element-wise math of transformer-style networks: square root, reciprocal, exp,
 log, erf, abs, neg, floor, ceil and pow, on run-time tensors (on constants the ONNX
-frontend folds them at import).  Float tensors only; each keeps its operand's type."""
+frontend folds them at import), and GELU.  Float tensors only; each keeps its operand's type."""
 
 from __future__ import annotations
 
@@ -46,6 +46,27 @@ class Pow(BinaryOp):
     def infer(self, types):
         if not types[0].dtype.is_float:
             raise self.error(f"takes a float base, not {types[0].dtype.value}")
+        return super().infer(types)
+
+
+# Gelu's ``approximate`` values (the ONNX attribute's): the exact erf form, or tanh's.
+GELU_APPROXIMATIONS = ("none", "tanh")
+
+
+@register_op
+@dataclass(eq=False, kw_only=True)
+class Gelu(FloatUnary):
+    """x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)); with ``approximate = "tanh"``
+    0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))) (ONNX Gelu, opset 20)."""
+
+    OP_NAME = "gelu"
+
+    approximate: str = "none"
+
+    def infer(self, types):
+        if self.approximate not in GELU_APPROXIMATIONS:
+            raise self.error(f"approximate {self.approximate!r} is not one of "
+                             f"{list(GELU_APPROXIMATIONS)}")
         return super().infer(types)
 
 

@@ -33,6 +33,17 @@ def unary_math(op, x):
         return _UNARY[type(op)](np.asarray(x, np.float64))
 
 
+_TANH_GELU = math.sqrt(2.0 / math.pi)
+
+
+@kernel(ops.Gelu)
+def gelu(op, x):
+    xd = np.asarray(x, np.float64)
+    if op.approximate == "tanh":
+        return 0.5 * xd * (1.0 + np.tanh(_TANH_GELU * (xd + 0.044715 * xd ** 3)))
+    return 0.5 * xd * (1.0 + _erf(np.ascontiguousarray(xd) * math.sqrt(0.5)))
+
+
 @kernel(ops.Pow)
 def pow_(op, a, b):
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
