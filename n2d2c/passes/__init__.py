@@ -19,13 +19,15 @@ from .fold_constants import FoldConstants
 from .fuse_activation import FuseActivation
 from .fuse_batchnorm import FuseBatchNorm
 from .fuse_padding import FusePadding
+from .recognize_activations import RecognizeActivations
 from .remove_dropout import RemoveDropout
 from .simplify_reshape import SimplifyReshape
 
 __all__ = [
     "DeadCode", "EqualizeWeights", "EqualizeWeightsResult", "FoldConstants", "FuseActivation",
     "FuseBatchNorm", "FusePadding", "LayerRanges", "Pass", "PassOption", "PassResult", "PassRun",
-    "Pipeline", "PipelineReport", "RemoveDropout", "RewritePattern", "SimplifyReshape",
+    "Pipeline", "PipelineReport", "RecognizeActivations", "RemoveDropout", "RewritePattern",
+    "SimplifyReshape",
     "apply_patterns", "declare_pass", "describe_passes", "get_pass", "load_pass_module", "option",
     "pass_names",
     "register_pass",

@@ -46,13 +46,18 @@ def copy_graph(graph: Graph) -> Graph:
 
 def prepare_graph(graph: Graph) -> Graph:
     """The float graph the quantizer works on: ``graph`` itself, or a copy with its
-    BatchNorms folded (``fuse-bn``) when it has any."""
+    decomposed activations recognised (``recognize-activations``: one op each, which
+    keeps the name of the subgraph's result, so calibration keys still match) and its
+    BatchNorms folded (``fuse-bn``), when it has any."""
     from ..ir.ops import BatchNorm
-    if not graph.ops_of(BatchNorm):
-        return graph
     from ..passes import Pipeline
+    from ..passes.recognize_activations import recognizable
+    passes = [name for name, needed in (("recognize-activations", recognizable(graph)),
+                                        ("fuse-bn", bool(graph.ops_of(BatchNorm)))) if needed]
+    if not passes:
+        return graph
     copy = copy_graph(graph)
-    Pipeline.parse("fuse-bn").run(copy)
+    Pipeline.parse(",".join(passes)).run(copy)
     return copy
 
 

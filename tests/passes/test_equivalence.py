@@ -21,11 +21,11 @@ except ImportError:  # the simulator is optional for these tests
     simulate = None
 
 PIPELINES = ["fold-constants", "dead-code", "remove-dropout", "fuse-bn", "fuse-padding",
-             "fuse-activation", "simplify-reshape", "equalize-weights",
+             "fuse-activation", "simplify-reshape", "equalize-weights", "recognize-activations",
              "equalize-weights{clip=skip,absorb-bias=true}",
              # The order a backend would use: canonicalise, fuse, equalise, fuse activations.
-             "remove-dropout,simplify-reshape,fold-constants,fuse-bn,fuse-padding,"
-             "equalize-weights{absorb-bias=true},fuse-activation,dead-code",
+             "remove-dropout,simplify-reshape,fold-constants,recognize-activations,fuse-bn,"
+             "fuse-padding,equalize-weights{absorb-bias=true},fuse-activation,dead-code",
              # Memory planning only annotates values with placements (tests/memory).
              "plan-memory"]
 
