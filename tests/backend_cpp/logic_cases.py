@@ -1,8 +1,8 @@
 """ONNX models of the comparison, logic, Where, Cast, Sign and ArgMax/ArgMin ops with
 float32 graph inputs and outputs and bool/integer tensors in between, shared by the
 simulator tests (tests/runtime/test_logic_ops.py) and the C/C++ tests
-(test_logic_ops.py).  ``SIMULATOR_ONLY`` holds the cases the C backends refuse
-(float16 tensors)."""
+(test_logic_ops.py).  ``SIMULATOR_ONLY`` holds the float16 casts, which the C tests
+build on their own (test_float16_casts_round_like_onnxruntime)."""
 
 from __future__ import annotations
 

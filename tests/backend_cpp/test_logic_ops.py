@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from n2d2c.backends.c.project import compile_to_dir
-from n2d2c.errors import UnsupportedError
 
-from .harness import family_tests, import_case
+from .harness import (assert_close, build_batches, family_tests, import_case,
+                      require_compiler, run_ort)
 from .logic_cases import ALL, CASES, SIMULATOR_ONLY
 
 
@@ -25,10 +25,13 @@ def test_bool_buffers_are_bytes(tmp_path):
     assert "(uint8_t)(" in code and "? " in code
 
 
-@pytest.mark.parametrize("case", SIMULATOR_ONLY, ids=[c.name for c in SIMULATOR_ONLY])
-def test_float16_cast_is_refused_with_the_value_named(tmp_path, case):
-    with pytest.raises(UnsupportedError, match="f16"):
-        compile_to_dir(import_case(case), tmp_path / "h", stimuli=0)
+@pytest.mark.parametrize("target", ["cpp", "c"])
+def test_float16_casts_round_like_onnxruntime(tmp_path, target):
+    """Casts through float16 (uint16_t bit patterns, backends/c/io_types.py) in C++ and C99."""
+    require_compiler("c++" if target == "cpp" else "c")
+    got = build_batches(tmp_path, {"f16": SIMULATOR_ONLY}, target=target)
+    for case in SIMULATOR_ONLY:
+        assert_close(case, got[case.name], run_ort(case.model, case.feeds))
 
 
 def test_argmax_results_are_int64_indices():

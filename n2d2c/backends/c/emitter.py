@@ -34,6 +34,7 @@ import numpy as np
 
 from ...errors import InternalError
 from ...ir.names import unique_name
+from . import io_types
 from .buffers import ArenaPlacement, BufferPlan, BufferRequest, make_plan
 from .context import ConstArray, Ctx, Operand, Pointer
 from .formatting import c_const_definition, c_float, reindent
@@ -166,10 +167,8 @@ class CEmitter(CSpelling, GenericKernels):
             return f"arena + {self.arena_offset(view)}"
         if st.kind == "const":
             base = self.const_symbol(st.name)
-        elif st.kind == "input":
-            base = f"inputs[{st.index}]"
-        elif st.kind == "output":
-            base = f"outputs[{st.index}]"
+        elif st.kind in ("input", "output"):
+            base = io_types.io_pointer(self, st)
         else:
             raise InternalError(f"unknown storage {st}")
         return base if view.offset == 0 else f"{base} + {view.offset}"
@@ -211,10 +210,36 @@ class CEmitter(CSpelling, GenericKernels):
 
     def layer_params(self, layer: Layer) -> str:
         if layer.kind == "load":
-            return f"const {self.float_t}* const* inputs"
+            return f"const {self.api_element}* const* inputs"
         if layer.kind == "store":
-            return f"{self.float_t}* const* outputs"
+            return f"{self.api_element}* const* outputs"
         return "void"
+
+    @property
+    def api_element(self) -> str:
+        """What run()'s pointer arrays point to: float, or void with typed inputs/outputs."""
+        return io_types.api_element(self)
+
+    def io_ctype(self, value) -> str:
+        """The C element type of a graph input or output."""
+        return self.ctype(io_types.storage_dtype_name(io_types.io_dtype(value)))
+
+    def io_comment(self, value) -> str:
+        return io_types.describe_io(self, value)
+
+    @property
+    def half_helpers(self) -> str:
+        """The float16 conversion functions, when the network stores float16 at all."""
+        return io_types.HALF_HELPERS if io_types.uses_float16(self.program) else ""
+
+    def npy_descr(self, value) -> str:
+        return io_types.NPY_DESCR[io_types.io_dtype(value)]
+
+    def io_itemsize(self, value) -> int:
+        return value.type.dtype.itemsize
+
+    def io_to_double(self, value, x: str) -> str:
+        return io_types.to_double(value, x)
 
     def layer_args(self, layer: Layer) -> str:
         return {"load": "inputs", "store": "outputs"}.get(layer.kind, "")

@@ -43,6 +43,7 @@ from ...ir import Graph, Operation, Value, ops
 from ...ir.names import unique_name
 from ...ir.types import DType
 from ...passes.canonical import canonical_form
+from .io_types import check_float16
 from .kernels import check_call
 from .program_text import print_program
 from .program_verify import verify_program
@@ -154,7 +155,9 @@ class Program:
         return {name: (span[0], span[1]) for name, span in spans.items()}
 
 
-SUPPORTED_DTYPES = (DType.F32, DType.I8, DType.U8, DType.I16, DType.I32, DType.I64, DType.BOOL)
+# float16 only at the API and in casts (io_types.check_float16).
+SUPPORTED_DTYPES = (DType.F32, DType.F16, DType.I8, DType.U8, DType.I16, DType.I32, DType.I64,
+                    DType.BOOL)
 
 
 def storage_dtype(dtype: DType) -> str:
@@ -444,15 +447,11 @@ def lower_graph(graph: Graph, name: str = "network", *, fuse: bool = True,
     low.begin("load", "load_inputs", "copy the inputs into the arena"
               + (" (NCHW -> NHWC where a convolution reads them)" if any(
                   preferred_input_layout(low, v) == "nhwc" for v in graph.inputs) else ""))
-    for value in (*graph.inputs, *graph.outputs):
-        if value.type.dtype is not DType.F32:
-            raise UnsupportedError(
-                f"graph {'input' if value in graph.inputs else 'output'} %{value.name} is "
-                f"{value.type.dtype.value}; the generated API takes and returns float32 "
-                "(quantized graphs quantize their inputs and dequantize their outputs)")
+    # The API takes and returns each input and output in its own type (io_types.py).
     for index, value in enumerate(graph.inputs):
         low.check_dtype(value)
-        src = View.dense(Storage("input", value.name, value.type.size, index), value.shape)
+        src = View.dense(Storage("input", value.name, value.type.size, index,
+                                 storage_dtype(value.type.dtype)), value.shape)
         dst = low.new_buffer(value, value.shape, preferred_input_layout(low, value))
         low.emit(KernelCall("copy", {"x": src}, {"y": dst}))
 
@@ -464,6 +463,7 @@ def lower_graph(graph: Graph, name: str = "network", *, fuse: bool = True,
             raise UnsupportedError(f"{op.label}: no C kernel for op '{op.OP_NAME}'")
         for v in op.outputs:
             low.check_dtype(v, op)
+        check_float16(op)
         fn(low, op)
 
     low.begin("store", "store_outputs", "copy the results out of the arena"
@@ -471,7 +471,9 @@ def lower_graph(graph: Graph, name: str = "network", *, fuse: bool = True,
                                           for v in graph.outputs) else ""))
     for index, value in enumerate(graph.outputs):
         src = low.view(value)
-        dst = View.dense(Storage("output", value.name, value.type.size, index), value.shape)
+        low.check_dtype(value)
+        dst = View.dense(Storage("output", value.name, value.type.size, index,
+                                 storage_dtype(value.type.dtype)), value.shape)
         low.emit(KernelCall("copy", {"x": src}, {"y": dst}))
 
     views = {}

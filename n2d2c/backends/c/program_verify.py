@@ -172,10 +172,12 @@ def _registered(program: "Program", storage) -> str:
         if not 0 <= storage.index < len(values):
             return f"{storage.kind}[{storage.index}]: the program has {len(values)}"
         value = values[storage.index]
+        from .program import storage_dtype  # program.py imports this module
+        dtype = storage_dtype(value.type.dtype)  # the API's type of it (io_types.py)
         if value.name != storage.name or value.type.size != storage.size \
-                or storage.dtype != "float32":
+                or storage.dtype != dtype:
             return (f"{storage.kind}[{storage.index}] is '{storage.name}' "
                     f"{storage.size}x{storage.dtype}, but the {storage.kind} is %{value.name} "
-                    f"{value.type.size}xfloat32")
+                    f"{value.type.size}x{dtype}")
         return ""
     return f"unknown storage kind '{storage.kind}'"

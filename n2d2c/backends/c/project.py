@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import UnsupportedError, UsageError
-from ...ir import Graph, verify
+from ...ir import DType, Graph, verify
 from ...passes.memory import MemoryOptions, format_memory_report, write_memory_reports
 from ...util.atomic import atomic_output_dir
 from ..registry import CompileOptions, get_backend
@@ -120,20 +120,33 @@ def _plan(target: CTarget, graph: Graph, name: str, opts: dict):
 
 
 def _describe(value, index: int, kind: str, count: int) -> dict:
-    return {"name": value.name, "index": index, "shape": list(value.shape), "dtype": "float32",
+    return {"name": value.name, "index": index, "shape": list(value.shape),
+            "dtype": value.type.dtype.numpy.name,
             "suffix": ".npy" if count == 1 else f".{kind}{index}.npy"}
 
 
+def random_input(rng, value) -> np.ndarray:
+    """Stimulus of a graph input: standard normal floats (in the input's float type),
+    random booleans, zeros for integers (a valid index of any Gather)."""
+    dtype = value.type.dtype
+    if dtype.is_float:
+        return rng.standard_normal(value.shape).astype(dtype.numpy)
+    if dtype is DType.BOOL:
+        return rng.integers(0, 2, value.shape).astype(bool)
+    return np.zeros(value.shape, dtype.numpy)
+
+
 def write_stimuli(graph: Graph, out_dir: Path, count: int, seed: int, expected: bool) -> str:
-    """Random float32 inputs in ``stimuli/`` and, if asked, the simulator's outputs in
-    ``expected/``; returns what the manifest says about the expected outputs."""
+    """Random inputs in ``stimuli/`` and, if asked, the simulator's outputs in
+    ``expected/``, each .npy of its tensor's element type (``random_input``); returns what
+    the manifest says about the expected outputs."""
     if count <= 0:
         return "no stimuli exported"
     rng = np.random.default_rng(seed)
     (out_dir / "stimuli").mkdir()
     samples = []
     for s in range(count):
-        feeds = {v.name: rng.standard_normal(v.shape).astype(np.float32) for v in graph.inputs}
+        feeds = {v.name: random_input(rng, v) for v in graph.inputs}
         samples.append(feeds)
         for i, v in enumerate(graph.inputs):
             suffix = ".npy" if len(graph.inputs) == 1 else f".in{i}.npy"
@@ -152,7 +165,7 @@ def write_stimuli(graph: Graph, out_dir: Path, count: int, seed: int, expected: 
         for j, v in enumerate(graph.outputs):
             suffix = ".npy" if len(graph.outputs) == 1 else f".out{j}.npy"
             np.save(out_dir / "expected" / f"sample_{s:03d}{suffix}",
-                    np.asarray(outputs[v.name], dtype=np.float32))
+                    np.asarray(outputs[v.name], dtype=v.type.dtype.numpy))
     return "computed by n2d2c.runtime.simulate"
 
 

@@ -21,6 +21,7 @@ import numpy as np
 from ...errors import InternalError, UnsupportedError
 from .context import ConstArray, Operand
 from .formatting import c_float, c_float_array, c_int_array
+from .io_types import cast_expr, to_bool_expr
 from .kernels import LOGIC_FNS
 from .program import Activation, Layer, c_identifier
 from .views import Storage
@@ -76,7 +77,8 @@ class CSpelling:
         return c_float(x)
 
     CTYPES: ClassVar[dict[str, str]] = {"float32": "float", "int8": "int8_t", "uint8": "uint8_t",
-                                        "int16": "int16_t", "int32": "int32_t", "int64": "int64_t"}
+                                        "int16": "int16_t", "int32": "int32_t", "int64": "int64_t",
+                                        "float16": "uint16_t"}  # bit patterns: io_types.py
 
     def ctype(self, dtype: str) -> str:
         return self.float_t if dtype == "float32" else self.CTYPES[dtype]
@@ -218,8 +220,13 @@ class CSpelling:
                               self.int_literal(params["zero_point"], "int64"),
                               repr(float(params["scale"])))
         if fn in LOGIC_FNS:  # any element type
+            in_dtype = params.get("in_dtypes", ("float32",))[0]
             if fn == "cast":
-                return self.spell("fn_cast", *args, self.ctype(params["out_dtype"]))
+                out = params["out_dtype"]
+                return (cast_expr(args[0], in_dtype, out, self.ctype(out))
+                        or self.spell("fn_cast", *args, self.ctype(out)))
+            if fn == "to_bool" and to_bool_expr(args[0], in_dtype):
+                return to_bool_expr(args[0], in_dtype)
             return self.spell(f"fn_{fn}", *args)
         if params.get("out_dtype", "float32") != "float32":
             if fn == "add":

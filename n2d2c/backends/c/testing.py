@@ -84,7 +84,7 @@ def run_inputs(out_dir: str | os.PathLike, inputs, *, threads: int | None = None
         (tmp / "stimuli").mkdir()
         for s, feeds in enumerate(samples):
             for entry in info["inputs"]:
-                array = np.asarray(feeds[entry["name"]], dtype=np.float32)
+                array = np.asarray(feeds[entry["name"]], dtype=entry.get("dtype", "float32"))
                 if list(array.shape) != entry["shape"]:
                     raise ValueError(f"input {entry['name']} has shape {list(array.shape)}, "
                                      f"expected {entry['shape']}")

@@ -16,7 +16,8 @@ from dataclasses import dataclass, replace
 from typing import Sequence
 
 
-ITEMSIZE = {"float32": 4, "int8": 1, "uint8": 1, "int16": 2, "int32": 4, "int64": 8}
+ITEMSIZE = {"float32": 4, "float16": 2, "int8": 1, "uint8": 1, "int16": 2, "int32": 4,
+            "int64": 8}
 
 
 def row_major_strides(shape: Sequence[int]) -> tuple[int, ...]:
