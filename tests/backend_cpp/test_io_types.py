@@ -19,6 +19,7 @@ from n2d2c.backends.c.project import compile_to_dir
 from n2d2c.backends.c.testing import build, compiler, run, run_inputs
 from n2d2c.backends.onnx import export_model
 from n2d2c.frontend.onnx import load_onnx
+from n2d2c.ir import DType, Graph, TensorType, ops
 from n2d2c.runtime import simulate
 
 from .harness import TEST_OPT, require_compiler, run_ort
@@ -179,3 +180,18 @@ int main(void)
     nan = np.isnan(floats)
     np.testing.assert_array_equal(narrowed[~nan], want[~nan])
     assert np.isnan(narrowed[nan].view(np.float16)).all()
+
+
+def test_float16_constant_read_by_a_cast(tmp_path):
+    """A float16 constant (a hand-built graph: the ONNX frontend makes them float32) is
+    emitted as its bit patterns and widened exactly by the cast."""
+    require_compiler("c")
+    graph = Graph("c16")
+    x = graph.add_input("x", TensorType((3,), DType.F32))
+    half = np.array([0.1, -2.5, 65504], np.float16)
+    widened = graph.add(ops.Cast(dtype="f32", name="widen"), [graph.constant(half, "c")]).output
+    graph.outputs = [graph.add(ops.Add(name="add"), [x, widened]).output]
+    out = compile_to_dir(graph, tmp_path / "c16", target="c", stimuli=0)
+    build(out, opt=TEST_OPT)
+    got = run_inputs(out, {"x": np.ones(3, np.float32)})["add"]
+    np.testing.assert_array_equal(got, np.float32(1) + half.astype(np.float32))

@@ -52,7 +52,8 @@ def c_int_array(values: Sequence[int], per_line: int = 16, indent: str = "    ",
 # build_time.py), and bytes are bit-exact for every value, NaN payloads and -0 included.
 ROW_BYTES = 4092   # bytes per literal: under C99's 4095-character minimum limit
 _NUMPY_TYPES = {"float": np.float32, "int8_t": np.int8, "uint8_t": np.uint8,
-                "int16_t": np.int16, "int32_t": np.int32, "int64_t": np.int64}
+                "int16_t": np.int16, "int32_t": np.int32, "int64_t": np.int64,
+                "uint16_t": np.uint16}  # float16 bit patterns (io_types.py)
 # Printable characters stand for themselves, except those a string literal or the
 # preprocessor reads specially (quote, backslash, ``?`` of trigraphs) and those outside C's
 # basic source character set; every other byte is a three-digit octal escape, which cannot
@@ -78,6 +79,8 @@ def const_bytes(values: np.ndarray, ctype: str) -> bytes:
     """
     if ctype not in _NUMPY_TYPES:
         raise InternalError(f"no byte encoding for constants of C type {ctype!r}")
+    if np.asarray(values).dtype == np.float16:  # held as its bit patterns (io_types.py)
+        values = np.asarray(values).view(np.uint16)
     dtype = np.dtype(_NUMPY_TYPES[ctype]).newbyteorder("<")
     flat = np.asarray(values).ravel()
     if flat.size == 0:

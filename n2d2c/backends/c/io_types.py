@@ -92,8 +92,10 @@ def typed_api(program) -> bool:
 
 
 def uses_float16(program) -> bool:
+    """Is float16 stored anywhere: at the API, in a buffer or in a constant?"""
     return any(v.type.dtype is DType.F16 for v in (*program.inputs, *program.outputs)) or any(
-        st.dtype == "float16" for st in program.arena.values())
+        st.dtype == "float16" for st in program.arena.values()) or any(
+        a.dtype.name == "float16" for a in program.consts.values())
 
 
 def check_float16(op) -> None:
