@@ -27,6 +27,7 @@ from ..ir import Value
 from ..ir.ops import Concat, Constant, GlobalMaxPool, MaxPool2d, Split
 from .histogram import clipping_threshold
 from .levels import QSpec, adjusted_scale, levels, make_spec, same_spec
+from .lookup import lookup_operand, never_negative
 from .options import QuantizationOptions
 from .rescaling import approximate
 from .units import Unit, Units
@@ -43,6 +44,7 @@ class ScalePlan:
         self.stats = units.stats
         self.opt = options
         self.int_ops: set[int] = set()           # pass/join ops planned on integers
+        self.lookups: dict[int, int] = {}        # op -> operand: functions as 8-bit tables
         self.spec: dict[int, QSpec] = {}         # planned spec of integer/quantized values
         self.domain: dict[int, str] = {}         # "int" | "float" per float-graph value
         self.thresholds: dict[int, tuple[str, float, float]] = {}  # unit -> (mode, max_abs, T)
@@ -74,6 +76,8 @@ class ScalePlan:
                     self.domain[id(out)] = "int"
                     self.spec[id(out)] = self.spec[id(op.inputs[data])]
                 continue
+            if self._plan_lookup(op):
+                continue
             if isinstance(op, Concat) and any(self.is_int(v) for v in op.inputs) and \
                     all(self.units.const(v) is None for v in op.inputs):
                 self.int_ops.add(id(op))
@@ -81,6 +85,23 @@ class ScalePlan:
                 continue
             for out in op.outputs:
                 self.domain[id(out)] = "float"
+
+    def _plan_lookup(self, op) -> bool:
+        """Plan ``op`` as a table (lookup.py) when it is a function of one 8-bit integer
+        value and its result was calibrated.  The result's threshold is its calibrated
+        maximum (as for any quantized float value); unsigned when no level maps below 0."""
+        data = lookup_operand(self.g, op)
+        if data is None or self.opt.nbbits > 8 or not self.is_int(op.inputs[data]):
+            return False
+        x_spec = self.spec[id(op.inputs[data])]
+        stats = self.stats.get(op.output.name)
+        if x_spec.dtype.itemsize != 1 or stats is None:
+            return False
+        unsigned = not self.opt.no_unsigned and never_negative(self.g, op, data, x_spec)
+        self.lookups[id(op)] = data
+        self.domain[id(op.output)] = "int"
+        self.spec[id(op.output)] = make_spec(self.opt.nbbits, unsigned, stats.max_abs)
+        return True
 
     def input_spec(self, v: Value) -> QSpec:
         """Planned spec of an operand an integer op reads (a quantize point if float)."""
@@ -185,6 +206,9 @@ class ScalePlan:
             self.adjustable.discard(id(v))
             return True
         op = v.producer
+        if op is not None and id(op) in self.lookups:
+            self.spec[id(v)] = want  # the table is computed for whatever scale is planned
+            return True
         if op is not None and id(op) in self.int_ops and not isinstance(op, (Split, Concat)):
             data = self.units.data_operand(op)
             if data is not None and self._retarget(op.inputs[data], want):

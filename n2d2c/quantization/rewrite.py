@@ -5,7 +5,8 @@ weights quantized symmetrically (``weights.py``), the bias ``round(b / (s_x *
 s_w))`` in the accumulator type, and the rescale factor ``M = s_x * s_w / s_y``
 approximated by ``rescaling.py``.  An operand at another scale than the one its
 reader needs gets a ``rescale`` in front (N2D2's "rescale parents to the largest
-scaling").  Everything else runs in float: its operands are dequantized, and its
+scaling").  An element-wise function of one 8-bit value becomes a ``lookup`` of its
+256 results (``lookup.py``).  Everything else runs in float: its operands are dequantized, and its
 results are quantized again when an integer op reads them; scale-preserving ops
 planned on integers are copied with their constants in levels.
 """
@@ -25,6 +26,7 @@ from ..ir.integer import dtype_bounds, round_half_away
 from ..ir.ops import (Add, Clip, Concat, Constant, Conv2d, Dequantize, Gemm, MatMul, Max, Min,
                       Pad, Quantize, Rescale, Softmax)
 from .levels import QSpec, adjusted_scale, clamp_levels, quantized_bound, same_spec, to_levels
+from .lookup import function_table, lookup_op
 from .planning import ScalePlan
 from .report import LayerReport
 from .rescaling import RescaleChoice, approximate, compact, requantize_mode, span
@@ -74,6 +76,8 @@ class GraphRewrite:
             unit = self.units.by_op.get(id(op))
             if unit is not None:
                 self._emit_unit(unit)
+            elif id(op) in self.plan.lookups:
+                self._emit_lookup(op, self.plan.lookups[id(op)])
             elif id(op) in self.plan.int_ops:
                 if isinstance(op, Concat):
                     self._emit_join(op)
@@ -300,6 +304,18 @@ class GraphRewrite:
         result = self._add(new_op, inputs, names)
         for old, new in zip(op.outputs, result.outputs):
             self.qval[id(old)] = Realization(new, spec)
+
+    def _emit_lookup(self, op: Operation, data: int) -> None:
+        """An element-wise function of an 8-bit integer value as its table (lookup.py),
+        computed for the scale the operand really has."""
+        r = self.as_int(op.inputs[data])
+        spec = self.plan.spec[id(op.output)]
+        table = function_table(self.g, op, data, r.spec, spec)
+        tname = f"{op.name}.table"
+        t_value = self._add(Constant(value=table, name=tname), [], [tname]).output
+        name = op.output.name if not self.g.is_output(op.output) else f"{op.output.name}.q"
+        result = self._add(lookup_op(op, r.spec, spec), [r.value, t_value], [name]).output
+        self.qval[id(op.output)] = Realization(result, spec)
 
     def _emit_join(self, op: Concat) -> None:
         spec = self.plan.spec[id(op.output)]

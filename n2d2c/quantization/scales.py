@@ -4,7 +4,8 @@ The integer IR only needs integers to run; an exporter to ONNX QDQ/QLinear
 formats also needs each integer tensor's real scale.  ``value_scales`` derives
 them from the graph alone:
 
-* ``quantize`` results: ``scale``; ``rescale`` results: ``output_scale``; the
+* ``quantize`` results: ``scale``; ``rescale`` and ``lookup`` results:
+  ``output_scale``; the
   operand of a ``rescale`` (an accumulator): ``input_scales`` (per channel);
 * data movement, pooling, clamps and concat keep their operand's scale;
 * an integer conv/gemm/matmul with constant weights: weight scale per output
@@ -21,7 +22,7 @@ import numpy as np
 
 from ..ir import Graph
 from ..ir.ops import (Add, AvgPool2d, Clip, Concat, Constant, Conv2d, Dropout, Gemm, GlobalAvgPool,
-                      GlobalMaxPool, Identity, MatMul, Max, MaxPool2d, Min, Pad, Quantize, Relu,
+                      GlobalMaxPool, Identity, Lookup, MatMul, Max, MaxPool2d, Min, Pad, Quantize, Relu,
                       Rescale, Reshape, Slice, Split, Transpose)
 
 _KEEP = (MaxPool2d, AvgPool2d, GlobalAvgPool, GlobalMaxPool, Reshape, Transpose, Slice, Split,
@@ -43,6 +44,9 @@ def value_scales(graph: Graph) -> dict[str, ValueScale]:
     for op in graph.ops:
         if isinstance(op, Quantize):
             out[op.output.name] = ValueScale((op.scale,), op.zero_point)
+        elif isinstance(op, Lookup):
+            if op.output_scale > 0:
+                out[op.output.name] = ValueScale((op.output_scale,), op.output_zero_point)
         elif isinstance(op, Rescale):
             if op.output_scale > 0:
                 out[op.output.name] = ValueScale((op.output_scale,), op.zero_point)

@@ -141,6 +141,11 @@ def _unit_cases() -> list[QCase]:
         return results[0]
     case("rescale_modes", (1, 2, 5, 5), rescales, scale=0.02)
 
+    def lookup(g, q):
+        table = g.constant(rng.integers(-128, 128, 256).astype(np.int8), "table")
+        return g.add(ops.Lookup(name="lut", function="test"), [q, table]).output
+    case("lookup_i8", (1, 3, 4, 5), lookup)
+
     def quantize_edges(g, q):
         return q
     case("quantize_saturation", (1, 2, 3, 4), quantize_edges, scale=0.01)

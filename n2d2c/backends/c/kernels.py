@@ -182,6 +182,19 @@ def _take_invariants(call: "KernelCall") -> list[str]:
     return found
 
 
+def _lut_invariants(call: "KernelCall") -> list[str]:
+    x, table, y = call.reads["x"], call.reads["table"], call.writes["y"]
+    found = [] if x.shape == y.shape else [f"'x' has shape {list(x.shape)}, 'y' has "
+                                          f"{list(y.shape)}"]
+    if x.storage.dtype not in ("int8", "uint8"):
+        found.append(f"'x' is {x.storage.dtype}, not int8 or uint8")
+    if table.shape != (256,) or table.storage.kind != "const":
+        found.append(f"'table' must be a constant of 256 entries, got {list(table.shape)}")
+    if table.storage.dtype != y.storage.dtype:
+        found.append(f"'table' holds {table.storage.dtype}, 'y' is {y.storage.dtype}")
+    return found
+
+
 def _arg_reduce_invariants(call: "KernelCall") -> list[str]:
     x, y, axis = call.reads["x"], call.writes["y"], call.params["axis"]
     if not 0 <= axis < x.rank or y.shape != x.shape[:axis] + (1,) + x.shape[axis + 1:]:
@@ -248,6 +261,9 @@ KERNELS: dict[str, KernelSpec] = _table(
                "y[i] = x[i, ind[i]] along x's last axis, read at run time; a negative index "
                "counts from the end, one out of range gives 0 (Gather, GatherElements, Trilu)",
                _take_invariants),
+    KernelSpec("lut", ("x", "table"), ("y",), ("offset",), "elementwise",
+               "y = table[x + offset]: an 8-bit x picks one of the 256 entries of a constant "
+               "table (Lookup, offset = -dtype_min(x))", _lut_invariants),
     KernelSpec("arg_reduce", ("x",), ("y",), ("axis", "largest", "last"), "none",
                "y = the int64 index of the largest (or smallest) x along axis, the first or "
                "the last of equal ones (ArgMax, ArgMin)", _arg_reduce_invariants),

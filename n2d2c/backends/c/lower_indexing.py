@@ -4,7 +4,8 @@ Most of them are one strided ``copy``: Expand reads a broadcast view (stride 0 a
 the broadcast axes), Tile and the depth/space shuffles read and write views whose
 axes are the op's axes split into finer ones (``split_view``), so that the
 rearrangement is a permutation of strides and no kernel of their own is needed.
-Gather, GatherElements and Trilu read an index per output element with ``take``.
+Gather, GatherElements and Trilu read an index per output element with ``take``; a
+quantized graph's Lookup indexes its constant table by the 8-bit operand (``lut``).
 """
 
 from __future__ import annotations
@@ -121,6 +122,16 @@ def lower_trilu(low: Lowering, op) -> None:
     low.begin("op", op.name, _comment(op, extra=f"{side} triangle from diagonal {op.k}"), op)
     _take(low, op, View(x.storage, x.offset, (*x.shape, 1), (*x.strides, 0)),
           table.broadcast_to(x.shape))
+
+
+@lowers(ops.Lookup)
+def lower_lookup(low: Lowering, op) -> None:
+    x = low.view(op.inputs[0])
+    table = low.view(op.inputs[1])
+    extra = f"{op.function} as a table" if op.function else "table"
+    low.begin("op", op.name, _comment(op, extra=extra), op)
+    y = low.output(op.output, like=x)
+    low.emit(KernelCall("lut", {"x": x, "table": table}, {"y": y}, {"offset": op.offset()}))
 
 
 def _const_indices(low: Lowering, name: str, array: np.ndarray) -> View:

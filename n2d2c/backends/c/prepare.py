@@ -143,6 +143,14 @@ class GenericKernels:
                            y=self.operand("y", y), nest=nest, n=x.shape[-1], s=x.strides[-1],
                            zero=zero, pragma=self.parallel_for(nest.total // 4))
 
+    def prepare_lut(self, call: KernelCall, layer: Layer):
+        """Lookup: one table read per element, indexed by the 8-bit x (kernels.py)."""
+        x, table, y = call.reads["x"], call.reads["table"], call.writes["y"]
+        nest = self._nest(y.shape, {"y": y, "x": x})
+        return "lut", Ctx(x=self.operand("x", x), table=self.operand("table", table),
+                          y=self.operand("y", y), nest=nest, offset=call.params["offset"],
+                          pragma=self.parallel_for(nest.total // 4))
+
     def prepare_arg_reduce(self, call: KernelCall, layer: Layer):
         """ArgMax/ArgMin: one scan of the axis per output element (kernels.py)."""
         x, y = call.reads["x"], call.writes["y"]

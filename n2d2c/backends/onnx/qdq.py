@@ -29,6 +29,7 @@ from ...ir import ops as O
 from ...ir.integer import dtype_bounds, saturated_bounds
 from ...ir.types import DType
 from ...quantization.scales import ValueScale
+from .lookup import gather_table
 from .lowering import Exporter
 from .scales import TIE_NUDGE_MIN, ScaleTracker, channel_array, is_per_tensor, quant_params
 from .writer import ONNX_DTYPES
@@ -60,6 +61,8 @@ class QdqExporter(Exporter):
             return self._layer
         if isinstance(op, O.Add):
             return self._add
+        if isinstance(op, O.Lookup):
+            return self._lookup
         if isinstance(op, PASS_OPS):
             return self._pass
         return None
@@ -217,6 +220,18 @@ class QdqExporter(Exporter):
                     real = self.w.op("Min", real, self.w.const(bound, f"{op.name}.max"),
                                      name=f"{op.name}/max")
         self.define(y, real, scale)
+
+    def _lookup(self, op: O.Lookup) -> None:
+        """The table as a Gather of integers (lookup.py), then its real value for the
+        float ops that read it."""
+        y = op.output
+        if op.output_scale <= 0 or y.type.dtype not in Q_DTYPES:
+            raise self.unsupported(op, "without an output scale")
+        scale = ValueScale((float(op.output_scale),), int(op.output_zero_point))
+        self.scales.set(y, scale)
+        q = gather_table(self, op)
+        self.tensors[id(y)] = q
+        self.reals[id(y)] = self.dequantize_linear(q, scale, y.type.dtype, f"{y.name}.dq")
 
     def _pass(self, op: Operation) -> None:
         """Data movement, pooling and clamps on integers: the float op on real values,

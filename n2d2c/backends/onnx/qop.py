@@ -30,6 +30,7 @@ from ...ir import ops as O
 from ...ir.integer import dtype_bounds, saturated_bounds
 from ...ir.ops.quant import per_channel
 from ...ir.types import DType
+from .lookup import gather_table
 from .lowering import Exporter
 from .scales import channel_array
 from .writer import DOUBLE, FLOAT, INT32, INT64, ONNX_DTYPES
@@ -61,7 +62,7 @@ class QopExporter(Exporter):
                  O.AvgPool2d: self._avg_pool, O.GlobalAvgPool: self._global_avg_pool,
                  O.GlobalMaxPool: self._global_max_pool, O.Pad: self._pad_int,
                  O.Relu: self._relu_int, O.Clip: self._clip_int, O.Max: self._min_max_int,
-                 O.Min: self._min_max_int}
+                 O.Min: self._min_max_int, O.Lookup: self._lookup}
         handler = table.get(type(op))
         if handler is None and isinstance(op, MOVE_OPS):
             handler = self._move
@@ -410,6 +411,9 @@ class QopExporter(Exporter):
                                        "pad_value"))
         self.define(y, self.narrowed("Pad", inputs, work, dtype, self.out_name(y), name=op.name,
                                      mode=op.mode))
+
+    def _lookup(self, op: O.Lookup) -> None:
+        self.define(op.output, gather_table(self, op))
 
     def _relu_int(self, op: O.Relu) -> None:
         x, y = op.inputs[0], op.output
