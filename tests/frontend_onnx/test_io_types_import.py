@@ -14,7 +14,7 @@ from n2d2c.frontend.onnx import load_onnx
 from n2d2c.ir import DType, Graph, TensorType, ops
 from n2d2c.runtime import simulate
 
-from .harness import run_ort
+from .harness import roundtrip_text, run_ort
 
 
 def _model(nodes, inputs, outputs, inits=(), opset=17) -> onnx.ModelProto:
@@ -142,3 +142,9 @@ def test_api_run_takes_and_returns_float16(tmp_path):
     y = run(str(path), {"x": x})["y"]
     assert y.dtype == np.float16
     np.testing.assert_array_equal(y, run_ort(model, {"x": x})[0])
+
+
+def test_float16_and_integer_io_graphs_print_and_parse_back():
+    from fixtures.io_types import float16_convnet, index_mask_net
+    for model in (float16_convnet(), index_mask_net()):
+        roundtrip_text(load_onnx(model))
