@@ -45,9 +45,19 @@ def run(model: str | os.PathLike | Graph, inputs: Mapping[str, np.ndarray] | np.
 
 
 def random_inputs(graph: Graph, seed: int = 0) -> dict[str, np.ndarray]:
-    """Reproducible standard-normal inputs for every graph input."""
+    """Reproducible inputs for every graph input: standard-normal floats; zeros for
+    integer inputs (their meaning is the model's: indices, token ids, and 0 is the one
+    value every such input accepts); random booleans."""
     rng = np.random.default_rng(seed)
-    return {v.name: rng.standard_normal(v.shape).astype(v.type.dtype.numpy) for v in graph.inputs}
+
+    def draw(v):
+        dtype = v.type.dtype
+        if dtype.is_float:
+            return rng.standard_normal(v.shape).astype(dtype.numpy)
+        if dtype.is_integer:
+            return np.zeros(v.shape, dtype.numpy)
+        return rng.random(v.shape) < 0.5
+    return {v.name: draw(v) for v in graph.inputs}
 
 
 def compile(model: str | os.PathLike | Graph, output_dir: str | os.PathLike, *,
