@@ -1,6 +1,7 @@
-"""Quantized networks: int8 vs float latency of the generated C++, and the accuracy of
+"""Quantized networks: int8 vs float latency of the generated C++, the accuracy of
 the digits CNN (trained by scripts/train_digits.py) in float and in int8 per
-rescaling and clipping mode, all measured in one run."""
+rescaling and clipping mode, and int8 against onnxruntime's int8 (int8_peer.py),
+all measured in one run."""
 
 from __future__ import annotations
 
@@ -84,7 +85,9 @@ def accuracy_table() -> str:
 
 
 def run() -> str:
-    return "## Quantized networks\n\n" + accuracy_table() + "\n" + latency_table()
+    import int8_peer
+    return ("## Quantized networks\n\n" + accuracy_table() + "\n" + latency_table() + "\n"
+            + int8_peer.run())
 
 
 if __name__ == "__main__":
