@@ -109,6 +109,55 @@ class OnnxBuilder:
     def softmax(self, x: str) -> str:
         return self.node("Softmax", [x], axis=1)
 
+    def scalar(self, value: float) -> str:
+        return self.init(self.fresh("c"), np.array(value, np.float32))
+
+    def hard_swish(self, x: str) -> str:
+        """``x * clip(x + 3, 0, 6) / 6``, spelled out as exporters write it."""
+        gate = self.node("Clip", [self.node("Add", [x, self.scalar(3.0)]), self.scalar(0.0),
+                                  self.scalar(6.0)])
+        return self.node("Div", [self.node("Mul", [x, gate]), self.scalar(6.0)])
+
+    def hard_sigmoid(self, x: str) -> str:
+        """``clip(x + 3, 0, 6) / 6`` (MobileNetV3's squeeze-excite gate)."""
+        return self.node("Div", [self.node("Clip", [self.node("Add", [x, self.scalar(3.0)]),
+                                                    self.scalar(0.0), self.scalar(6.0)]),
+                                 self.scalar(6.0)])
+
+    def squeeze_excite(self, x: str, reduce: int = 4) -> str:
+        """Global average pool -> 1x1 conv -> relu -> 1x1 conv -> hard-sigmoid, and the
+        gate broadcast over the feature map by a Mul."""
+        c = self.channels[x]
+        s = self.relu(self.conv(self.global_avgpool(x), max(8, c // reduce), 1, pad=0))
+        gate = self.hard_sigmoid(self.conv(s, c, 1, pad=0))
+        return self.node("Mul", [x, gate])
+
+    def sigmoid(self, x: str) -> str:
+        return self.node("Sigmoid", [x])
+
+    def resize(self, x: str, factor: int, mode: str = "nearest") -> str:
+        """Up-sampling by ``factor`` (Resize-13 with scales; bilinear as half_pixel)."""
+        roi = self.init(self.fresh("roi"), np.zeros(0, np.float32))
+        scales = self.init(self.fresh("scales"), np.array([1, 1, factor, factor], np.float32))
+        attrs = {"mode": mode}
+        if mode == "nearest":
+            attrs.update(coordinate_transformation_mode="asymmetric", nearest_mode="floor")
+        else:
+            attrs["coordinate_transformation_mode"] = "half_pixel"
+        return self.node("Resize", [x, roi, scales], **attrs)
+
+    def conv_transpose(self, x: str, cout: int, k: int = 2, stride: int = 2) -> str:
+        cin = self.channels[x]
+        name = self.fresh("deconv")
+        w = self.rng.standard_normal((cin, cout, k, k)) * np.sqrt(2.0 / (cin * k * k))
+        b = self.rng.standard_normal(cout) * 0.05
+        self.nodes.append(helper.make_node(
+            "ConvTranspose", [x, self.init(f"{name}.w", w.astype(np.float32)),
+                              self.init(f"{name}.b", b.astype(np.float32))], [name],
+            name=name, kernel_shape=[k, k], strides=[stride, stride]))
+        self.channels[name] = cout
+        return name
+
     # -- result -------------------------------------------------------------------
     def model(self, output: str, opset: int = 13) -> onnx.ModelProto:
         self.nodes.append(helper.make_node("Identity", [output], ["output"], name="output"))

@@ -9,7 +9,8 @@ import onnx
 from .lenet import lenet
 from .onnx_builder import OnnxBuilder
 
-__all__ = ["inception_like", "lenet", "mobilenet_v2", "resnet18", "squeezenet11", "ZOO"]
+__all__ = ["dbnet_like", "inception_like", "lenet", "mobilenet_v2", "mobilenet_v3_like",
+           "resnet18", "squeezenet11", "ZOO"]
 
 
 def resnet18(size: int = 64, classes: int = 1000, seed: int = 0, width: int = 64) -> onnx.ModelProto:
@@ -92,10 +93,74 @@ def squeezenet11(size: int = 224, classes: int = 1000, seed: int = 0) -> onnx.Mo
     return b.model(b.softmax(b.flatten(b.global_avgpool(x))))
 
 
+# (expansion, out channels, kernel, stride, squeeze-excite, hard-swish) per block
+_MBV3_BLOCKS = [(1, 16, 3, 2, True, False), (4, 24, 3, 2, False, False),
+                (3, 24, 3, 1, False, False), (4, 40, 5, 2, True, True),
+                (6, 40, 5, 1, True, True), (6, 48, 5, 2, True, True)]
+
+
+def _mbv3_backbone(b: OnnxBuilder, width: float = 1.0) -> list[str]:
+    """MobileNetV3-small-like blocks; the feature maps after each stride-2 stage."""
+    def ch(c):
+        return max(8, int(c * width + 4) // 8 * 8)
+
+    x = b.hard_swish(b.conv(b.input, ch(16), 3, 2))
+    features = []
+    for i, (t, c, k, s, se, hs) in enumerate(_MBV3_BLOCKS):
+        cin = b.channels[x]
+        act = b.hard_swish if hs else b.relu
+        y = act(b.conv(x, cin * t, 1, pad=0)) if t != 1 else x
+        y = act(b.conv(y, b.channels[y], k, s, group=b.channels[y]))
+        if se:
+            y = b.squeeze_excite(y)
+        y = b.conv(y, ch(c), 1, pad=0)
+        x = b.add(y, x) if s == 1 and cin == ch(c) else y
+        if i + 1 == len(_MBV3_BLOCKS) or _MBV3_BLOCKS[i + 1][3] == 2:
+            features.append(x)
+    return features
+
+
+def mobilenet_v3_like(size: int = 64, classes: int = 10, seed: int = 0,
+                      width: float = 1.0) -> onnx.ModelProto:
+    """MobileNetV3-small-like classifier: hard-swish written ``x * clip(x + 3, 0, 6) / 6``,
+    squeeze-excite gates (hard-sigmoid) applied by a broadcast Mul."""
+    b = OnnxBuilder("mobilenet_v3_like", (1, 3, size, size), seed)
+    x = _mbv3_backbone(b, width)[-1]
+    x = b.hard_swish(b.conv(x, b.channels[x] * 6, 1, pad=0))
+    x = b.hard_swish(b.conv(b.global_avgpool(x), 128, 1, pad=0))
+    return b.model(b.softmax(b.fc(b.flatten(x), classes)))
+
+
+def dbnet_like(size: int = 64, seed: int = 0, inner: int = 32) -> onnx.ModelProto:
+    """A DBNet-style text detector: the MobileNetV3-like backbone at four scales, an FPN
+    (1x1 lateral convs, nearest up-sampling, adds), each level brought to 1/4 by a
+    nearest or bilinear Resize, the four concatenated, a head with a ConvTranspose
+    up-sampling and a sigmoid probability map."""
+    b = OnnxBuilder("dbnet_like", (1, 3, size, size), seed)
+    c2, c3, c4, c5 = _mbv3_backbone(b)
+    lateral = [b.conv(c, inner, 1, pad=0) for c in (c2, c3, c4, c5)]
+    p = lateral[3]
+    tops = [p]
+    for lat in reversed(lateral[:3]):
+        p = b.add(b.resize(p, 2), lat)
+        tops.append(p)
+    p5, p4, p3, p2 = tops
+    levels = [b.conv(p2, inner // 4, 3),
+              b.resize(b.conv(p3, inner // 4, 3), 2),
+              b.resize(b.conv(p4, inner // 4, 3), 4, mode="linear"),
+              b.resize(b.conv(p5, inner // 4, 3), 8)]
+    fuse = b.concat(levels)
+    h = b.relu(b.conv(fuse, inner // 4, 3))
+    h = b.relu(b.conv_transpose(h, inner // 4))
+    return b.model(b.sigmoid(b.conv_transpose(h, 1)))
+
+
 ZOO = {
     "lenet": lenet,
     "resnet18": resnet18,
     "mobilenet_v2": mobilenet_v2,
     "inception_like": inception_like,
     "squeezenet11": squeezenet11,
+    "mobilenet_v3_like": mobilenet_v3_like,
+    "dbnet_like": dbnet_like,
 }
