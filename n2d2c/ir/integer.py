@@ -78,6 +78,20 @@ def shift_round_half_up(t, shift) -> np.ndarray:
 
 
 # -- saturation -------------------------------------------------------------------------------
+#: Fraction bits of the integer weights of a linear resize (per resized axis).
+RESIZE_WEIGHT_BITS = 7
+
+
+def resize_weights(frac) -> tuple[np.ndarray, np.ndarray]:
+    """Integer weights (of the lower, of the upper source index) of a linear resize
+    along one axis, from the float weight ``frac`` of the upper index: ``w_hi =
+    round_half_away(frac * 2**RESIZE_WEIGHT_BITS)``, ``w_lo = 2**RESIZE_WEIGHT_BITS -
+    w_hi``, so a constant input stays exactly constant."""
+    one = 1 << RESIZE_WEIGHT_BITS
+    hi = round_half_away(np.asarray(frac, np.float64) * one).astype(np.int64)
+    return one - hi, hi
+
+
 def dtype_bounds(dtype: DType | np.dtype | type) -> tuple[int, int]:
     """(min, max) of an integer element type (an IR ``DType`` or a numpy dtype)."""
     info = np.iinfo(dtype.numpy if isinstance(dtype, DType) else dtype)

@@ -24,13 +24,13 @@ import numpy as np
 
 from ..errors import InputError
 from ..ir import Value
-from ..ir.ops import Concat, Constant, GlobalMaxPool, MaxPool2d, Split
+from ..ir.ops import Concat, Constant, GlobalMaxPool, MaxPool2d, Resize, Split
 from .histogram import clipping_threshold
 from .levels import QSpec, adjusted_scale, levels, make_spec, same_spec
 from .lookup import lookup_operand, never_negative
 from .options import QuantizationOptions
 from .rescaling import approximate
-from .units import Unit, Units
+from .units import SHARED_SCALE, WEIGHTLESS, Unit, Units
 from .weights import LayerWeights, layer_weights
 
 
@@ -45,6 +45,7 @@ class ScalePlan:
         self.opt = options
         self.int_ops: set[int] = set()           # pass/join ops planned on integers
         self.lookups: dict[int, int] = {}        # op -> operand: functions as 8-bit tables
+        self.interpolations: set[int] = set()    # linear resizes: integer weights + rescale
         self.spec: dict[int, QSpec] = {}         # planned spec of integer/quantized values
         self.domain: dict[int, str] = {}         # "int" | "float" per float-graph value
         self.thresholds: dict[int, tuple[str, float, float]] = {}  # unit -> (mode, max_abs, T)
@@ -76,7 +77,7 @@ class ScalePlan:
                     self.domain[id(out)] = "int"
                     self.spec[id(out)] = self.spec[id(op.inputs[data])]
                 continue
-            if self._plan_lookup(op):
+            if self._plan_lookup(op) or self._plan_interpolation(op):
                 continue
             if isinstance(op, Concat) and any(self.is_int(v) for v in op.inputs) and \
                     all(self.units.const(v) is None for v in op.inputs):
@@ -103,6 +104,20 @@ class ScalePlan:
         self.spec[id(op.output)] = make_spec(self.opt.nbbits, unsigned, stats.max_abs)
         return True
 
+    def _plan_interpolation(self, op) -> bool:
+        """A linear resize of 8/16-bit levels: integer weights into an i32 and a rescale
+        (ir/ops/quant.py), planned at its operand's scale (interpolating stays inside
+        the operand's range)."""
+        if not isinstance(op, Resize) or op.mode != "linear" or not self.is_int(op.inputs[0]):
+            return False
+        x_spec = self.spec[id(op.inputs[0])]
+        if x_spec.dtype.itemsize > 2:
+            return False
+        self.interpolations.add(id(op))
+        self.domain[id(op.output)] = "int"
+        self.spec[id(op.output)] = x_spec
+        return True
+
     def input_spec(self, v: Value) -> QSpec:
         """Planned spec of an operand an integer op reads (a quantize point if float)."""
         if id(v) in self.spec:
@@ -117,14 +132,15 @@ class ScalePlan:
 
     def _plan_unit(self, unit: Unit) -> None:
         op = unit.op
-        operands = op.inputs[:1] if unit.kind in ("conv", "gemm", "matmul-const") else op.inputs
+        weightless = unit.kind in WEIGHTLESS
+        operands = op.inputs if weightless else op.inputs[:1]
         for x in operands:
             self.input_spec(x)
         unsigned = not self.opt.no_unsigned and (
             bool(np.all(unit.lo >= 0)) or
-            (unit.kind == "add" and all(self.units.nonneg(x) for x in op.inputs)))
+            (unit.kind in ("add", "mul") and all(self.units.nonneg(x) for x in op.inputs)))
         dtype, qmax, _, _ = levels(self.opt.nbbits, unsigned)
-        clip = unit.kind != "add" and unit.kind != "matmul" and unit.channels > 2
+        clip = not weightless and unit.channels > 2
         mode = self.opt.act_clipping_mode if clip else "None"
         stats_value = unit.end
         if clip and mode != "None":
@@ -144,7 +160,7 @@ class ScalePlan:
         self.thresholds[id(op)] = (mode, stats.max_abs, threshold)
         spec = make_spec(self.opt.nbbits, unsigned, threshold)
         self.domain[id(unit.end)] = "int"
-        if unit.kind == "add":
+        if unit.kind in SHARED_SCALE:
             specs = [self.spec[id(x)] for x in op.inputs]
             common = max(s.scale for s in specs)
             for x, s in zip(op.inputs, specs):
@@ -155,7 +171,7 @@ class ScalePlan:
         s_acc = self._accumulator_scale(unit, [self.spec[id(x)].scale for x in operands])
         if s_acc is not None:
             choice = approximate([s_acc / spec.scale], self.opt.rescale_mode,
-                                 can_fold=unit.kind not in ("add", "matmul"), acc_bound=0)
+                                 can_fold=not weightless, acc_bound=0)
             adjusted = adjusted_scale(choice, s_acc, spec.scale)
             if adjusted is not None:
                 spec = spec.with_scale(adjusted)
@@ -164,9 +180,9 @@ class ScalePlan:
 
     def _accumulator_scale(self, unit: Unit, input_scales) -> float | None:
         """Scale of the accumulator of a per-tensor-rescaled unit (None if per channel)."""
-        if unit.kind == "add":
+        if unit.kind in SHARED_SCALE:
             return max(input_scales)
-        if unit.kind == "matmul":
+        if unit.kind in WEIGHTLESS:  # products: mul, matmul
             return input_scales[0] * input_scales[1]
         if self.opt.per_channel_weights:
             return None
@@ -198,7 +214,7 @@ class ScalePlan:
         if current is not None and current.unsigned is False and want.unsigned:
             return False
         unit = self.units.by_end.get(id(v))
-        if unit is not None and unit.kind in ("add", "matmul") and \
+        if unit is not None and unit.kind in WEIGHTLESS and \
                 self.opt.rescale_mode in ("single-shift", "double-shift"):
             return False  # a shift without weights to fold into cannot hit a given scale
         if self.domain.get(id(v)) == "float" or unit is not None:
@@ -206,6 +222,10 @@ class ScalePlan:
             self.adjustable.discard(id(v))
             return True
         op = v.producer
+        if op is not None and id(op) in self.interpolations and \
+                self.opt.rescale_mode not in ("single-shift", "double-shift"):
+            self.spec[id(v)] = want  # its rescale can hit any scale but by a shift
+            return True
         if op is not None and id(op) in self.lookups:
             self.spec[id(v)] = want  # the table is computed for whatever scale is planned
             return True

@@ -22,15 +22,15 @@ import numpy as np
 
 from ..errors import UnsupportedError
 from ..ir import DType, Graph, Operation, Value
-from ..ir.integer import dtype_bounds, round_half_away
-from ..ir.ops import (Add, Clip, Concat, Constant, Conv2d, Dequantize, Gemm, MatMul, Max, Min,
-                      Pad, Quantize, Rescale, Softmax)
+from ..ir.integer import RESIZE_WEIGHT_BITS, dtype_bounds, round_half_away
+from ..ir.ops import (Clip, Concat, Constant, Dequantize, Gemm, MatMul, Max, Min,
+                      Pad, Quantize, Rescale, Resize, Softmax)
 from .levels import QSpec, adjusted_scale, clamp_levels, quantized_bound, same_spec, to_levels
 from .lookup import function_table, lookup_op
 from .planning import ScalePlan
 from .report import LayerReport
 from .rescaling import RescaleChoice, approximate, compact, requantize_mode, span
-from .units import PASS_OPS, Unit
+from .units import PASS_OPS, SHARED_SCALE, WEIGHTLESS, Unit
 
 
 class QuantizationWarning(UserWarning):
@@ -78,6 +78,8 @@ class GraphRewrite:
                 self._emit_unit(unit)
             elif id(op) in self.plan.lookups:
                 self._emit_lookup(op, self.plan.lookups[id(op)])
+            elif id(op) in self.plan.interpolations:
+                self._emit_interpolation(op)
             elif id(op) in self.plan.int_ops:
                 if isinstance(op, Concat):
                     self._emit_join(op)
@@ -162,7 +164,7 @@ class GraphRewrite:
         warnings.warn(text, QuantizationWarning, stacklevel=4)
 
     def _emit_unit(self, unit: Unit) -> None:
-        if unit.kind in ("add", "matmul"):
+        if unit.kind in WEIGHTLESS:
             self._emit_weightless(unit)
         else:
             self._emit_layer(unit)
@@ -223,9 +225,10 @@ class GraphRewrite:
         if q_b is not None:
             bname = f"{op.name}.bq"
             inputs.append(self._add(Constant(value=q_b, name=bname), [], [bname]).output)
-        if kind == "conv":
-            int_op = Conv2d(strides=op.strides, pads=op.pads, dilations=op.dilations,
-                            group=op.group, name=op.name)
+        if kind in ("conv", "deconv"):
+            # The integer form keeps every attribute but the fused activation (a clamp of
+            # the rescale now).
+            int_op = dataclasses.replace(op, inputs=[], outputs=[], activation="none")
         elif kind == "gemm":
             int_op = Gemm(trans_b=op.trans_b, name=op.name)
         else:
@@ -247,19 +250,19 @@ class GraphRewrite:
         op = unit.op
         specs = [self.plan.spec[id(x)] for x in op.inputs]
         reals = [self.as_int(x, s) for x, s in zip(op.inputs, specs)]
-        if unit.kind == "add":
+        magnitudes = [max(abs(b) for b in dtype_bounds(r.spec.dtype)) for r in reals]
+        if unit.kind in SHARED_SCALE:
             common = max(r.spec.scale for r in reals)
             reals = [r if same_spec(r.spec, r.spec.with_scale(common))
                      else self.as_int(x, r.spec.with_scale(common))
                      for x, r in zip(op.inputs, reals)]
             s_acc = common
-            int_op = Add(name=op.name)
-            bound = sum(max(abs(b) for b in dtype_bounds(r.spec.dtype)) for r in reals)
-        else:
+            bound = sum(magnitudes)
+        else:  # products: the scales multiply
             s_acc = reals[0].spec.scale * reals[1].spec.scale
-            int_op = MatMul(name=op.name)
-            k = op.inputs[0].shape[-1]
-            bound = k * math.prod(max(abs(b) for b in dtype_bounds(r.spec.dtype)) for r in reals)
+            k = op.inputs[0].shape[-1] if unit.kind == "matmul" else 1
+            bound = k * math.prod(magnitudes)
+        int_op = type(op)(name=op.name)
         acc = self._add(int_op, [r.value for r in reals], [f"{op.name}.acc"]).output
         planned = self.plan.spec[id(unit.end)]
         M = s_acc / planned.scale
@@ -317,6 +320,27 @@ class GraphRewrite:
         result = self._add(lookup_op(op, r.spec, spec), [r.value, t_value], [name]).output
         self.qval[id(op.output)] = Realization(result, spec)
 
+    def _emit_interpolation(self, op: Resize) -> None:
+        """A linear resize: integer weights of RESIZE_WEIGHT_BITS fraction bits per resized
+        axis into an i32 (ir/ops/quant.py), rescaled to the planned spec."""
+        x = op.inputs[0]
+        r = self.as_int(x)
+        spec = self.plan.spec[id(op.output)]
+        gain = 2 ** (RESIZE_WEIGHT_BITS * op.resized_axes(x.shape))
+        acc = self._add(dataclasses.replace(op, inputs=[], outputs=[]), [r.value],
+                        [f"{op.output.name}.acc"]).output
+        bound = gain * max(abs(b) for b in dtype_bounds(r.spec.dtype))
+        choice = approximate([r.spec.scale / gain / spec.scale], self.opt.rescale_mode,
+                             can_fold=False, acc_bound=bound)
+        if choice.fallback:
+            self._warn(op, choice.fallback)
+        name = op.output.name if not self.g.is_output(op.output) else f"{op.output.name}.q"
+        value = self._emit_rescale(acc, choice, spec, np.array([spec.sat_lo]),
+                                   np.array([spec.sat_hi]), axis=None,
+                                   name=f"{op.name}.rescale", result=name,
+                                   input_scales=[r.spec.scale / gain])
+        self.qval[id(op.output)] = Realization(value, spec)
+
     def _emit_join(self, op: Concat) -> None:
         spec = self.plan.spec[id(op.output)]
         inputs = [self.as_int(x, spec).value for x in op.inputs]
@@ -330,7 +354,8 @@ class GraphRewrite:
         result = self._add(new_op, inputs, [v.name for v in op.outputs])
         for old, new in zip(op.outputs, result.outputs):
             self.fval[id(old)] = new
-        if not isinstance(op, PASS_OPS + (Softmax, Concat, Dequantize, Quantize)):
+        interpolating = isinstance(op, Resize) and op.mode != "nearest"
+        if interpolating or not isinstance(op, PASS_OPS + (Softmax, Concat, Dequantize, Quantize)):
             self.float_ops.append(f"{op.name} ({op.OP_NAME})")
 
 

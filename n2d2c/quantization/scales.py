@@ -7,7 +7,7 @@ them from the graph alone:
 * ``quantize`` results: ``scale``; ``rescale`` and ``lookup`` results:
   ``output_scale``; the
   operand of a ``rescale`` (an accumulator): ``input_scales`` (per channel);
-* data movement, pooling, clamps and concat keep their operand's scale;
+* data movement, pooling, clamps, concat and nearest resize keep their operand's scale;
 * an integer conv/gemm/matmul with constant weights: weight scale per output
   channel = accumulator scale / input scale, bias scale = accumulator scale.
 
@@ -23,7 +23,7 @@ import numpy as np
 from ..ir import Graph
 from ..ir.ops import (Add, AvgPool2d, Clip, Concat, Constant, Conv2d, Dropout, Gemm, GlobalAvgPool,
                       GlobalMaxPool, Identity, Lookup, MatMul, Max, MaxPool2d, Min, Pad, Quantize, Relu,
-                      Rescale, Reshape, Slice, Split, Transpose)
+                      Rescale, Reshape, Resize, Slice, Split, Transpose)
 
 _KEEP = (MaxPool2d, AvgPool2d, GlobalAvgPool, GlobalMaxPool, Reshape, Transpose, Slice, Split,
          Identity, Dropout, Pad, Relu, Clip, Max, Min, Concat)
@@ -54,7 +54,8 @@ def value_scales(graph: Graph) -> dict[str, ValueScale]:
             if op.input_scales and x.name not in out:
                 axis = op.axis % x.type.rank if x.type.rank else 0
                 out[x.name] = ValueScale(tuple(op.input_scales), op.input_zero_point, axis)
-        elif isinstance(op, _KEEP) and op.output.type.dtype.is_integer:
+        elif (isinstance(op, _KEEP) or (isinstance(op, Resize) and op.mode == "nearest")) \
+                and op.output.type.dtype.is_integer:
             source = next((out[v.name] for v in op.inputs if v.name in out
                            and not isinstance(v.producer, Constant)), None)
             if source is not None:

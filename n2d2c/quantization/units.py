@@ -1,9 +1,10 @@
 """Unit discovery: the layers of a float graph that become integer layers, with the
 clamps that join them, and which values can never be negative.
 
-A *unit* is a Conv2d, a Gemm (constant B, constant C broadcast along the output
-features), a MatMul (constant 2-D B, or two activations) or an Add of two
-activations, with a fused ReLU/Clip or none, plus the clamps that follow it
+A *unit* is a Conv2d, a ConvTranspose2d, a Gemm (constant B, constant C broadcast
+along the output features), a MatMul (constant 2-D B, or two activations), an Add or
+Sub of two activations (one shared scale) or a Mul of two activations (broadcasting: a
+squeeze-excite gate; scales multiply), with a fused ReLU/Clip or none, plus the clamps that follow it
 (Relu, Clip, Max/Min with a scalar or per-channel constant, each the sole
 reader of the previous result): they become the clamp bounds of its ``rescale``.
 """
@@ -17,20 +18,28 @@ from itertools import takewhile
 import numpy as np
 
 from ..ir import Graph, Operation, Value
-from ..ir.ops import (Add, AvgPool2d, Clip, Concat, Constant, Conv2d, Dropout, Gemm,
-                      GlobalAvgPool, GlobalMaxPool, HardSigmoid, Identity, MatMul, Max, MaxPool2d,
-                      Min, Pad, Relu, Reshape, Sigmoid, Slice, Softmax, Split, Transpose)
+from ..ir.ops import (Add, AvgPool2d, Clip, Concat, Constant, Conv2d, ConvTranspose2d, Dropout,
+                      Gemm, GlobalAvgPool, GlobalMaxPool, HardSigmoid, Identity, MatMul, Max,
+                      MaxPool2d, Min, Mul, Pad, Relu, Reshape, Resize, Sigmoid, Slice, Softmax,
+                      Split, Sub, Transpose)
 from ..passes.channel_bounds import chain_after, clamp_of, compose
 from .calibration import CalibrationStats
 
 # Ops that keep their operand's scale: they run on integers when their operand does.
 PASS_OPS = (MaxPool2d, AvgPool2d, GlobalAvgPool, GlobalMaxPool, Reshape, Transpose, Slice, Split,
-            Identity, Dropout, Pad, Relu, Clip, Max, Min)
+            Identity, Dropout, Pad, Relu, Clip, Max, Min, Resize)
+
+#: Units without weights: an integer op of their activations and a rescale.
+WEIGHTLESS = ("add", "sub", "mul", "matmul")
+#: Weightless units whose operands must share one scale (a sum of levels).
+SHARED_SCALE = ("add", "sub")
+#: Units with constant weights (per-channel weight scales, foldable rescale).
+LAYERS = {Conv2d: "conv", ConvTranspose2d: "deconv"}
 
 
 @dataclass
 class Unit:
-    kind: str                    # conv | gemm | matmul-const | matmul | add
+    kind: str                    # conv | deconv | gemm | matmul-const | WEIGHTLESS
     op: Operation
     chain: list[Operation]
     end: Value
@@ -69,12 +78,14 @@ class Units:
         if not op.inputs or any(not v.type.dtype.is_float for v in op.inputs) \
                 or not op.output.type.dtype.is_float:
             return None
-        if isinstance(op, Conv2d):
+        if type(op) in LAYERS:
             if self.const(op.inputs[0]) is not None or self.const(op.inputs[1]) is None:
                 return None
             if len(op.inputs) == 3 and self.const(op.inputs[2]) is None:
                 return None
-            return "conv"
+            if isinstance(op, ConvTranspose2d) and op.group != 1:
+                return None  # an output channel's weights would not lie along one axis
+            return LAYERS[type(op)]
         if isinstance(op, Gemm):
             if op.trans_a or self.const(op.inputs[0]) is not None \
                     or self.const(op.inputs[1]) is None:
@@ -93,10 +104,11 @@ class Units:
             if bc is None:
                 return "matmul"
             return "matmul-const" if bc.ndim == 2 else None
-        if isinstance(op, Add):
+        if isinstance(op, (Add, Sub, Mul)):
+            # Constant operands are tables (lookup.py) or stay float.
             if any(self.const(v) is not None for v in op.inputs):
                 return None
-            return "add"
+            return op.OP_NAME
         return None
 
     def _make_unit(self, op: Operation, kind: str) -> None:
@@ -150,7 +162,7 @@ class Units:
         if unit is not None:
             if np.all(unit.lo >= 0):
                 return True
-            return unit.kind == "add" and all(self.nonneg(x) for x in unit.op.inputs)
+            return unit.kind in ("add", "mul") and all(self.nonneg(x) for x in unit.op.inputs)
         if isinstance(op, (Relu, Softmax, Sigmoid, HardSigmoid)):
             return True
         if isinstance(op, Clip):
@@ -172,6 +184,8 @@ class Units:
         """Which operand a scale-preserving op moves (None: not such an op here)."""
         if not isinstance(op, PASS_OPS):
             return None
+        if isinstance(op, Resize) and op.mode != "nearest":
+            return None  # interpolating makes new levels: not a copy
         if isinstance(op, (Max, Min)):
             for i in (0, 1):
                 x, other = op.inputs[i], op.inputs[1 - i]

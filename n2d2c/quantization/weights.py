@@ -31,12 +31,14 @@ class LayerWeights:
 
 
 def layer_weights(graph: Graph, unit: Unit, opt: QuantizationOptions) -> LayerWeights:
-    """The weights of a conv / gemm / matmul-const unit, clipped, with their scales."""
+    """The weights of a conv / deconv / gemm / matmul-const unit, clipped, with their
+    scales.  A transposed convolution's weights are [C_in, C_out, kh, kw]: its output
+    channels lie along axis 1 (units.py keeps it to one group)."""
     op, kind = unit.op, unit.kind
     w = graph.constant_value(op.inputs[1]).astype(np.float64)
     bias = None
-    if kind == "conv":
-        axis = 0
+    if kind in ("conv", "deconv"):
+        axis = 0 if kind == "conv" else 1
         if len(op.inputs) == 3:
             bias = graph.constant_value(op.inputs[2]).astype(np.float64).reshape(-1)
     elif kind == "gemm":

@@ -146,6 +146,33 @@ def _unit_cases() -> list[QCase]:
         return g.add(ops.Lookup(name="lut", function="test"), [q, table]).output
     case("lookup_i8", (1, 3, 4, 5), lookup)
 
+    def mul_sub(g, q):
+        # A squeeze-excite gate [1, C, 1, 1] times the map, and a difference, into i32.
+        gate = g.add(ops.GlobalMaxPool(name="gate"), [q]).output
+        prod = g.add(ops.Mul(name="mul"), [q, gate]).output
+        diff = g.add(ops.Sub(name="sub"), [gate, q]).output
+        g.outputs.append(diff)
+        return prod
+    case("mul_sub_broadcast_i8", (1, 3, 4, 5), mul_sub)
+
+    def conv_transpose(g, q):
+        w = g.constant(rng.integers(-127, 128, (4, 3, 3, 3)).astype(np.int8), "w")
+        b = g.constant(rng.integers(-500, 500, 6).astype(np.int32), "b")
+        return g.add(ops.ConvTranspose2d(name="deconv", strides=(2, 2), pads=(1, 0, 0, 1),
+                                         group=2), [q, w, b]).output
+    case("conv_transpose_i8", (1, 4, 4, 5), conv_transpose)
+
+    def resizes(g, q):
+        near = g.add(ops.Resize(name="near", sizes=(1, 3, 8, 15), scales=(1, 1, 2, 3),
+                                coordinate_transformation_mode="asymmetric",
+                                nearest_mode="floor"), [q]).output
+        g.outputs.append(near)
+        lin = g.add(ops.Resize(name="lin", sizes=(1, 3, 7, 10), scales=(1, 1, 1.75, 2),
+                               mode="linear"), [q]).output
+        return g.add(ops.Rescale(name="lin.rescale", mode="single-shift", shifts=(14,)),
+                     [lin]).output
+    case("resize_i8", (1, 3, 4, 5), resizes)
+
     def quantize_edges(g, q):
         return q
     case("quantize_saturation", (1, 2, 3, 4), quantize_edges, scale=0.01)
@@ -164,6 +191,10 @@ def _cases() -> list[QCase]:
     cases.append(_quantized_model("mobilenet_int", zoo.mobilenet_v2(size=32, width=0.35,
                                                                     classes=10, seed=2),
                                   (3, 32, 32), "Fixed-point32", 8))
+    cases.append(_quantized_model("mobilenet_v3_int", zoo.mobilenet_v3_like(size=32, seed=4),
+                                  (3, 32, 32), "Single-shift", 10))
+    cases.append(_quantized_model("dbnet_int", zoo.dbnet_like(size=32, seed=5, inner=16),
+                                  (3, 32, 32), "Fixed-point16", 11))
     cases.append(_quantized_model("inception_int", zoo.inception_like(size=16, classes=10, seed=3),
                                   (3, 16, 16), "Double-shift", 9))
     return cases

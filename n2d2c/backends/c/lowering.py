@@ -6,6 +6,7 @@ import numpy as np
 
 from ...errors import UnsupportedError
 from ...ir import ops
+from ...ir.integer import resize_weights
 from ...passes.fuse_batchnorm import bn_affine
 from .program import ACTIVATIONS, KernelCall, Lowering, describe, lowers
 from .resize import resize_axis_linear, resize_axis_nearest
@@ -58,7 +59,7 @@ def lower_identity(low: Lowering, op) -> None:
 
 @lowers(ops.Add, ops.Sub, ops.Mul, ops.Div, ops.Max, ops.Min, ops.PRelu, ops.Pow)
 def lower_binary(low: Lowering, op) -> None:
-    if not isinstance(op, (ops.Add, ops.Max, ops.Min)):
+    if not isinstance(op, (ops.Add, ops.Sub, ops.Mul, ops.Max, ops.Min)):
         _float_only(op)
     a, b = low.view(op.inputs[0]), low.view(op.inputs[1])
     shape = op.output.shape
@@ -176,7 +177,6 @@ def _accumulator_epilogue(low: Lowering, op, result):
 
 @lowers(ops.ConvTranspose2d)
 def lower_conv_transpose2d(low: Lowering, op) -> None:
-    _float_only(op)
     low.begin("op", op.name, "", op)
     x = low.nhwc(op.inputs[0])
     w = _const(low, op.inputs[1])
@@ -412,9 +412,11 @@ def lower_resize(low: Lowering, op) -> None:
                 for n, m, s in zip(x.shape, op.sizes, scales)]
         low.emit(KernelCall("gather", {"x": x}, {"y": y}, {"maps": maps, "value": 0.0}))
     elif op.mode == "linear":
-        _float_only(op)
         axes = [resize_axis_linear(n, m, s, op.coordinate_transformation_mode)
                 for n, m, s in zip(x.shape, op.sizes, scales)]
+        if _is_integer(op.inputs[0]):
+            # Integer weights (ir/ops/quant.py) from the upper index's float weight.
+            axes = [a if a is None else (a[0], a[1], *resize_weights(a[3])) for a in axes]
         low.emit(KernelCall("resize_linear", {"x": x}, {"y": y}, {"axes": axes}))
     else:
         raise UnsupportedError(f"{op.label}: resize mode '{op.mode}'")

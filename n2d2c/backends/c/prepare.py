@@ -176,9 +176,11 @@ class GenericKernels:
                 continue
             i0, i1, w0, w1 = coeffs
             names = [self.symbol(f"{kind}_{d}") for kind in ("i0", "i1", "w0", "w1")]
+            # Integer weights (an integer resize, exact in int) or float ones.
+            weights = self.int_table if np.asarray(w0).dtype.kind == "i" else self.float_table
             tables += [self.int_table(names[0], i0 * x.strides[d]),
                        self.int_table(names[1], i1 * x.strides[d]),
-                       self.float_table(names[2], w0), self.float_table(names[3], w1)]
+                       weights(names[2], w0), weights(names[3], w1)]
             lerps.append((v, names))
         yi = " + ".join(f"i{d} * {y.strides[d]}" for d in range(y.rank) if y.strides[d]) or "0"
 

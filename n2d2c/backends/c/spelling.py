@@ -229,8 +229,8 @@ class CSpelling:
                 return to_bool_expr(args[0], in_dtype)
             return self.spell(f"fn_{fn}", *args)
         if params.get("out_dtype", "float32") != "float32":
-            if fn == "add":
-                return self.spell("int_add", *args, self.ctype(params["out_dtype"]))
+            if fn in ("add", "sub", "mul"):  # exact in the i32 result (ir/ops/quant.py)
+                return self.spell(f"int_{fn}", *args, self.ctype(params["out_dtype"]))
             if fn in ("max", "min"):
                 return self.spell(f"int_{fn}", *args)
             raise UnsupportedError(f"'{fn}' on {params['out_dtype']} integers")

@@ -59,12 +59,14 @@ class QdqExporter(Exporter):
             return self._rescale
         if isinstance(op, (O.Conv2d, O.Gemm, O.MatMul)):
             return self._layer
-        if isinstance(op, O.Add):
+        if isinstance(op, (O.Add, O.Sub)):
             return self._add
+        if isinstance(op, O.Mul):
+            return self._mul
         if isinstance(op, O.Lookup):
             return self._lookup
-        if isinstance(op, PASS_OPS):
-            return self._pass
+        if isinstance(op, PASS_OPS) or (isinstance(op, O.Resize) and op.mode == "nearest"):
+            return self._pass  # a nearest resize copies levels
         return None
 
     # -- real values ---------------------------------------------------------------------
@@ -179,11 +181,21 @@ class QdqExporter(Exporter):
         self.float_node(op, ins, [out])
         self.reals[id(op.output)] = out
 
-    def _add(self, op: O.Add) -> None:
+    def _add(self, op: O.Add | O.Sub) -> None:
         scale = self.scales.shared(op, [self.scales.need(v, op, self.form) for v in op.inputs])
+        self._real_binary(op, scale)
+
+    def _mul(self, op: O.Mul) -> None:
+        """An integer product: the float Mul of the real values, at the scales' product."""
+        a, b = (self.scales.need(v, op, self.form) for v in op.inputs)
+        if not (is_per_tensor(a) and is_per_tensor(b)) or a.zero_point or b.zero_point:
+            raise self.unsupported(op, "with per-channel scales or zero points")
+        self._real_binary(op, ValueScale((a.scales[0] * b.scales[0],)))
+
+    def _real_binary(self, op: Operation, scale: ValueScale) -> None:
         ins = [self.real(v, op) for v in op.inputs]
         self.scales.set(op.output, scale)
-        self.reals[id(op.output)] = self.w.op("Add", *ins, name=op.name,
+        self.reals[id(op.output)] = self.w.op(type(op).__name__, *ins, name=op.name,
                                               out=self.w.fresh(f"{op.output.name}.real"))
 
     def _rescale(self, op: O.Rescale) -> None:

@@ -58,14 +58,16 @@ class QopExporter(Exporter):
     def integer_handler(self, op: Operation):
         table = {O.Quantize: self._quantize, O.Dequantize: self._dequantize,
                  O.Rescale: self._rescale, O.Conv2d: self._conv, O.Gemm: self._gemm,
-                 O.MatMul: self._matmul, O.Add: self._add, O.MaxPool2d: self._max_pool,
+                 O.MatMul: self._matmul, O.Add: self._add, O.Sub: self._add,
+                 O.Mul: self._add, O.MaxPool2d: self._max_pool,
                  O.AvgPool2d: self._avg_pool, O.GlobalAvgPool: self._global_avg_pool,
                  O.GlobalMaxPool: self._global_max_pool, O.Pad: self._pad_int,
                  O.Relu: self._relu_int, O.Clip: self._clip_int, O.Max: self._min_max_int,
                  O.Min: self._min_max_int, O.Lookup: self._lookup}
         handler = table.get(type(op))
-        if handler is None and isinstance(op, MOVE_OPS):
-            handler = self._move
+        if handler is None and (isinstance(op, MOVE_OPS) or
+                                (isinstance(op, O.Resize) and op.mode == "nearest")):
+            handler = self._move  # a nearest resize copies levels
         return handler
 
     # -- small helpers -----------------------------------------------------------------------
@@ -316,13 +318,14 @@ class QopExporter(Exporter):
         self._layer(op, "MatMulInteger", self._byte_parts(at, ad, a.name),
                     self._byte_parts(bt, bd, b.name))
 
-    def _add(self, op: O.Add) -> None:
+    def _add(self, op: O.Add | O.Sub | O.Mul) -> None:
+        """Exact in the i32 result type (ir/ops/quant.py), as ONNX's op of that name."""
         y = op.output
         ins = []
         for v in op.inputs:
             t = self.value(v)
             ins.append(t if v.type.dtype is y.type.dtype else self.cast(t, y.type.dtype))
-        self.define(y, self.w.op("Add", *ins, out=self.out_name(y), name=op.name))
+        self.define(y, self.w.op(type(op).__name__, *ins, out=self.out_name(y), name=op.name))
 
     # -- pooling -----------------------------------------------------------------------------
     def _max_pool(self, op: O.MaxPool2d) -> None:

@@ -25,34 +25,49 @@ class BinaryOp(Operation):
         return [base.with_shape(shape)]
 
 
+class IntegerAccumulating(BinaryOp):
+    """A binary op that the quantized IR also defines on integers: operands of at most
+    ``MAX_INTEGER_BITS`` bits (any mix of dtypes) give their exact result as an i32
+    accumulator, broadcasting (quant.py); a ``rescale`` brings it back to 8 bits.
+    i64 operands (shape and index arithmetic) keep the plain same-dtype rule."""
+
+    MAX_INTEGER_BITS = 32
+
+    def infer(self, types):
+        a, b = types
+        if not (a.dtype.is_integer and b.dtype.is_integer) or DType.I64 in (a.dtype, b.dtype):
+            return super().infer(types)
+        if max(a.dtype.itemsize, b.dtype.itemsize) * 8 > self.MAX_INTEGER_BITS:
+            raise self.error(f"integer operands of at most {self.MAX_INTEGER_BITS} bits, got "
+                             f"{a.dtype.value} and {b.dtype.value}")
+        if getattr(self, "activation", "none") != "none":
+            raise self.error(f"an integer {self.OP_NAME} cannot carry a fused activation")
+        shape = broadcast_shapes(self, [a.shape, b.shape])
+        base = a if a.shape == shape else b
+        return [base.with_shape(shape).with_dtype(DType.I32)]
+
+
 @register_op
 @dataclass(eq=False, kw_only=True)
-class Add(FusedActivation, BinaryOp):
+class Add(FusedActivation, IntegerAccumulating):
     OP_NAME = "add"
 
     def infer(self, types):
         check_activation(self)
-        a, b = types
-        if a.dtype.is_integer and b.dtype.is_integer and DType.I64 not in (a.dtype, b.dtype):
-            # Quantized add: i8/u8/i16/i32 operands sum exactly into an i32 (quant.py).
-            if self.activation != "none":
-                raise self.error("an integer add cannot carry a fused activation")
-            shape = broadcast_shapes(self, [a.shape, b.shape])
-            base = a if a.shape == shape else b
-            return [base.with_shape(shape).with_dtype(DType.I32)]
         return super().infer(types)
 
 
 @register_op
 @dataclass(eq=False, kw_only=True)
-class Sub(BinaryOp):
+class Sub(IntegerAccumulating):
     OP_NAME = "sub"
 
 
 @register_op
 @dataclass(eq=False, kw_only=True)
-class Mul(BinaryOp):
+class Mul(IntegerAccumulating):
     OP_NAME = "mul"
+    MAX_INTEGER_BITS = 16  # the product of two 16-bit levels still fits the i32
 
 
 @register_op

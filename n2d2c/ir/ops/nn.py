@@ -65,7 +65,8 @@ class Conv2d(FusedActivation, Operation):
 @register_op
 @dataclass(eq=False, kw_only=True)
 class ConvTranspose2d(FusedActivation, Operation):
-    """Transposed 2-D convolution. w[C, M/group, kh, kw]; pads (top, left, bottom, right)."""
+    """Transposed 2-D convolution. w[C, M/group, kh, kw]; pads (top, left, bottom, right).
+    Integer operands give an i32/i64 accumulator (exact semantics in quant.py)."""
 
     OP_NAME = "conv_transpose2d"
     ARITY = (2, 3)
@@ -98,7 +99,10 @@ class ConvTranspose2d(FusedActivation, Operation):
             if out <= 0:
                 raise self.error(f"output size {out} along axis {axis + 2} is not positive")
             dims.append(out)
-        return [TensorType((n, m, *dims), x.dtype, x.layout)]
+        dtype = x.dtype
+        if x.dtype.is_integer or w.dtype.is_integer:
+            dtype = check_integer_layer(self, types)
+        return [TensorType((n, m, *dims), dtype, x.layout)]
 
 
 @register_op

@@ -71,10 +71,31 @@ conv2d / gemm / matmul with integer operands
     accumulator never overflows in quantizer output (checked), so an
     implementation may accumulate in int32.
 
-add with integer operands
-    ``a + b`` (broadcasting), exact, as i32 (i64 if an operand is i64).  Both
-    operands share one scale and zero point 0 (the quantizer inserts a
-    ``rescale`` on the finer input).
+add / sub with integer operands
+    ``a + b`` / ``a - b`` (broadcasting), exact, as i32 (i64 if an operand is
+    i64).  Both operands share one scale and zero point 0 (the quantizer
+    inserts a ``rescale`` on the finer input, or produces it at the coarser
+    scale); the following ``rescale`` maps that scale to the output's.
+
+mul with integer operands
+    ``a * b`` (broadcasting: a squeeze-excite gate [N, C, 1, 1] times the
+    feature map), exact, as i32; operands of at most 16 bits, any scales: the
+    product's scale is ``s_a * s_b``, brought to the output's by the following
+    ``rescale``.
+
+conv_transpose2d with integer operands
+    as conv2d: ``bias[m] + sum(x * w)`` over the input cells that reach each
+    output cell, exact in the accumulator type, groups as in the float op.
+
+resize on integers
+    nearest copies the source element the float op would read (same
+    coordinate rule): the result keeps the input's dtype and scale.  linear
+    (8/16-bit input) gives an i32: along each resized axis, the float op's
+    weight ``frac`` of the upper source index becomes ``w_hi =
+    round_half_away(frac * 128)`` and ``w_lo = 128 - w_hi``
+    (``integer.resize_weights``), and the exact sum of ``w * x`` over the
+    source corners is the result; its scale is the input's divided by
+    ``128 ** (resized axes)``, brought back by the following ``rescale``.
 
 max_pool2d / global_max_pool
     maximum of the window cells inside the input (padding never wins); a

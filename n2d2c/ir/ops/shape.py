@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import math
 
 from ..graph import Operation
+from ..types import DType
 from .registry import register_op
 from .shape_rules import normalize_axis
 
@@ -147,7 +148,9 @@ class Resize(Operation):
     """Nearest or (multi)linear resize to the static shape ``sizes``.
 
     ``scales`` is kept separately because ONNX maps output to input coordinates
-    with the scale the user gave, which can differ from sizes/input.
+    with the scale the user gave, which can differ from sizes/input.  On integers
+    (quant.py): nearest copies levels; linear weighs them with integer weights
+    into an i32 accumulator (``integer.resize_weights``).
     """
 
     OP_NAME = "resize"
@@ -173,4 +176,13 @@ class Resize(Operation):
                                      ("nearest_mode", self.nearest_mode, self.NEAREST_MODES)):
             if value not in allowed:
                 raise self.error(f"{what} {value!r} is not one of {list(allowed)}")
+        if x.dtype.is_integer and self.mode == "linear":
+            if x.dtype.itemsize > 2:
+                raise self.error(f"an integer linear resize takes 8/16-bit levels, got {x}")
+            return [x.with_shape(self.sizes).with_dtype(DType.I32)]
         return [x.with_shape(self.sizes)]
+
+    def resized_axes(self, shape: tuple[int, ...]) -> int:
+        """How many axes change size (each multiplies an integer result by
+        ``2 ** integer.RESIZE_WEIGHT_BITS``)."""
+        return sum(1 for n, m, s in zip(shape, self.sizes, self.scales) if n != m or s != 1.0)

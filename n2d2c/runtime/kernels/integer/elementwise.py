@@ -1,4 +1,4 @@
-"""Integer add (into an accumulator), relu, clip, max and min."""
+"""Integer add, sub and mul (into an accumulator), relu, clip, max and min."""
 
 from __future__ import annotations
 
@@ -9,9 +9,13 @@ from ....ir.integer import saturated_bounds
 from ...registry import INTEGER, kernel
 
 
-@kernel(ops.Add, dtypes=INTEGER)
-def qadd(op: ops.Add, a, b):
-    return np.add(np.asarray(a, np.int64), np.asarray(b, np.int64))
+_EXACT = {ops.Add: np.add, ops.Sub: np.subtract, ops.Mul: np.multiply}
+
+
+@kernel(*_EXACT, dtypes=INTEGER)
+def qaccumulate(op, a, b):
+    """The exact result in int64 (the simulator stores the op's i32/i64 result type)."""
+    return _EXACT[type(op)](np.asarray(a, np.int64), np.asarray(b, np.int64))
 
 
 @kernel(ops.Relu, dtypes=INTEGER)

@@ -1,0 +1,74 @@
+"""MobileNetV2, a MobileNetV3-style net (hard-swish written x * clip(x + 3, 0, 6) / 6,
+squeeze-excite gates by a broadcast Mul) and a DBNet-style detector (four scales, nearest
+and bilinear Resize, ConvTranspose, Concat, sigmoid map) quantize to integers end to end:
+quantize only at the graph input, dequantize only at the output (the classifiers'
+final Softmax still runs in float on the dequantized logits), no QuantizationWarning
+about float ops, and the int8 outputs stay close to float."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from n2d2c.examples import zoo
+from n2d2c.frontend.onnx import load_onnx
+from n2d2c.ir import ops as O
+from n2d2c.ir import verify
+from n2d2c.quantization import QuantizationWarning, quantize_graph
+from n2d2c.runtime import Simulator
+from quant_models import smooth_images
+
+# name -> (model, input size, max |int8 - float| over the held-out samples, relative to
+# the float output's largest magnitude)
+NETWORKS = {
+    "mobilenet_v2": (lambda: zoo.mobilenet_v2(size=32, width=0.35, classes=10), 32, 0.35),
+    "mobilenet_v3": (lambda: zoo.mobilenet_v3_like(size=32), 32, 0.05),
+    "dbnet": (lambda: zoo.dbnet_like(size=64), 64, 0.1),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(NETWORKS))
+def quantized(request):
+    build, size, bound = NETWORKS[request.param]
+    graph = load_onnx(build())
+    calib = smooth_images(16, (3, size, size), seed=1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        qgraph, report = quantize_graph(graph, calib, nbbits=8)
+    verify(qgraph)
+    messages = [str(w.message) for w in caught if issubclass(w.category, QuantizationWarning)]
+    return request.param, graph, qgraph, messages, bound, size
+
+
+def test_quantize_and_dequantize_only_at_the_boundaries(quantized):
+    name, graph, qgraph, messages, _, _ = quantized
+    assert not [m for m in messages if "stay float" in m], messages
+    quantizes = qgraph.ops_of(O.Quantize)
+    dequantizes = qgraph.ops_of(O.Dequantize)
+    assert [op.inputs[0] for op in quantizes] == list(qgraph.inputs)
+    assert len(dequantizes) == 1, [op.name for op in dequantizes]
+    # Only float ops on the way to the output: none (dbnet), the Softmax (classifiers).
+    float_ops = [op for op in qgraph.ops if not isinstance(op, O.Constant)
+                 and op.output.type.dtype.is_float and not isinstance(op, O.Dequantize)]
+    assert all(isinstance(op, (O.Softmax, O.Identity)) for op in float_ops), float_ops
+    kinds = {type(op) for op in qgraph.ops}
+    if name != "mobilenet_v2":
+        assert O.Mul in kinds and O.Lookup in kinds  # squeeze-excite gate, hard-swish table
+    if name == "dbnet":
+        assert {O.Resize, O.ConvTranspose2d, O.Concat} <= kinds
+
+
+def test_int8_stays_close_to_float(quantized):
+    name, graph, qgraph, _, bound, size = quantized
+    x = smooth_images(4, (3, size, size), seed=2)
+    key = graph.outputs[0].name
+    want_sim, got_sim = Simulator(graph), Simulator(qgraph)
+    worst = 0.0
+    for i in range(len(x)):
+        want = want_sim.run({"input": x[i:i + 1]})[key].astype(np.float64)
+        got = got_sim.run({"input": x[i:i + 1]})[key].astype(np.float64)
+        worst = max(worst, float(np.abs(want - got).max() / np.abs(want).max()))
+    print(f"{name}: max |int8 - float| / max |float| = {worst:.4f}")
+    assert worst < bound, worst
