@@ -1,10 +1,10 @@
 """The C++ integer convolution kernels (conv2d_i8, depthwise_int): integer Conv2d layers
 with constant int8 weights are routed to them, and they agree bit for bit with the integer
 simulator (odd channel counts, counts not a multiple of 16, uint8 input, padding, stride 2,
-3-channel 7x7 first layers); dilated and grouped integer convolutions stay on the generic
-kernel.  ``*_fused`` cases do not observe the accumulator, so the following rescale is fused
-into the kernel's epilogue (per tensor and per channel, with ReLU bounds).  Everything is
-built twice: portably (-O2: the vector-extension dot product) and with -march=native
+3-channel 7x7 first layers, chains whose outputs the plan wraps over their inputs); dilated
+and grouped integer convolutions stay on the generic kernel.  ``*_fused`` cases do not
+observe the accumulator, so the following rescale is fused into the kernel's epilogue (per
+tensor and per channel, with ReLU bounds).  Everything is built twice: portably (-O2: the vector-extension dot product) and with -march=native
 (AVX512-VNNI's vpdpbusd where the CPU has it)."""
 
 from __future__ import annotations
@@ -95,7 +95,45 @@ def _case(name):
     return observe_integers(g, skip), {"x": rng.uniform(lo, hi, shape).astype(np.float32)}
 
 
-CASES = {name: _case(name) for name in SPECS}
+# Chains of integer convolutions whose intermediate results nobody observes, so that the
+# plan lets each output wrap over its input (both kernels read the input in place, padding
+# implicitly): name -> (input shape, input dtype, layers), a layer being (out channels,
+# kernel, group, pads, strides, output dtype).  Rescales fuse into the kernels' epilogues.
+CHAINS = {
+    "chain_i8": ((1, 5, 12, 11), "i8", [
+        (24, 3, 1, (1, 1, 1, 1), (1, 1), "u8"), (24, 3, 24, (1, 1, 1, 1), (2, 2), "u8"),
+        (19, 1, 1, (0, 0, 0, 0), (1, 1), "i8"), (7, 3, 1, (1, 1, 1, 1), (1, 1), "i8"),
+        (7, 5, 7, (2, 2, 2, 2), (1, 1), "i8"), (40, 1, 1, (0, 0, 0, 0), (1, 1), "u8")]),
+    "chain_u8": ((1, 6, 9, 10), "u8", [
+        (17, 1, 1, (0, 0, 0, 0), (1, 1), "u8"), (17, 3, 17, (0, 1, 2, 1), (1, 1), "i8"),
+        (9, 3, 1, (2, 0, 1, 2), (2, 2), "u8"), (33, 7, 1, (3, 3, 3, 3), (1, 1), "i8")]),
+}
+
+
+def _chain(name):
+    shape, dtype, layers = CHAINS[name]
+    rng = np.random.default_rng(sum(map(ord, name)))
+    g = Graph(name)
+    x = g.add_input("x", TensorType(shape))
+    v = g.add(ops.Quantize(name="q", scale=0.03, dtype=dtype), [x]).output
+    c = shape[1]
+    for i, (m, k, group, pads, strides, out) in enumerate(layers):
+        w = g.constant(rng.integers(-128, 128, (m, c // group, k, k)).astype(np.int8), f"w{i}")
+        b = g.constant(rng.integers(-3000, 3000, m).astype(np.int32), f"b{i}")
+        acc = g.add(ops.Conv2d(name=f"conv{i}", pads=pads, strides=strides, dilations=(1, 1),
+                               group=group), [v, w, b]).output
+        lo, hi = (0, 255) if out == "u8" else (-128, 127)
+        v = g.add(ops.Rescale(name=f"rs{i}", mode="fixed-point16", dtype=out,
+                              multipliers=tuple(int(a) for a in rng.integers(1, 2000, m)),
+                              shifts=tuple(int(a) for a in rng.integers(18, 21, m)),
+                              out_min=(lo,), out_max=(hi,)), [acc]).output
+        c = m
+    g.outputs = [g.add(ops.Dequantize(name="out", scale=0.25), [v]).output]
+    lo, hi = (-4.0, 8.0) if dtype == "u8" else (-4.0, 4.0)
+    return g, {"x": rng.uniform(lo, hi, shape).astype(np.float32)}
+
+
+CASES = {**{name: _case(name) for name in SPECS}, **{name: _chain(name) for name in CHAINS}}
 
 
 def _templates(graph):
@@ -118,19 +156,33 @@ def _layer_comments(root) -> str:
     return (root / "network.cpp").read_text()
 
 
+def _wrapping_templates(graph) -> tuple[set[str], list[str]]:
+    """Templates of the kernels whose output the plan wraps over their input, and the
+    scratch buffers the plan holds."""
+    memory = plan_graph(graph, MemoryOptions())
+    producer = {v.storage.name: template for layer, items in memory.emitter.prepared
+                for call, (template, _) in zip(layer.calls, items) for v in call.writes.values()}
+    wraps = {producer[s.buffer] for s in memory.plan.shared if s.kind == "wrap"}
+    return wraps, [st.name for _, st in memory.emitter._scratch]
+
+
 def _build(root, opt: str):
-    graphs = [(f"k{i}", CASES[name][0]) for i, name in enumerate(sorted(SPECS))]
+    names = sorted(CASES)
+    graphs = [(f"k{i}", CASES[name][0]) for i, name in enumerate(names)]
     merged = merge_graphs(graphs, "intkernels")
     out = compile_to_dir(merged, root / "intkernels", stimuli=0)
     build(out, opt=opt)
-    feeds = {f"{prefix}.{k}": v for (prefix, _), name in zip(graphs, sorted(SPECS))
+    feeds = {f"{prefix}.{k}": v for (prefix, _), name in zip(graphs, names)
              for k, v in CASES[name][1].items()}
     results = list(run_inputs(out, feeds).values())
     by_case, i = {}, 0
-    for (_, g), name in zip(graphs, sorted(SPECS)):
+    for (_, g), name in zip(graphs, names):
         by_case[name] = results[i:i + len(g.outputs)]
         i += len(g.outputs)
     by_case["__fused__"] = [np.array(_layer_comments(out).count("fused rescale"))]
+    wraps, scratch = _wrapping_templates(merged)   # the plan of what was built
+    by_case["__wraps__"] = [np.array(sorted(wraps), dtype=str)]
+    by_case["__scratch__"] = [np.array(scratch, dtype=str)]
     return by_case
 
 
@@ -154,10 +206,18 @@ def outputs(request, tmp_path_factory):
 
 def test_fused_cases_fuse_their_rescale(outputs):
     fused = [name for name in SPECS if name.endswith("_fused")]
-    assert int(outputs["__fused__"][0]) == len(fused)
+    chained = sum(len(layers) for _, _, layers in CHAINS.values())
+    assert int(outputs["__fused__"][0]) == len(fused) + chained
 
 
-@pytest.mark.parametrize("name", sorted(SPECS))
+def test_integer_kernels_wrap_over_their_input_without_padded_copies(outputs):
+    """In the built plan both integer kernels write over input rows they no longer need
+    (the chains check the results) and no kernel holds a scratch copy of its input."""
+    assert {"conv2d_i8", "depthwise_int"} <= set(outputs["__wraps__"][0].tolist())
+    assert outputs["__scratch__"][0].tolist() == []
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
 def test_integer_kernels_match_the_simulator_bit_for_bit(outputs, name):
     graph, feeds = CASES[name]
     reference = simulate(graph, feeds)

@@ -49,6 +49,12 @@ def _direct_conv_memory(call: KernelCall, ctx: Ctx) -> KernelMemory:
     return NONE
 
 
+def _i8_conv_memory(call: KernelCall, ctx: Ctx) -> KernelMemory:
+    """conv2d_i8: row-ordered for a convolution (it reads its input in place); a dense layer
+    run by the same kernel has no rows to wrap."""
+    return ROWS if call.kernel == "conv2d" else NONE
+
+
 class CppEmitter(CEmitter):
     target: ClassVar[str] = "cpp"
     template_dirs: ClassVar[tuple[Path, ...]] = (CPP_TEMPLATES,) + CEmitter.template_dirs
@@ -64,9 +70,9 @@ class CppEmitter(CEmitter):
     }
     reindented_files: ClassVar[tuple[str, ...]] = ("network.cpp",)
     # The C++ kernels whose access order allows sharing (see the templates): depthwise and
-    # direct convolutions have a row-ordered variant; the integer kernels never share.
+    # direct convolutions, float and integer, have a row-ordered variant.
     MEMORY_TRAITS: ClassVar[dict[str, object]] = {
-        **CEmitter.MEMORY_TRAITS, "conv2d_i8": NONE, "depthwise_int": NONE,
+        **CEmitter.MEMORY_TRAITS, "conv2d_i8": _i8_conv_memory, "depthwise_int": ROWS,
         "depthwise_conv2d": ROWS, "conv2d_direct": _direct_conv_memory}
     language: ClassVar[str] = "c++"
     compiler: ClassVar[str] = "g++"
@@ -235,18 +241,18 @@ class CppEmitter(CEmitter):
             k.b = (None if bias is None else
                    self.add_const(f"b_{layer.name}", np.asarray(bias, np.int32), "bias"))
             k.pragma = self.parallel_for(k.oh * k.ow * k.m * k.kh * k.kw)
+            k.row_pragma = k.pragma   # over a row's pixels when rows run in order
             return "depthwise_int", k
-        if k.dw != 1:
-            return super().prepare_conv2d(call, layer)  # taps not contiguous along a row
-        return self._prepare_conv2d_i8(k, call, layer, wts, bias, call.params["pads"])
+        if k.dw != 1 or k.xc != 1 or (k.kw != 1 and k.xw != k.c):
+            # Taps not contiguous along a row (dilated, channels or pixels spaced out).
+            return super().prepare_conv2d(call, layer)
+        return self._prepare_conv2d_i8(k, call, layer, wts, bias)
 
-    def _prepare_conv2d_i8(self, k: Ctx, call: KernelCall, layer: Layer, wts, bias, pads):
+    def _prepare_conv2d_i8(self, k: Ctx, call: KernelCall, layer: Layer, wts, bias):
         """The int8 register-tiled kernel (conv2d_i8.j2) for a convolution or a dense layer
         (a 1-row image whose pixels are its rows)."""
         m, c, kh, kw = wts.shape
         k.signed = k.xt == self.ctype("int8")
-        k.zero = 128 if k.signed else 0
-        k.convert = (lambda e: f"(int){e} + 128") if k.signed else (lambda e: e)
         k.kr = -(-(kw * c) // 4) * 4
         k.mp = -(-m // 16) * 16
         rows = np.zeros((k.mp, kh, k.kr), np.int8)
@@ -263,12 +269,10 @@ class CppEmitter(CEmitter):
         k.b = self.add_const(f"b_{layer.name}", b.astype(np.int32),
                              f"bias of {layer.name}, padded to {k.mp}"
                              + (", minus 128 x the weight sums" if k.signed else ""))
-        k.hp = k.height + pads[0] + pads[2]
-        k.wp = k.width + pads[1] + pads[3]
-        view = self.scratch(layer, "padded", k.hp * k.wp * k.c + 4, dtype="uint8")
-        k.pad_ptr = self.pointer(view)
-        k.pad_pragma = self.parallel_for(k.hp * k.wp * k.c * 4)
+        # No padded copy: the kernel reads the input in place, padding implicitly (see
+        # conv2d_i8.j2), so its output may wrap over the input (memory trait rows).
         k.pragma = self.parallel_for(k.oh * k.ow * k.m * k.c * k.kh * k.kw, collapse=2)
+        k.row_pragma = self.parallel_for(k.oh * k.ow * k.m * k.c * k.kh * k.kw)
         return "conv2d_i8", k
 
     def _prepare_dense_i8(self, call: KernelCall, layer: Layer):
@@ -287,7 +291,7 @@ class CppEmitter(CEmitter):
         self._requant_epilogue(k, call, layer)
         wts = self.const_data(b).T.reshape(n, kk, 1, 1)
         bias = self.const_data(c)[0] if c is not None else None
-        return self._prepare_conv2d_i8(k, call, layer, wts, bias, (0, 0, 0, 0))
+        return self._prepare_conv2d_i8(k, call, layer, wts, bias)
 
     def _padded_bias(self, bias, call, layer, groups, per_group, padded):
         if bias is None:
@@ -303,7 +307,8 @@ class CppEmitter(CEmitter):
         a, b, y = call.reads["a"], call.reads["b"], call.writes["y"]
         c = call.reads.get("c")
         alpha, beta = call.params["alpha"], call.params["beta"]
-        if (a.rank == 2 and a.storage.dtype in ("int8", "uint8") and b.storage.kind == "const"
+        if (a.rank == 2 and a.storage.dtype in ("int8", "uint8") and a.strides[1] == 1
+                and b.storage.kind == "const"
                 and b.storage.dtype == "int8" and call.params.get("acc_dtype") == "int32"
                 and alpha == 1.0 and (c is None or (beta == 1.0 and c.storage.kind == "const"
                                                     and c.strides[0] == 0))
