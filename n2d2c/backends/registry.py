@@ -98,6 +98,7 @@ _MODULES = {
     "c": "n2d2c.backends.c.target",
     "cpp": "n2d2c.backends.cpp",
     "onnx": "n2d2c.backends.onnx",
+    "stm32": "n2d2c.backends.stm32",
 }
 _BACKENDS: dict[str, Backend] = {}
 

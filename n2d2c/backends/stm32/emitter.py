@@ -1,0 +1,206 @@
+"""The Cortex-M target: a C99 CEmitter for a bare-metal MCU, its project files and DSP dots.
+
+Overrides, and why:
+
+* the project: startup code (vector table, reset handler), two linker scripts (the
+  chip's for ``make``, the QEMU board's for ``make qemu``), a Makefile for
+  arm-none-eabi-gcc, and a testbench (``main.c``) that runs the test vectors compiled
+  into flash (``vectors.c``: stimuli and the integer simulator's outputs) and prints
+  outputs and PASS/FAIL through semihosting; no malloc, no stdio;
+* the arena: one static array, in ``.bss`` or in the section ``arena_section`` names
+  (the linker scripts place it in RAM, NOLOAD), aligned to 8 bytes only (64-byte cache
+  lines mean nothing on an MCU and cost RAM);
+* kernels: an int8 x int8 -> int32 reduction over contiguous channels uses the DSP
+  extension (two 16-bit multiply-adds per ``__smlad``) on cores that have it, through
+  the ``conv_dot`` spelling macro of the generic convolution (templates/stm32/
+  spelling.j2); int8 dense layers become that convolution (1x1 over a one-row image)
+  with weights stored [N][K], so their reduction is contiguous too;
+* a size report (sizes.py) that refuses a network the chip cannot hold.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+
+from ...errors import ResourceLimitError, UsageError
+from ..c import io_types
+from ..c.emitter import CEmitter, Ctx
+from ..c.formatting import c_const_definition
+from ..c.kernel_memory import NONE
+from ..c.program import KernelCall, Layer
+from . import sizes
+from .cores import DEFAULT_CORE, get_core
+
+STM32_TEMPLATES = Path(__file__).parent / "templates" / "stm32"
+
+
+class Stm32Emitter(CEmitter):
+    target: ClassVar[str] = "stm32"
+    template_dirs: ClassVar[tuple[Path, ...]] = (STM32_TEMPLATES,) + CEmitter.template_dirs
+    file_templates: ClassVar[dict[str, str]] = {
+        "network.h": "files/network.h.j2",
+        "network.c": "files/network.c.j2",
+        "weights.h": "files/weights.h.j2",
+        "weights.c": "files/weights.c.j2",
+        "n2d2c_support.h": "files/support.h.j2",
+        "vectors.h": "files/vectors.h.j2",
+        "vectors.c": "files/vectors.c.j2",
+        "main.c": "files/main.c.j2",
+        "startup.c": "files/startup.c.j2",
+        "stm32.ld": "files/target.ld.j2",
+        "qemu.ld": "files/qemu.ld.j2",
+        "Makefile": "files/Makefile.j2",
+        "README.md": "files/README.md.j2",
+    }
+    MEMORY_TRAITS: ClassVar[dict[str, object]] = {**CEmitter.MEMORY_TRAITS, "dense_dsp": NONE}
+    compiler: ClassVar[str] = "arm-none-eabi-gcc"
+    alignment: ClassVar[int] = 8
+
+    def __init__(self, program, *, plan=None, mcu: str = DEFAULT_CORE,
+                 arena_section: str = ".bss", flash_kib: int = 0, ram_kib: int = 0,
+                 stack: int = 4096, vectors=1, check_size: bool = True):
+        self.core = get_core(mcu, flash_kib, ram_kib)
+        super().__init__(program, plan=plan)
+        self.arena_section = str(arena_section).strip() or ".bss"
+        self.stack = int(stack)
+        self.vector_spec = vectors
+        self.check_size = bool(check_size)
+        self.vectors: list[tuple[dict, dict]] = []
+        self.size_report: sizes.SizeReport | None = None
+
+    # -- the arena in its section ------------------------------------------------------
+    def arena_attributes(self) -> str:
+        if self.arena_section == ".bss":
+            return self.align()
+        return f'__attribute__((aligned({self.alignment}), section("{self.arena_section}")))'
+
+    def arena_decl(self) -> str:
+        if self.byte_arena:
+            decl = f"static unsigned char arena[{self.arena_bytes_declared}] "
+        else:
+            decl = f"static {self.float_t} arena[{self.arena_elements()}] "
+        return decl + f"{self.arena_attributes()};" + self.external_decls()
+
+    # -- DSP reductions --------------------------------------------------------------
+    def _dsp_dot(self, k: Ctx) -> bool:
+        """Can the reduction over k.cg channels be 2x16-bit multiply-adds?  int8/uint8
+        activations, int8 weights contiguous along channels, exact int32 accumulators,
+        at least one group of four channels."""
+        return (self.core.dsp and k.xt in ("int8_t", "uint8_t") and k.wt == "int8_t"
+                and k.acct == "int32_t" and k.wc == 1 and k.cg >= 4)
+
+    def prepare_conv2d(self, call: KernelCall, layer: Layer):
+        name, k = super().prepare_conv2d(call, layer)
+        k.dsp = self._dsp_dot(k)
+        return name, k
+
+    def prepare_gemm(self, call: KernelCall, layer: Layer):
+        a, b, y = call.reads["a"], call.reads["b"], call.writes["y"]
+        c = call.reads.get("c")
+        p = call.params
+        dense = (a.rank == 2 and a.storage.dtype in ("int8", "uint8") and a.strides[1] == 1
+                 and y.strides[1] == 1 and b.storage.kind == "const"
+                 and b.storage.dtype == "int8" and p.get("acc_dtype") == "int32"
+                 and p["alpha"] == 1.0
+                 and (c is None or (p["beta"] == 1.0 and c.storage.kind == "const"
+                                    and c.strides[0] == 0)))
+        if not dense or not self.core.dsp:
+            return super().prepare_gemm(call, layer)
+        # A dense layer is the 1x1 convolution of a one-row image whose pixels are the rows
+        # of A and whose channels are K: the generic convolution with weights [N][K].
+        rows, kk = a.shape
+        n = b.shape[1]
+        k = Ctx(x=self.operand("x", a), y=self.operand("y", y), n=1, c=kk, m=n, height=1,
+                width=rows, oh=1, ow=rows, kh=1, kw=1, sh=1, sw=1, dh=1, dw=1, pt=0, pl=0,
+                group=1, cg=kk, mg=n, xn=0, xh=0, xw=a.strides[0], yn=0, yh=0,
+                yw=y.strides[0], xt=self.ctype(a.storage.dtype), wt="int8_t",
+                acct="int32_t", yt=self.ctype(y.storage.dtype), ydtype=y.storage.dtype,
+                integer=True, act=p.get("act"), pragma="")
+        k.w = self.add_const(f"w_{layer.name}", np.ascontiguousarray(self.const_data(b).T),
+                             f"weights of {layer.name}, [N][K]")
+        k.wm, k.wh, k.ww, k.wc = kk, 0, 0, 1
+        k.b = (None if c is None else
+               self.add_const(f"b_{layer.name}", np.asarray(self.const_data(c)[0], np.int32),
+                              f"bias of {layer.name}"))
+        self._requant_epilogue(k, call, layer, channels=n)
+        k.dsp = self._dsp_dot(k)
+        return "dense_dsp", k
+
+    # -- test vectors ------------------------------------------------------------------
+    def _make_vectors(self) -> list[tuple[dict, dict]]:
+        """(inputs, expected outputs) of each test vector: ``vectors`` random stimuli (the
+        project's stimuli/sample_000... for seed 0) or the given list of feed dicts, and
+        the reference simulator's outputs for them."""
+        from ...runtime import simulate
+        from ..c.project import random_input
+
+        graph = self.program.graph
+        spec = self.vector_spec
+        if isinstance(spec, (int, str)):
+            rng = np.random.default_rng(0)
+            feeds = [{v.name: random_input(rng, v) for v in graph.inputs}
+                     for _ in range(int(spec))]
+        else:
+            feeds = [dict(f) for f in spec]
+        if not feeds:
+            raise UsageError("option 'vectors' of backend stm32 needs at least one test vector")
+        vectors = []
+        for f in feeds:
+            inputs = {v.name: np.asarray(f[v.name], v.type.dtype.numpy) for v in graph.inputs}
+            outputs = simulate(graph, inputs)
+            vectors.append((inputs, {v.name: np.asarray(outputs[v.name], v.type.dtype.numpy)
+                                     for v in graph.outputs}))
+        return vectors
+
+    def vector_definitions(self) -> str:
+        """The vectors' arrays (bytes in string literals, like the weights) and the tables
+        of pointers main.c walks."""
+        parts, in_rows, out_rows = [], [], []
+        for s, (inputs, outputs) in enumerate(self.vectors):
+            row = []
+            for i, v in enumerate(self.program.inputs):
+                sym = f"vector{s}_in{i}"
+                parts.append(c_const_definition(sym, sym + "_bytes", self.io_ctype(v),
+                                                inputs[v.name], self.align(), rows=True))
+                row.append(f"{sym}_bytes.values")  # a constant expression, unlike sym
+            in_rows.append(row)
+            row = []
+            for j, v in enumerate(self.program.outputs):
+                sym = f"vector{s}_out{j}"
+                parts.append(c_const_definition(sym, sym + "_bytes", self.io_ctype(v),
+                                                outputs[v.name], self.align(), rows=True))
+                row.append(f"{sym}_bytes.values")
+            out_rows.append(row)
+
+        decls = []
+        for name, rows, count in (("n2d2c_vector_inputs", in_rows, len(self.program.inputs)),
+                                  ("n2d2c_vector_expected", out_rows,
+                                   len(self.program.outputs))):
+            lines = ",\n".join("    {" + ", ".join(row) + "}" for row in rows)
+            decls.append(f"const void* const {name}[N2D2C_NB_VECTORS][{count}] = {{\n"
+                         f"{lines}\n}};")
+        return "\n\n".join(parts + decls)
+
+    def output_is_float32(self, value) -> bool:
+        return io_types.io_dtype(value) == "float32"
+
+    # -- files -----------------------------------------------------------------------
+    def render_files(self) -> dict[str, str]:
+        """The project's files; raises ResourceLimitError when the network does not fit
+        the chip (unless ``check_size`` is off), after writing nothing."""
+        self.vectors = self._make_vectors()
+        files = super().render_files()
+        self.size_report = sizes.size_report(self)
+        files["size_report.txt"] = self.size_report.text
+        if self.check_size and not self.size_report.fits:
+            raise ResourceLimitError(self.size_report.error,
+                                     hint="pick a larger part (-X mcu=...), set its sizes "
+                                          "(-X flash-kib=, -X ram-kib=), or quantize the "
+                                          "model; -X check-size=false generates it anyway")
+        return files
+
+
+__all__ = ["STM32_TEMPLATES", "Stm32Emitter"]
