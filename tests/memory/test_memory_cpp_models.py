@@ -35,14 +35,24 @@ MODELS = {  # name -> (onnx model, memory options)
 GRAPHS = {name: load_onnx(model) for name, (model, _) in MODELS.items()}
 
 
-def _int8_lenet():
+def _int8(model, shape, seed: int):
     from n2d2c.quantization import quantize_graph
-    graph = load_onnx(zoo.lenet(seed=4))
-    calib = np.random.default_rng(1).standard_normal((4, 1, 1, 28, 28)).astype(np.float32)
+    graph = load_onnx(model)
+    calib = np.random.default_rng(seed).standard_normal((4, *shape)).astype(np.float32)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         qgraph, _ = quantize_graph(graph, calib, {"nbbits": 8, "sqnr_samples": 0})
     return qgraph
+
+
+def _int8_lenet():
+    return _int8(zoo.lenet(seed=4), (1, 1, 28, 28), 1)
+
+
+def _int8_mobilenet():
+    """int8 MobileNetV2: the C++ integer convolutions (padded 3x3 of a signed input, 1x1,
+    depthwise) read padding implicitly and wrap their outputs over their inputs."""
+    return _int8(zoo.mobilenet_v2(size=64, width=0.5, classes=10, seed=6), (1, 3, 64, 64), 3)
 
 
 def _int8_grouped():
@@ -64,7 +74,8 @@ def _int8_grouped():
 
 INT8 = _int8_lenet()
 INT8_GROUPED = _int8_grouped()
-INT8_MODELS = {"lenet_int8": INT8, "grouped_int8": INT8_GROUPED}
+INT8_MODELS = {"lenet_int8": INT8, "grouped_int8": INT8_GROUPED,
+               "mobilenet_v2_int8": _int8_mobilenet()}
 
 
 @pytest.fixture(scope="module")
@@ -132,13 +143,12 @@ def test_every_kind_of_sharing_is_exercised():
         for kind, kernels in realised(graph, MemoryOptions()).items():
             used.setdefault(kind, set()).update(kernels)
     # wrapping, in each kernel that may wrap: the C++ depthwise and direct convolutions (and
-    # the padded copy of the latter), the generic convolution (the grouped int8 one; the
-    # other int8 convolutions use conv2d_int, which never shares) and pooling
-    assert {"depthwise_conv2d", "conv2d_direct", "conv2d_direct:copy", "pool2d",
-            "conv2d"} <= used["wrap"]
+    # the padded copy of the latter), their integer counterparts (which read padding
+    # implicitly: no copy), the generic convolution (the grouped int8 one) and pooling
+    assert {"depthwise_conv2d", "conv2d_direct", "conv2d_direct:copy", "depthwise_int",
+            "conv2d_i8", "pool2d", "conv2d"} <= used["wrap"]
     assert used["inplace"] == {"map"}  # residual additions
-    # the integer convolution kernels declare that they never share bytes with their input
-    assert not {"conv2d_int", "conv2d_int:copy", "depthwise_int"} & set().union(*used.values())
+    assert "conv2d_i8:copy" not in set().union(*used.values())
     # in-place concatenation: the inception branches write into their concat's buffer
     code = (plan_graph(GRAPHS["inception_like"], MODELS["inception_like"][1])
             .emitter.program.layers)
