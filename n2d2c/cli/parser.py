@@ -8,8 +8,12 @@ import argparse
 from ..backends.registry import backend_names
 from ..errors import UsageError
 from ..frontend.ini.limits import LIMIT_FLAGS as INI_LIMIT_FLAGS
+from ..quantization.options import QuantizationOptions
 from ..version import __version__
 from . import commands, quantize
+
+#: The quantization flags' defaults are the Python API's (one place to change them).
+DEFAULTS = QuantizationOptions()
 
 
 class _Parser(argparse.ArgumentParser):
@@ -69,17 +73,29 @@ def add_quantization_args(p: argparse.ArgumentParser, *, required: bool = False)
                    help="activation/weight bits (default 8; giving it to run/evaluate "
                         "quantizes)")
     g.add_argument("--wt-nbbits", type=int, default=0, help="weight bits (default: nbbits)")
-    g.add_argument("--act-clipping-mode", default="MSE",
-                   help="None | MSE | KL-Divergence | Quantile (default MSE)")
-    g.add_argument("--act-quantile-value", type=float, default=0.9999,
-                   help="fraction of values kept in Quantile mode (default 0.9999)")
-    g.add_argument("--wt-clipping-mode", default="None", help="None | MSE | KL-Divergence")
-    g.add_argument("--act-rescaling-mode", default="Single-shift",
+    g.add_argument("--act-clipping-mode", default=DEFAULTS.act_clipping_mode,
+                   help=f"None | MSE | KL-Divergence | Quantile (default "
+                        f"{DEFAULTS.act_clipping_mode})")
+    g.add_argument("--act-quantile-value", type=float, default=DEFAULTS.act_quantile_value,
+                   help=f"fraction of values kept in Quantile mode (default "
+                        f"{DEFAULTS.act_quantile_value})")
+    g.add_argument("--wt-clipping-mode", default=DEFAULTS.wt_clipping_mode,
+                   help="None | MSE | KL-Divergence")
+    g.add_argument("--act-rescaling-mode", default=DEFAULTS.act_rescaling_mode,
                    help="Floating-point | Fixed-point16 | Fixed-point32 | Single-shift | "
-                        "Double-shift (default Single-shift)")
+                        f"Double-shift (default {DEFAULTS.act_rescaling_mode})")
     g.add_argument("--act-rescale-per-output", action="store_true",
                    help="rescale per output channel (per-channel weight scales)")
-    g.add_argument("--wt-per-channel", action="store_true", help="one weight scale per channel")
+    g.add_argument("--wt-per-channel", dest="wt_per_channel", action="store_const", const=True,
+                   default=DEFAULTS.wt_per_channel,
+                   help="one weight scale per output channel (the default)")
+    g.add_argument("--wt-per-layer", dest="wt_per_channel", action="store_const", const=False,
+                   help="one weight scale per layer (N2D2's default)")
+    g.add_argument("--keep-float", action="append", default=[], metavar="LAYER",
+                   help="keep LAYER in float between dequantize and quantize (repeatable)")
+    g.add_argument("--nbbits-layer", action="append", default=[], metavar="LAYER=BITS",
+                   help="weights and result of LAYER (a conv/gemm) in BITS, e.g. conv7=16 "
+                        "(repeatable)")
     g.add_argument("--no-unsigned", action="store_true",
                    help="signed activations even after ReLU")
 

@@ -12,7 +12,8 @@ from .common import data_set, load_model, output_ir, run_pipeline
 
 FLAG_OPTIONS = ("calib", "calib_reload", "nbbits", "wt_nbbits", "act_clipping_mode",
                 "act_quantile_value", "wt_clipping_mode", "act_rescaling_mode",
-                "act_rescale_per_output", "wt_per_channel", "no_unsigned")
+                "act_rescale_per_output", "wt_per_channel", "no_unsigned", "keep_float",
+                "nbbits_layer")
 
 
 def options_from_args(args):

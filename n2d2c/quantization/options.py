@@ -33,6 +33,39 @@ def canonical_rescaling_mode(value: str) -> str:
     return _canonical(value, {k.lower(): k for k in RESCALING_MODES}, "rescaling mode")
 
 
+def _names(value, what: str) -> tuple[str, ...]:
+    """A tuple of layer names from one name or an iterable of names."""
+    names = (value,) if isinstance(value, str) else tuple(value)
+    for name in names:
+        if not isinstance(name, str) or not name:
+            raise UsageError(f"{what} takes layer names, got {name!r}")
+    return tuple(dict.fromkeys(names))
+
+
+def _layer_bits(value) -> tuple[tuple[str, int], ...]:
+    """``(layer, bits)`` pairs from a mapping, pairs, or ``"layer=bits"`` strings (the CLI's
+    ``--nbbits-layer``); the last mention of a layer wins."""
+    if isinstance(value, (str, dict)):
+        value = [value] if isinstance(value, str) else list(value.items())
+    pairs: dict[str, int] = {}
+    for item in value:
+        if isinstance(item, str):
+            name, sep, bits = item.rpartition("=")
+            if not sep or not name:
+                raise UsageError(f"nbbits-layer takes LAYER=BITS, got {item!r}")
+            item = (name, bits)
+        name, bits = item
+        try:
+            bits = int(bits)
+        except (TypeError, ValueError):
+            raise UsageError(f"nbbits-layer '{name}': bits must be an integer, "
+                             f"got {bits!r}") from None
+        if not 2 <= bits <= 16:
+            raise UsageError(f"nbbits-layer '{name}': bits must lie in 2..16, got {bits}")
+        pairs[str(name)] = bits
+    return tuple(pairs.items())
+
+
 @dataclass(frozen=True)
 class QuantizationOptions:
     """Post-training quantization settings (N2D2 semantics, see docs/quant post.rst).
@@ -48,11 +81,17 @@ class QuantizationOptions:
                                Single-shift | Double-shift
     ``act_rescale_per_output`` N2D2's flag: per output channel weight normalisation and
                                rescaling (same effect as ``wt_per_channel``)
-    ``wt_per_channel``         one weight scale per output channel
+    ``wt_per_channel``         one weight scale per output channel (the default: per-layer
+                               scales, ``False``, lose most on layers whose channels differ
+                               in range, e.g. depthwise and squeeze-excite convolutions)
     ``no_unsigned``            signed activations even after ReLU
     ``calib``                  calibration samples to use (-1: all)
     ``calib_reload``           statistics file: reused when it matches, else written
     ``sqnr_samples``           calibration samples the per-layer SQNR is measured on
+    ``keep_float``             layer (op) names left in float between dequantize and
+                               quantize: mixed precision (mixed.py)
+    ``nbbits_layer``           ``(layer, bits)`` pairs (or a mapping, or ``"layer=bits"``
+                               strings): that layer's weights and result in ``bits``
     """
 
     nbbits: int = 8
@@ -60,13 +99,15 @@ class QuantizationOptions:
     act_clipping_mode: str = "MSE"
     act_quantile_value: float = 0.9999
     wt_clipping_mode: str = "None"
-    act_rescaling_mode: str = "Single-shift"
+    act_rescaling_mode: str = "Fixed-point16"
     act_rescale_per_output: bool = False
-    wt_per_channel: bool = False
+    wt_per_channel: bool = True
     no_unsigned: bool = False
     calib: int = -1
     calib_reload: str = ""
     sqnr_samples: int = 32
+    keep_float: tuple[str, ...] = ()
+    nbbits_layer: tuple[tuple[str, int], ...] = ()
 
     def __post_init__(self):
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
@@ -92,6 +133,12 @@ class QuantizationOptions:
             raise UsageError(f"calib must be -1 (all samples) or a positive count, got {self.calib}")
         if self.sqnr_samples < 0:
             raise UsageError(f"sqnr-samples must be >= 0, got {self.sqnr_samples}")
+        set_("keep_float", _names(self.keep_float, "keep-float"))
+        set_("nbbits_layer", _layer_bits(self.nbbits_layer))
+        both = sorted(set(self.keep_float) & {name for name, _ in self.nbbits_layer})
+        if both:
+            raise UsageError(f"layer '{both[0]}' is given both --keep-float and --nbbits-layer")
+
 
     @property
     def weight_bits(self) -> int:
@@ -105,6 +152,12 @@ class QuantizationOptions:
     def rescale_mode(self) -> str:
         """The IR ``rescale`` mode of ``act_rescaling_mode``."""
         return RESCALING_MODES[self.act_rescaling_mode]
+
+    def for_layer(self, name: str) -> "QuantizationOptions":
+        """These options as layer ``name`` sees them: its ``nbbits_layer`` bits, if any,
+        for its activations and weights."""
+        bits = dict(self.nbbits_layer).get(name)
+        return self.replace(nbbits=bits, wt_nbbits=bits, nbbits_layer=()) if bits else self
 
     def replace(self, **changes) -> "QuantizationOptions":
         return dataclasses.replace(self, **changes)

@@ -70,6 +70,10 @@ class ScalePlan:
             if unit is not None:
                 self._plan_unit(unit)
                 continue
+            if op.name in self.opt.keep_float:  # asked to stay float (mixed.py)
+                for out in op.outputs:
+                    self.domain[id(out)] = "float"
+                continue
             data = self.units.data_operand(op)
             if data is not None and self.is_int(op.inputs[data]):
                 self.int_ops.add(id(op))
@@ -132,6 +136,7 @@ class ScalePlan:
 
     def _plan_unit(self, unit: Unit) -> None:
         op = unit.op
+        opt = self.opt.for_layer(op.name)  # its own bits under --nbbits-layer
         weightless = unit.kind in WEIGHTLESS
         operands = op.inputs if weightless else op.inputs[:1]
         for x in operands:
@@ -139,7 +144,7 @@ class ScalePlan:
         unsigned = not self.opt.no_unsigned and (
             bool(np.all(unit.lo >= 0)) or
             (unit.kind in ("add", "mul") and all(self.units.nonneg(x) for x in op.inputs)))
-        dtype, qmax, _, _ = levels(self.opt.nbbits, unsigned)
+        dtype, qmax, _, _ = levels(opt.nbbits, unsigned)
         clip = not weightless and unit.channels > 2
         mode = self.opt.act_clipping_mode if clip else "None"
         stats_value = unit.end
@@ -152,13 +157,13 @@ class ScalePlan:
         if stats is None:
             raise InputError(f"no calibration statistics for value '{unit.end.name}'")
         threshold = clipping_threshold(
-            stats.hist, mode, nbbits=self.opt.nbbits, qmin=0 if unsigned else -qmax, qmax=qmax,
+            stats.hist, mode, nbbits=opt.nbbits, qmin=0 if unsigned else -qmax, qmax=qmax,
             signed=not unsigned, quantile=self.opt.act_quantile_value, max_abs=stats.max_abs)
         cap = float(np.max(unit.hi))
         if math.isfinite(cap) and cap > 0:
             threshold = min(threshold, cap)
         self.thresholds[id(op)] = (mode, stats.max_abs, threshold)
-        spec = make_spec(self.opt.nbbits, unsigned, threshold)
+        spec = make_spec(opt.nbbits, unsigned, threshold)
         self.domain[id(unit.end)] = "int"
         if unit.kind in SHARED_SCALE:
             specs = [self.spec[id(x)] for x in op.inputs]
@@ -192,7 +197,8 @@ class ScalePlan:
         """``weights.layer_weights`` of ``unit``, computed once."""
         cached = self._weights.get(id(unit.op))
         if cached is None:
-            cached = self._weights[id(unit.op)] = layer_weights(self.g, unit, self.opt)
+            cached = self._weights[id(unit.op)] = layer_weights(self.g, unit,
+                                                               self.opt.for_layer(unit.op.name))
         return cached
 
     def _plan_join(self, op: Concat) -> None:

@@ -25,6 +25,9 @@ from ..errors import UsageError
 from ..ir import Graph
 from ..passes.base import Pass, PassResult, option
 from ..passes.registry import register_pass
+from .options import QuantizationOptions
+
+_DEFAULTS = QuantizationOptions()  # the pass's defaults are the Python API's
 
 
 @dataclass
@@ -40,26 +43,32 @@ class Quantize(Pass):
     name = "quantize"
 
     calib_data: str = option("", "calibration samples: .npz/.npy file or folder of .npy/.png/.pgm")
-    calib: int = option(-1, "number of calibration samples (-1: all)")
-    calib_reload: str = option("", "statistics file: reused when it matches, else written")
-    nbbits: int = option(8, "activation (and default weight) bits: 8 or 16 (2..16)")
-    wt_nbbits: int = option(0, "weight bits (0: nbbits; 4 gives int4 weights)")
-    act_clipping_mode: str = option("MSE", "None | MSE | KL-Divergence | Quantile")
-    act_quantile_value: float = option(0.9999, "fraction kept unclipped in Quantile mode")
-    wt_clipping_mode: str = option("None", "None | MSE | KL-Divergence")
-    act_rescaling_mode: str = option("Single-shift", "Floating-point | Fixed-point16 | "
-                                                     "Fixed-point32 | Single-shift | Double-shift")
-    act_rescale_per_output: bool = option(False, "per output channel rescaling (N2D2 flag)")
-    wt_per_channel: bool = option(False, "one weight scale per output channel")
-    no_unsigned: bool = option(False, "signed activations even after ReLU")
-    sqnr_samples: int = option(32, "calibration samples the per-layer SQNR is measured on")
+    calib: int = option(_DEFAULTS.calib, "number of calibration samples (-1: all)")
+    calib_reload: str = option(_DEFAULTS.calib_reload,
+                               "statistics file: reused when it matches, else written")
+    nbbits: int = option(_DEFAULTS.nbbits, "activation (and default weight) bits: 8 or 16 (2..16)")
+    wt_nbbits: int = option(_DEFAULTS.wt_nbbits, "weight bits (0: nbbits; 4 gives int4 weights)")
+    act_clipping_mode: str = option(_DEFAULTS.act_clipping_mode,
+                                    "None | MSE | KL-Divergence | Quantile")
+    act_quantile_value: float = option(_DEFAULTS.act_quantile_value,
+                                       "fraction kept unclipped in Quantile mode")
+    wt_clipping_mode: str = option(_DEFAULTS.wt_clipping_mode, "None | MSE | KL-Divergence")
+    act_rescaling_mode: str = option(_DEFAULTS.act_rescaling_mode,
+                                     "Floating-point | Fixed-point16 | Fixed-point32 | "
+                                     "Single-shift | Double-shift")
+    act_rescale_per_output: bool = option(_DEFAULTS.act_rescale_per_output,
+                                          "per output channel rescaling (N2D2 flag)")
+    wt_per_channel: bool = option(_DEFAULTS.wt_per_channel,
+                                  "one weight scale per output channel (false: per layer)")
+    no_unsigned: bool = option(_DEFAULTS.no_unsigned, "signed activations even after ReLU")
+    sqnr_samples: int = option(_DEFAULTS.sqnr_samples,
+                               "calibration samples the per-layer SQNR is measured on")
 
     def __post_init__(self):
         super().__post_init__()
         self.quantization_options()  # validate now, with the pass's name in the error
 
     def quantization_options(self):
-        from .options import QuantizationOptions
         fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
                   if f.name != "calib_data"}
         try:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from ..ir import Graph, verify
 from .calibration import CalibrationStats
+from .mixed import check_layer_names, keep_float
 from .options import QuantizationOptions
 from .planning import ScalePlan
 from .report import LayerReport
@@ -43,7 +44,10 @@ class Quantizer:
         self.float_ops: list[str] = []
 
     def run(self) -> Graph:
-        plan = ScalePlan(Units(self.g, self.stats), self.opt)
+        units = Units(self.g, self.stats)
+        check_layer_names(self.g, units, self.opt)
+        keep_float(self.g, units, self.opt)
+        plan = ScalePlan(units, self.opt)
         rewrite = GraphRewrite(plan)
         new = rewrite.run()
         verify(new)

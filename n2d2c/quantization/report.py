@@ -34,6 +34,22 @@ class LayerReport:
     fallback: str = ""
     sqnr_db: float | None = None
     result: Value | None = field(default=None, repr=False)
+    weighted: bool = False            # constant weights: --nbbits-layer applies
+    input_sqnr_db: float | None = None  # worst SQNR among the layers it reads
+
+
+@dataclass(frozen=True)
+class WorstLayer:
+    """The layer that loses the most: the largest SQNR drop from what it reads."""
+
+    row: LayerReport
+    drop_db: float
+
+    def suggestion(self) -> str:
+        name = self.row.name
+        if self.row.weighted:
+            return f"--nbbits-layer {name}=16 or --keep-float {name}"
+        return f"--keep-float {name}"
 
 
 COLUMNS = ("layer", "op", "clipping", "max_abs", "threshold", "scale", "dtype", "rescaling",
@@ -72,6 +88,23 @@ class QuantizationReport:
                 return row
         raise KeyError(name)
 
+    def worst_layer(self) -> WorstLayer | None:
+        """The measured layer with the largest SQNR drop (its SQNR below the worst of
+        the layers it reads, or below the ideal 6.02 b + 1.76 dB of a full-scale b-bit
+        quantization for layers reading the network inputs); the lowest SQNR breaks ties.
+        None without SQNR measurements."""
+        ideal = 6.02 * self.options.nbbits + 1.76
+        measured = [r for r in self.layers if r.sqnr_db is not None and math.isfinite(r.sqnr_db)]
+        if not measured:
+            return None
+
+        def drop(r: LayerReport) -> float:
+            source = r.input_sqnr_db if r.input_sqnr_db is not None else ideal
+            return min(source, ideal) - r.sqnr_db
+
+        row = max(measured, key=lambda r: (drop(r), -r.sqnr_db))
+        return WorstLayer(row, drop(row))
+
     def rows(self) -> list[dict[str, object]]:
         return [{"layer": r.name, "op": r.op, "clipping": r.clipping, "max_abs": r.max_abs,
                  "threshold": r.threshold, "scale": r.scale, "dtype": r.dtype,
@@ -106,10 +139,18 @@ class QuantizationReport:
         if self.requantizations:
             lines.append(f"{self.requantizations} rescale(s) align operand scales "
                          "(add/concat inputs)")
+        if o.keep_float:
+            lines.append("kept in float (--keep-float): " + ", ".join(o.keep_float))
         if self.float_ops:
             lines.append("left in float: " + ", ".join(self.float_ops))
         for r in self.fallbacks:
             lines.append(f"* {r.name}: {r.fallback}")
+        worst = self.worst_layer()
+        if worst is not None:
+            r = worst.row
+            lines.append(f"loses the most: {r.name} ({r.op}), SQNR {_db(r.sqnr_db)} dB, "
+                         f"{worst.drop_db:.1f} dB below its input; for more precision there "
+                         f"try {worst.suggestion()}")
         return "\n".join(lines) + "\n"
 
     __str__ = table
@@ -163,6 +204,37 @@ def measure_sqnr(float_graph: Graph, quantized: Graph, report: QuantizationRepor
                 noise[i] += float(np.sum((x - y) ** 2))
     for i, row in enumerate(rows):
         row.sqnr_db = sqnr_db(signal[i], noise[i])
+    _input_sqnr(float_graph, rows)
     report.output_sqnr_db = {v.name: sqnr_db(signal[n + k], noise[n + k])
                              for k, v in enumerate(float_graph.outputs)}
     report.sqnr_samples = len(feeds)
+
+
+def _input_sqnr(float_graph: Graph, rows: list[LayerReport]) -> None:
+    """Set each row's ``input_sqnr_db``: the lowest SQNR among the measured layers whose
+    results reach its op through unmeasured ops (tables, pooling, resizes...); None when
+    only network inputs and constants do."""
+    by_result = {r.value: r for r in rows}
+    ops = {op.name: op for op in float_graph.ops}
+    memo: dict[int, float | None] = {}
+
+    def reaching(v: Value) -> float | None:
+        if id(v) in memo:
+            return memo[id(v)]
+        memo[id(v)] = None
+        row = by_result.get(v.name)
+        if row is not None:
+            memo[id(v)] = row.sqnr_db
+        elif v.producer is not None:
+            memo[id(v)] = _lowest(reaching(x) for x in v.producer.inputs)
+        return memo[id(v)]
+
+    for r in rows:
+        op = ops.get(r.name)
+        if op is not None:
+            r.input_sqnr_db = _lowest(reaching(x) for x in op.inputs)
+
+
+def _lowest(values) -> float | None:
+    known = [v for v in values if v is not None]
+    return min(known) if known else None

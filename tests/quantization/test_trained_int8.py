@@ -3,10 +3,12 @@ a MobileNetV3-style digits classifier and a DBNet-style text detector exported b
 PyTorch with decomposed hard-swish/hard-sigmoid, squeeze-excite, Resize,
 ConvTranspose and a Concat of four scales.
 
-Measured 2026-12-03 with the default options: classifier top-1 agreement 0.994
-(onnxruntime's quantize_static, per-channel QDQ MinMax: 1.000), detector map IoU
-0.987 (onnxruntime: 0.993).  The bounds leave room for small numeric changes, not
-for a regression."""
+Measured with the default options (per-channel weights, Fixed-point16 rescaling,
+MSE clipping): classifier top-1 agreement 0.997, output SQNR 27.1 dB (onnxruntime's
+quantize_static, per-channel QDQ MinMax: 1.000, 31.5 dB), detector map IoU 0.992,
+32.2 dB (onnxruntime: 0.993, 32.8 dB); per-layer weights with single shifts, the
+defaults before, gave 0.994 / 24.5 dB and 0.988 / 27.5 dB.  The bounds leave room
+for small numeric changes, not for a regression."""
 
 from __future__ import annotations
 
@@ -49,7 +51,7 @@ def digits():
     return graph, test["x"], test["y"], calib, _outputs(graph, test["x"]).argmax(axis=1)
 
 
-@pytest.mark.parametrize("options, bound", [(QuantizationOptions(nbbits=8), 0.98),
+@pytest.mark.parametrize("options, bound", [(QuantizationOptions(nbbits=8), 0.99),
                                             (PER_CHANNEL, 0.98)], ids=["default", "per-channel"])
 def test_classifier_int8_agrees_with_float(digits, options, bound):
     graph, x, y, calib, float_class = digits
@@ -64,7 +66,7 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
     return float((a & b).sum() / max(1, (a | b).sum()))
 
 
-@pytest.mark.parametrize("options, bound", [(QuantizationOptions(nbbits=8), 0.97),
+@pytest.mark.parametrize("options, bound", [(QuantizationOptions(nbbits=8), 0.985),
                                             (PER_CHANNEL, 0.98)], ids=["default", "per-channel"])
 def test_text_detector_int8_map_agrees_with_float(options, bound):
     graph = n2d2c.load(FIXTURES / "dbnet_text.onnx")
