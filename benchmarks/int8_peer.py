@@ -10,6 +10,7 @@ IoU of the thresholded maps)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import statistics
 import sys
@@ -74,10 +75,11 @@ def _ort_int8(model_path: Path, name: str, calib: np.ndarray, work: Path) -> Pat
             return next(self.feeds, None)
 
     pre, out = work / f"{model_path.stem}.pre.onnx", work / f"{model_path.stem}.int8.onnx"
-    quant_pre_process(str(model_path), str(pre), skip_symbolic_shape=True)
-    quantize_static(str(pre), str(out), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
-                    activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
-                    calibrate_method=CalibrationMethod.MinMax)
+    with contextlib.chdir(work):  # onnxruntime leaves temporary files in the working folder
+        quant_pre_process(str(model_path), str(pre), skip_symbolic_shape=True)
+        quantize_static(str(pre), str(out), Reader(), quant_format=QuantFormat.QDQ,
+                        per_channel=True, activation_type=QuantType.QInt8,
+                        weight_type=QuantType.QInt8, calibrate_method=CalibrationMethod.MinMax)
     return out
 
 
