@@ -114,6 +114,15 @@ class CppEmitter(CEmitter):
         clause = f" collapse({collapse})" if collapse > 1 else ""
         return f"#pragma omp parallel for schedule(static){clause}"
 
+    def parallel_region(self, work: int, collapse: int = 1) -> tuple[str, str]:
+        """A parallel region and the work-sharing loop inside it (both "" when ``work`` is
+        too small): a kernel that runs its rows in order shares each row among the threads
+        of one region instead of opening a region per row."""
+        if not self.parallel_for(work):
+            return "", ""
+        clause = f" collapse({collapse})" if collapse > 1 else ""
+        return "#pragma omp parallel", f"#pragma omp for schedule(static){clause}"
+
     def api_name(self, name: str) -> str:
         return name   # the API lives in the network's namespace
 
@@ -241,7 +250,7 @@ class CppEmitter(CEmitter):
             k.b = (None if bias is None else
                    self.add_const(f"b_{layer.name}", np.asarray(bias, np.int32), "bias"))
             k.pragma = self.parallel_for(k.oh * k.ow * k.m * k.kh * k.kw)
-            k.row_pragma = k.pragma   # over a row's pixels when rows run in order
+            k.region, k.loop = self.parallel_region(k.oh * k.ow * k.m * k.kh * k.kw)
             return "depthwise_int", k
         if k.dw != 1 or k.xc != 1 or (k.kw != 1 and k.xw != k.c):
             # Taps not contiguous along a row (dilated, channels or pixels spaced out).
@@ -271,8 +280,8 @@ class CppEmitter(CEmitter):
                              + (", minus 128 x the weight sums" if k.signed else ""))
         # No padded copy: the kernel reads the input in place, padding implicitly (see
         # conv2d_i8.j2), so its output may wrap over the input (memory trait rows).
-        k.pragma = self.parallel_for(k.oh * k.ow * k.m * k.c * k.kh * k.kw, collapse=2)
-        k.row_pragma = self.parallel_for(k.oh * k.ow * k.m * k.c * k.kh * k.kw)
+        k.region, k.loop = self.parallel_region(k.oh * k.ow * k.m * k.c * k.kh * k.kw,
+                                                collapse=2)
         return "conv2d_i8", k
 
     def _prepare_dense_i8(self, call: KernelCall, layer: Layer):
