@@ -85,6 +85,21 @@ def test_dsp_kernels_only_on_dsp_cores(integer_firmware):
 
 
 @pytest.mark.parametrize("mcu", ["stm32h7", "cortex-m3"])
+def test_fused_fixed_point_requantization_is_32_bit_and_bit_exact(tmp_path, mcu):
+    """The digits CNN quantized as by default (Fixed-point16, rescales fused into the
+    convolutions and dense layers: nothing observed in between) requantizes its int32
+    accumulators with 32-bit arithmetic, SSAT/USAT on the M7, a 32-bit clamp on the M3,
+    and its firmware still equals the integer simulator (the testbench's PASS)."""
+    require_arm()
+    x_test, _, calib = digits_arrays()
+    qgraph, _ = quantization.quantize_graph(digits_graph(), calib[:64], {"nbbits": 8})
+    out, _, _ = build_and_run(qgraph, tmp_path / mcu, mcu, {"input": x_test[:1]})
+    network = (out / "network.c").read_text()
+    assert "32-bit clamp (exact" in network
+    assert ("__ssat(q, 8)" in network or "__usat(q, 7)" in network) == (mcu in DSP_CORES)
+
+
+@pytest.mark.parametrize("mcu", ["stm32h7", "cortex-m3"])
 def test_float_model_matches_onnxruntime(tmp_path, mcu):
     """A float network on the FPU of the M7 and in software floating point on the M3."""
     require_arm()

@@ -129,6 +129,63 @@ class Stm32Emitter(CEmitter):
         k.dsp = self._dsp_dot(k)
         return "dense_dsp", k
 
+    # -- 32-bit requantization ----------------------------------------------------------
+    _acc32 = False
+    _arm_rescale = None
+
+    def _requant_epilogue(self, k: Ctx, call: KernelCall, layer: Layer,
+                          channels: int | None = None) -> None:
+        # Only a fused epilogue knows its accumulator is int32 (a rescale kernel's input
+        # may be any integer type): only there may requantize drop to 32 bits.
+        self._acc32 = k.acct == "int32_t"
+        try:
+            super()._requant_epilogue(k, call, layer, channels)
+        finally:
+            self._acc32 = False
+
+    def _requant32(self, op, channels: int):
+        """The facts of a 32-bit requantization (templates/stm32/spelling.j2), or None.
+        (acc * m + 2^(s-1)) >> s is computed exactly by SMLAL (64-bit sum, two 32-bit
+        halves); its result fits int32, and so the clamp can be 32-bit (SSAT/USAT), when
+        |m| <= 2^(s-1): then |result| <= 2^31 * 2^(s-1) / 2^s + 1 = 2^30 + 1, plus a zero
+        point of at most 2^16."""
+        if op.mode not in ("fixed-point16", "fixed-point32") or op.input_zero_point:
+            return None
+        if self.core.cpu == "cortex-m0" or abs(int(op.zero_point)) > 1 << 16:
+            return None   # ARMv6-M: no SMLAL, no SSAT
+        m = np.abs(np.asarray(op.multipliers, np.int64))
+        s = np.asarray(op.shifts, np.int64)
+        if (s.min() < 1 or s.max() > 62 or int(m.max()) >= 1 << 31
+                or int(m.max()) > 1 << int(s.min() - 1)):
+            return None
+        lo, hi = (np.asarray(b, np.int64).reshape(-1) for b in op.bounds(channels))
+        if lo.min() < -(1 << 31) or hi.max() >= 1 << 31:
+            return None   # a uint32 result: the 32-bit clamp cannot express it
+        sat = None
+        if len(set(lo.tolist())) == 1 and len(set(hi.tolist())) == 1:
+            lo0, hi0 = int(lo[0]), int(hi[0])
+            for bits in range(1, 32):
+                if (lo0, hi0) == (-(1 << (bits - 1)), (1 << (bits - 1)) - 1):
+                    sat = f"__ssat(q, {bits})"
+                elif (lo0, hi0) == (0, (1 << bits) - 1):
+                    sat = f"__usat(q, {bits})"
+                if sat:
+                    break
+        # __ssat/__usat come from arm_acle.h, which only DSP builds include (support.h).
+        return {"sat": sat if self.core.dsp else None}
+
+    def requantizer(self, layer: Layer, op, channels: int, ydtype: str) -> tuple[str, str]:
+        self._arm_rescale = self._requant32(op, channels) if self._acc32 else None
+        try:
+            return super().requantizer(layer, op, channels, ydtype)
+        finally:
+            self._arm_rescale = None
+
+    def spell(self, macro: str, *args) -> str:
+        if macro == "requantize_function" and self._arm_rescale is not None:
+            args = (dict(args[0], arm=self._arm_rescale),)
+        return super().spell(macro, *args)
+
     # -- test vectors ------------------------------------------------------------------
     def _make_vectors(self) -> list[tuple[dict, dict]]:
         """(inputs, expected outputs) of each test vector: ``vectors`` random stimuli (the
