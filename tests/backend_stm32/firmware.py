@@ -45,9 +45,17 @@ def build(out_dir: Path, opt: str = "-O1") -> Path:
 
 def run_qemu(out_dir: Path) -> subprocess.CompletedProcess:
     """``make qemu`` (the command line the project documents), with a timeout; QEMU's
-    semihosting console and its own messages together in ``stdout``."""
-    return subprocess.run(["make", "-s", "-C", str(out_dir), "qemu"], stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True, timeout=QEMU_TIMEOUT)
+    semihosting console and its own messages together in ``stdout``.
+
+    The console goes to a file, not a pipe: QEMU makes its stdio non-blocking, and
+    when a loaded machine drains the pipe too slowly its writes fail with EAGAIN and
+    the text is dropped (seen as truncated ``@out`` lines)."""
+    log = out_dir / "qemu.log"
+    with open(log, "w") as sink:
+        proc = subprocess.run(["make", "-s", "-C", str(out_dir), "qemu"], stdout=sink,
+                              stderr=subprocess.STDOUT, timeout=QEMU_TIMEOUT)
+    proc.stdout = log.read_text(errors="replace")
+    return proc
 
 
 def parse_outputs(stdout: str, out_dir: Path, graph) -> list[np.ndarray]:
