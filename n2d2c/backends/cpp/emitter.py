@@ -27,6 +27,7 @@ from ...errors import InternalError
 from ..c.emitter import CEmitter, Ctx
 from ..c.kernel_memory import NONE, ROWS, KernelMemory
 from ..c.program import KernelCall, Layer, c_identifier
+from .requant32 import requant32_tables
 
 CPP_TEMPLATES = Path(__file__).parent / "templates" / "cpp"
 
@@ -241,7 +242,7 @@ class CppEmitter(CEmitter):
         k.layer = layer.name
         k.struct = self.symbol(f"{layer.name}_shape")
         k.xc, k.yc = x.strides[1], y.strides[1]
-        self._requant_epilogue(k, call, layer)
+        self._requant_epilogue_i32(k, call, layer)
         if k.group != 1:
             # Depthwise: weights int16 [kh][kw][C], int32 accumulators over channels.
             k.w = self.add_const(f"w_{layer.name}",
@@ -297,10 +298,34 @@ class CppEmitter(CEmitter):
                 yc=y.strides[1], xt=self.ctype(a.storage.dtype), yt=self.ctype(y.storage.dtype),
                 ydtype=y.storage.dtype, group=1, layer=layer.name,
                 struct=self.symbol(f"{layer.name}_shape"))
-        self._requant_epilogue(k, call, layer)
+        self._requant_epilogue_i32(k, call, layer)
         wts = self.const_data(b).T.reshape(n, kk, 1, 1)
         bias = self.const_data(c)[0] if c is not None else None
         return self._prepare_conv2d_i8(k, call, layer, wts, bias)
+
+    def _requant_epilogue_i32(self, k: Ctx, call: KernelCall, layer: Layer) -> None:
+        """The fused rescale of the int32 accumulators of conv2d_i8 / depthwise_int: in int32
+        arithmetic where requant32.py proves it exact (macro requantize_i32), else the
+        generic int64 function."""
+        self._requant_epilogue(k, call, layer)
+        op = call.params.get("rescale")
+        facts = None if op is None else requant32_tables(op, k.m)
+        if facts is None:
+            return
+        tables, spelled = [], {}
+        for key, values in facts.items():
+            if len(set(values)) == 1:
+                spelled[key] = self.int_literal(values[0])
+            else:
+                symbol = f"{key}_"
+                tables.append({"symbol": symbol,
+                               "values": [self.int_literal(v) for v in values]})
+                spelled[key] = f"{symbol}[c]"
+        k.requantize = self.symbol(f"{layer.name}_requantize32")
+        k.requant_decl = self.spell("requantize_i32", {
+            "name": k.requantize, "yt": self.ctype(k.ydtype), "varying": bool(tables),
+            "comment": f"{op.name}: {op.mode} rescale to {op.dtype}", "tables": tables,
+            "z": self.int_literal(int(op.zero_point)), **spelled})
 
     def _padded_bias(self, bias, call, layer, groups, per_group, padded):
         if bias is None:
