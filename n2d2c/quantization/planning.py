@@ -30,6 +30,7 @@ from .levels import QSpec, adjusted_scale, levels, make_spec, same_spec
 from .lookup import lookup_operand, never_negative
 from .options import QuantizationOptions
 from .rescaling import approximate
+from .softmax import declared_float, integer_softmax_fits, result_spec
 from .units import SHARED_SCALE, WEIGHTLESS, Unit, Units
 from .weights import LayerWeights, layer_weights
 
@@ -46,6 +47,7 @@ class ScalePlan:
         self.int_ops: set[int] = set()           # pass/join ops planned on integers
         self.lookups: dict[int, int] = {}        # op -> operand: functions as 8-bit tables
         self.interpolations: set[int] = set()    # linear resizes: integer weights + rescale
+        self.softmaxes: dict[int, QSpec | None] = {}  # softmax of 8-bit logits (None: float)
         self.spec: dict[int, QSpec] = {}         # planned spec of integer/quantized values
         self.domain: dict[int, str] = {}         # "int" | "float" per float-graph value
         self.thresholds: dict[int, tuple[str, float, float]] = {}  # unit -> (mode, max_abs, T)
@@ -81,7 +83,7 @@ class ScalePlan:
                     self.domain[id(out)] = "int"
                     self.spec[id(out)] = self.spec[id(op.inputs[data])]
                 continue
-            if self._plan_lookup(op) or self._plan_interpolation(op):
+            if self._plan_lookup(op) or self._plan_interpolation(op) or self._plan_softmax(op):
                 continue
             if isinstance(op, Concat) and any(self.is_int(v) for v in op.inputs) and \
                     all(self.units.const(v) is None for v in op.inputs):
@@ -120,6 +122,22 @@ class ScalePlan:
         self.interpolations.add(id(op))
         self.domain[id(op.output)] = "int"
         self.spec[id(op.output)] = x_spec
+        return True
+
+    def _plan_softmax(self, op) -> bool:
+        """A Softmax of 8-bit levels in integers (softmax.py): a float result where the
+        model's output is the Softmax, else levels of a probability (a fixed scale)."""
+        if not self.is_int(op.inputs[0]) or not integer_softmax_fits(
+                op, self.spec[id(op.inputs[0])], self.opt.nbbits):
+            return False
+        if declared_float(self.g, op.output):
+            self.softmaxes[id(op)] = None
+            self.domain[id(op.output)] = "float"
+        else:
+            spec = result_spec(self.opt.nbbits, self.opt.no_unsigned)
+            self.softmaxes[id(op)] = spec
+            self.domain[id(op.output)] = "int"
+            self.spec[id(op.output)] = spec
         return True
 
     def input_spec(self, v: Value) -> QSpec:

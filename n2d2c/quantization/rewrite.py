@@ -6,7 +6,8 @@ s_w))`` in the accumulator type, and the rescale factor ``M = s_x * s_w / s_y``
 approximated by ``rescaling.py``.  An operand at another scale than the one its
 reader needs gets a ``rescale`` in front (N2D2's "rescale parents to the largest
 scaling").  An element-wise function of one 8-bit value becomes a ``lookup`` of its
-256 results (``lookup.py``).  Everything else runs in float: its operands are dequantized, and its
+256 results (``lookup.py``), a Softmax of one an ``int_softmax`` (``softmax.py``).
+Everything else runs in float: its operands are dequantized, and its
 results are quantized again when an integer op reads them; scale-preserving ops
 planned on integers are copied with their constants in levels.
 """
@@ -24,12 +25,13 @@ from ..errors import UnsupportedError
 from ..ir import DType, Graph, Operation, Value
 from ..ir.integer import RESIZE_WEIGHT_BITS, dtype_bounds, round_half_away
 from ..ir.ops import (Clip, Concat, Constant, Dequantize, Gemm, MatMul, Max, Min,
-                      Pad, Quantize, Rescale, Resize, Softmax)
+                      Pad, Quantize, Rescale, Resize, Softmax, softmax_table)
 from .levels import QSpec, adjusted_scale, clamp_levels, quantized_bound, same_spec, to_levels
 from .lookup import function_table, lookup_op
 from .planning import ScalePlan
 from .report import LayerReport
 from .rescaling import RescaleChoice, approximate, compact, requantize_mode, span
+from .softmax import softmax_op
 from .units import PASS_OPS, SHARED_SCALE, WEIGHTLESS, Unit
 
 
@@ -78,6 +80,8 @@ class GraphRewrite:
                 self._emit_unit(unit)
             elif id(op) in self.plan.lookups:
                 self._emit_lookup(op, self.plan.lookups[id(op)])
+            elif id(op) in self.plan.softmaxes:
+                self._emit_softmax(op, self.plan.softmaxes[id(op)])
             elif id(op) in self.plan.interpolations:
                 self._emit_interpolation(op)
             elif id(op) in self.plan.int_ops:
@@ -341,6 +345,23 @@ class GraphRewrite:
                                    name=f"{op.name}.rescale", result=name,
                                    input_scales=[r.spec.scale / gain])
         self.qval[id(op.output)] = Realization(value, spec)
+
+    def _emit_softmax(self, op: Softmax, spec: QSpec | None) -> None:
+        """A Softmax of 8-bit levels (softmax.py), its exp table computed for the scale
+        the operand really has; a float result under the op's own result name."""
+        r = self.as_int(op.inputs[0])
+        tname = f"{op.name}.table"
+        table = self._add(Constant(value=softmax_table(r.spec.scale), name=tname), [],
+                          [tname]).output
+        if spec is None:
+            name = op.output.name
+        else:
+            name = op.output.name if not self.g.is_output(op.output) else f"{op.output.name}.q"
+        result = self._add(softmax_op(op, r.spec, spec), [r.value, table], [name]).output
+        if spec is None:
+            self.fval[id(op.output)] = result
+        else:
+            self.qval[id(op.output)] = Realization(result, spec)
 
     def _emit_join(self, op: Concat) -> None:
         spec = self.plan.spec[id(op.output)]

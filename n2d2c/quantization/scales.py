@@ -4,8 +4,8 @@ The integer IR only needs integers to run; an exporter to ONNX QDQ/QLinear
 formats also needs each integer tensor's real scale.  ``value_scales`` derives
 them from the graph alone:
 
-* ``quantize`` results: ``scale``; ``rescale`` and ``lookup`` results:
-  ``output_scale``; the
+* ``quantize`` results: ``scale``; ``rescale``, ``lookup`` and integer
+  ``int_softmax`` results: ``output_scale`` (its exp table: 2**-16); the
   operand of a ``rescale`` (an accumulator): ``input_scales`` (per channel);
 * data movement, pooling, clamps, concat and nearest resize keep their operand's scale;
 * an integer conv/gemm/matmul with constant weights: weight scale per output
@@ -21,8 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..ir import Graph
+from ..ir.ops.int_softmax import TABLE_BITS
 from ..ir.ops import (Add, AvgPool2d, Clip, Concat, Constant, Conv2d, Dropout, Gemm, GlobalAvgPool,
-                      GlobalMaxPool, Identity, Lookup, MatMul, Max, MaxPool2d, Min, Pad, Quantize, Relu,
+                      GlobalMaxPool, Identity, IntSoftmax, Lookup, MatMul, Max, MaxPool2d, Min, Pad, Quantize, Relu,
                       Rescale, Reshape, Resize, Slice, Split, Transpose)
 
 _KEEP = (MaxPool2d, AvgPool2d, GlobalAvgPool, GlobalMaxPool, Reshape, Transpose, Slice, Split,
@@ -44,6 +45,11 @@ def value_scales(graph: Graph) -> dict[str, ValueScale]:
     for op in graph.ops:
         if isinstance(op, Quantize):
             out[op.output.name] = ValueScale((op.scale,), op.zero_point)
+        elif isinstance(op, IntSoftmax):
+            # Its table holds exp(-s * i) in Q16 fixed point.
+            out[op.inputs[1].name] = ValueScale((2.0 ** -TABLE_BITS,), 0)
+            if op.output_scale > 0 and op.output.type.dtype.is_integer:
+                out[op.output.name] = ValueScale((op.output_scale,), 0)
         elif isinstance(op, Lookup):
             if op.output_scale > 0:
                 out[op.output.name] = ValueScale((op.output_scale,), op.output_zero_point)

@@ -146,6 +146,15 @@ def _unit_cases() -> list[QCase]:
         return g.add(ops.Lookup(name="lut", function="test"), [q, table]).output
     case("lookup_i8", (1, 3, 4, 5), lookup)
 
+    def softmax(g, q):
+        # Along a middle axis into u8 levels, along the last into float32 (also an output).
+        table = g.constant(ops.softmax_table(0.05), "table")
+        probs = g.add(ops.IntSoftmax(name="softmax", axis=1, dtype="u8", levels=255),
+                      [q, table]).output
+        g.outputs.append(g.add(ops.IntSoftmax(name="softmax_f32", axis=-1), [q, table]).output)
+        return probs
+    case("int_softmax_i8", (2, 7, 3, 5), softmax)
+
     def mul_sub(g, q):
         # A squeeze-excite gate [1, C, 1, 1] times the map, and a difference, into i32.
         gate = g.add(ops.GlobalMaxPool(name="gate"), [q]).output

@@ -53,10 +53,13 @@ def observe_integers(graph: Graph) -> list:
 
 
 def final_integers(graph: Graph) -> list:
-    """The integer values read by the dequantize ops whose results reach a graph
-    output through float ops only (the network's last integer results)."""
+    """The integer values read by the dequantize ops (or integer softmaxes with a float
+    result) whose results reach a graph output through float ops only (the network's
+    last integer results)."""
     return [op.inputs[0] for op in graph.ops
-            if isinstance(op, O.Dequantize) and _reaches_output(graph, op.output)]
+            if (isinstance(op, O.Dequantize) or (isinstance(op, O.IntSoftmax) and
+                                                 op.output.type.dtype.is_float))
+            and _reaches_output(graph, op.output)]
 
 
 def _reaches_output(graph: Graph, value) -> bool:

@@ -76,14 +76,16 @@ def test_other_options(digits, options):
 
 
 def test_integer_pipeline_shape(digits):
-    """float input -> quantize -> integer layers with explicit rescale -> dequantize ->
-    float softmax; textual IR round-trips exactly."""
+    """float input -> quantize -> integer layers with explicit rescale -> an integer
+    softmax with the float32 result the model declares (no dequantize, no float op);
+    textual IR (the softmax's exp table a constant) round-trips exactly."""
     graph = digits[0]
     qgraph, report = quantize_graph(graph, digits_arrays()[2], calib=64, sqnr_samples=16)
     assert report.calibration_samples == 64 and report.sqnr_samples == 16
     kinds = [op.OP_NAME for op in qgraph.ops if not isinstance(op, O.Constant)]
     assert kinds == ["quantize", "conv2d", "rescale", "conv2d", "rescale", "max_pool2d",
-                     "reshape", "gemm", "rescale", "dequantize", "softmax"]
+                     "reshape", "gemm", "rescale", "int_softmax"]
+    assert qgraph.outputs[0].type.dtype is DType.F32
     assert qgraph.inputs[0].type.dtype is DType.F32
     assert [v.name for v in qgraph.outputs] == ["output"]
     for conv in qgraph.ops_of(O.Conv2d, O.Gemm):

@@ -1,9 +1,10 @@
 """MobileNetV2, a MobileNetV3-style net (hard-swish written x * clip(x + 3, 0, 6) / 6,
 squeeze-excite gates by a broadcast Mul) and a DBNet-style detector (four scales, nearest
 and bilinear Resize, ConvTranspose, Concat, sigmoid map) quantize to integers end to end:
-quantize only at the graph input, dequantize only at the output (the classifiers'
-final Softmax still runs in float on the dequantized logits), no QuantizationWarning
-about float ops, and the int8 outputs stay close to float."""
+quantize only at the graph input, dequantize only at the output (none for the
+classifiers: their final Softmax is an int_softmax of the 8-bit logits with the float
+result the model declares), no float op at all, no QuantizationWarning about float ops,
+and the int8 outputs stay close to float."""
 
 from __future__ import annotations
 
@@ -48,11 +49,15 @@ def test_quantize_and_dequantize_only_at_the_boundaries(quantized):
     quantizes = qgraph.ops_of(O.Quantize)
     dequantizes = qgraph.ops_of(O.Dequantize)
     assert [op.inputs[0] for op in quantizes] == list(qgraph.inputs)
-    assert len(dequantizes) == 1, [op.name for op in dequantizes]
-    # Only float ops on the way to the output: none (dbnet), the Softmax (classifiers).
-    float_ops = [op for op in qgraph.ops if not isinstance(op, O.Constant)
-                 and op.output.type.dtype.is_float and not isinstance(op, O.Dequantize)]
-    assert all(isinstance(op, (O.Softmax, O.Identity)) for op in float_ops), float_ops
+    classifier = name != "dbnet"
+    assert len(dequantizes) == (0 if classifier else 1), [op.name for op in dequantizes]
+    # No float op: the classifiers end with an integer softmax (and its Identity).
+    float_ops = [op for op in qgraph.ops if not isinstance(op, (O.Constant, O.Dequantize,
+                                                                O.IntSoftmax))
+                 and op.output.type.dtype.is_float]
+    assert all(isinstance(op, O.Identity) for op in float_ops), float_ops
+    assert not qgraph.ops_of(O.Softmax)
+    assert len(qgraph.ops_of(O.IntSoftmax)) == (1 if classifier else 0)
     kinds = {type(op) for op in qgraph.ops}
     if name != "mobilenet_v2":
         assert O.Mul in kinds and O.Lookup in kinds  # squeeze-excite gate, hard-swish table

@@ -195,6 +195,21 @@ def _lut_invariants(call: "KernelCall") -> list[str]:
     return found
 
 
+def _int_softmax_invariants(call: "KernelCall") -> list[str]:
+    x, table, y = call.reads["x"], call.reads["table"], call.writes["y"]
+    found = [] if x.shape == y.shape else [f"'x' has shape {list(x.shape)}, 'y' has "
+                                          f"{list(y.shape)}"]
+    if x.storage.dtype not in ("int8", "uint8"):
+        found.append(f"'x' is {x.storage.dtype}, not int8 or uint8")
+    if table.shape != (256,) or table.storage.kind != "const" or table.storage.dtype != "int32":
+        found.append(f"'table' must be a constant of 256 int32, got {list(table.shape)}")
+    if y.storage.dtype not in ("float32", "int8", "uint8"):
+        found.append(f"'y' is {y.storage.dtype}, not float32, int8 or uint8")
+    if not 0 <= call.params["axis"] < max(x.rank, 1):
+        found.append(f"axis {call.params['axis']} out of range for rank {x.rank}")
+    return found
+
+
 def _arg_reduce_invariants(call: "KernelCall") -> list[str]:
     x, y, axis = call.reads["x"], call.writes["y"], call.params["axis"]
     if not 0 <= axis < x.rank or y.shape != x.shape[:axis] + (1,) + x.shape[axis + 1:]:
@@ -264,6 +279,10 @@ KERNELS: dict[str, KernelSpec] = _table(
     KernelSpec("lut", ("x", "table"), ("y",), ("offset",), "elementwise",
                "y = table[x + offset]: an 8-bit x picks one of the 256 entries of a constant "
                "table (Lookup, offset = -dtype_min(x))", _lut_invariants),
+    KernelSpec("int_softmax", ("x", "table"), ("y",), ("axis", "levels"), "none",
+               "softmax of 8-bit x along axis by a Q16 exp table read at max(x) - x, an int32 "
+               "sum, then round(e * levels / sum) into 8 bits or e / sum in float32 "
+               "(IntSoftmax: ir/ops/int_softmax.py)", _int_softmax_invariants),
     KernelSpec("arg_reduce", ("x",), ("y",), ("axis", "largest", "last"), "none",
                "y = the int64 index of the largest (or smallest) x along axis, the first or "
                "the last of equal ones (ArgMax, ArgMin)", _arg_reduce_invariants),

@@ -5,7 +5,9 @@ the broadcast axes), Tile and the depth/space shuffles read and write views whos
 axes are the op's axes split into finer ones (``split_view``), so that the
 rearrangement is a permutation of strides and no kernel of their own is needed.
 Gather, GatherElements and Trilu read an index per output element with ``take``; a
-quantized graph's Lookup indexes its constant table by the 8-bit operand (``lut``).
+quantized graph's Lookup indexes its constant table by the 8-bit operand (``lut``), and
+its IntSoftmax a constant exp table by each level's distance below its row's maximum
+(``int_softmax``).
 """
 
 from __future__ import annotations
@@ -132,6 +134,16 @@ def lower_lookup(low: Lowering, op) -> None:
     low.begin("op", op.name, _comment(op, extra=extra), op)
     y = low.output(op.output, like=x)
     low.emit(KernelCall("lut", {"x": x, "table": table}, {"y": y}, {"offset": op.offset()}))
+
+
+@lowers(ops.IntSoftmax)
+def lower_int_softmax(low: Lowering, op) -> None:
+    x = low.view(op.inputs[0])
+    table = low.view(op.inputs[1])
+    low.begin("op", op.name, _comment(op, extra=f"axis {op.axis}, exp table"), op)
+    y = low.output(op.output, like=x)
+    low.emit(KernelCall("int_softmax", {"x": x, "table": table}, {"y": y},
+                        {"axis": op.row_axis(), "levels": op.levels if op.dtype != "f32" else 0}))
 
 
 def _const_indices(low: Lowering, name: str, array: np.ndarray) -> View:

@@ -66,6 +66,18 @@ class GenericKernels:
                               log=call.params["log"],
                               pragma=self.parallel_for(x.size * 8))
 
+    def prepare_int_softmax(self, call: KernelCall, layer: Layer):
+        """IntSoftmax: one scan of the axis per row for the max, one for the sum, one for
+        the results (kernels.py); ``levels`` 0 writes float32."""
+        x, table, y = call.reads["x"], call.reads["table"], call.writes["y"]
+        axis = call.params["axis"]
+        nest = self._all_but_axis(x, y, axis)
+        return "int_softmax", Ctx(x=self.operand("x", x), table=self.operand("table", table),
+                                  y=self.operand("y", y), nest=nest, n=x.shape[axis],
+                                  sx=x.strides[axis], sy=y.strides[axis],
+                                  levels=call.params["levels"],
+                                  pragma=self.parallel_for(x.size * 4))
+
     def prepare_reduce(self, call: KernelCall, layer: Layer):
         x, y = call.reads["x"], call.writes["y"]
         axes = call.params["axes"]

@@ -29,6 +29,7 @@ from ...ir import ops as O
 from ...ir.integer import dtype_bounds, saturated_bounds
 from ...ir.types import DType
 from ...quantization.scales import ValueScale
+from .int_softmax import integer_softmax
 from .lookup import gather_table
 from .lowering import Exporter
 from .scales import TIE_NUDGE_MIN, ScaleTracker, channel_array, is_per_tensor, quant_params
@@ -65,6 +66,8 @@ class QdqExporter(Exporter):
             return self._mul
         if isinstance(op, O.Lookup):
             return self._lookup
+        if isinstance(op, O.IntSoftmax):
+            return self._int_softmax
         if isinstance(op, PASS_OPS) or (isinstance(op, O.Resize) and op.mode == "nearest"):
             return self._pass  # a nearest resize copies levels
         return None
@@ -244,6 +247,17 @@ class QdqExporter(Exporter):
         q = gather_table(self, op)
         self.tensors[id(y)] = q
         self.reals[id(y)] = self.dequantize_linear(q, scale, y.type.dtype, f"{y.name}.dq")
+
+    def _int_softmax(self, op: O.IntSoftmax) -> None:
+        """Integer arithmetic (int_softmax.py); an 8-bit result also gets its real value
+        for the float ops that read it."""
+        y = op.output
+        q = integer_softmax(self, op)
+        self.tensors[id(y)] = q
+        if y.type.dtype.is_integer:
+            scale = ValueScale((float(op.output_scale) or 1.0 / op.levels,), 0)
+            self.scales.set(y, scale)
+            self.reals[id(y)] = self.dequantize_linear(q, scale, y.type.dtype, f"{y.name}.dq")
 
     def _pass(self, op: Operation) -> None:
         """Data movement, pooling and clamps on integers: the float op on real values,

@@ -30,6 +30,7 @@ from ...ir import ops as O
 from ...ir.integer import dtype_bounds, saturated_bounds
 from ...ir.ops.quant import per_channel
 from ...ir.types import DType
+from .int_softmax import integer_softmax
 from .lookup import gather_table
 from .lowering import Exporter
 from .scales import channel_array
@@ -63,7 +64,8 @@ class QopExporter(Exporter):
                  O.AvgPool2d: self._avg_pool, O.GlobalAvgPool: self._global_avg_pool,
                  O.GlobalMaxPool: self._global_max_pool, O.Pad: self._pad_int,
                  O.Relu: self._relu_int, O.Clip: self._clip_int, O.Max: self._min_max_int,
-                 O.Min: self._min_max_int, O.Lookup: self._lookup}
+                 O.Min: self._min_max_int, O.Lookup: self._lookup,
+                 O.IntSoftmax: self._int_softmax}
         handler = table.get(type(op))
         if handler is None and (isinstance(op, MOVE_OPS) or
                                 (isinstance(op, O.Resize) and op.mode == "nearest")):
@@ -417,6 +419,9 @@ class QopExporter(Exporter):
 
     def _lookup(self, op: O.Lookup) -> None:
         self.define(op.output, gather_table(self, op))
+
+    def _int_softmax(self, op: O.IntSoftmax) -> None:
+        self.define(op.output, integer_softmax(self, op))
 
     def _relu_int(self, op: O.Relu) -> None:
         x, y = op.inputs[0], op.output

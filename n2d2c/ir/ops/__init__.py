@@ -8,6 +8,7 @@ from .elementwise import (Add, BinaryOp, Clip, Div, Dropout, HardSigmoid, HardSw
                           LeakyRelu, LogSoftmax, Max, Min, Mish, Mul, PRelu, Relu, Sigmoid, Softmax, Softplus,
                           Sub, Swish, Tanh, UnaryOp)
 from .lookup import LOOKUP_INPUTS, Lookup
+from .int_softmax import IntSoftmax, softmax_table
 from .logic import (ARG_REDUCTIONS, COMPARISONS, LOGICAL, And, ArgMax, ArgMin, Cast, Equal,
                     Greater, GreaterOrEqual, Less, LessOrEqual, Not, Or, Sign, Where, Xor)
 from .math import (GELU_APPROXIMATIONS, UNARY_MATH, Abs, Ceil, Erf, Exp, Floor, Gelu, Log, Neg,

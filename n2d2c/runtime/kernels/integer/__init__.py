@@ -6,4 +6,4 @@ are deterministic and independent of the thread count; results are cast to the
 IR result type by the simulator.
 """
 
-from . import conv, elementwise, linalg, lookup, pool, quant, resize  # noqa: F401  (registration)
+from . import conv, elementwise, linalg, lookup, pool, quant, resize, softmax  # noqa: F401  (registration)
