@@ -23,19 +23,25 @@ def _check_indices(op: Operation, indices) -> None:
         raise op.error(f"indices must be i32 or i64, got {indices.dtype.value}")
 
 
-@register_op
 @dataclass(eq=False, kw_only=True)
-class Gather(Operation):
-    """``y = take(x, indices, axis)``: y's shape is x's with ``axis`` replaced by
-    indices' shape (a scalar index removes the axis)."""
+class _Gathering(Operation):
+    """(data, indices) along ``axis``: what Gather and GatherElements share."""
 
-    OP_NAME = "gather"
     ARITY = (2, 2)
 
     axis: int = 0
 
     def resolved_axis(self, rank: int) -> int:
         return normalize_axis(self, self.axis, rank)
+
+
+@register_op
+@dataclass(eq=False, kw_only=True)
+class Gather(_Gathering):
+    """``y = take(x, indices, axis)``: y's shape is x's with ``axis`` replaced by
+    indices' shape (a scalar index removes the axis)."""
+
+    OP_NAME = "gather"
 
     def infer(self, types):
         x, indices = types
@@ -48,17 +54,11 @@ class Gather(Operation):
 
 @register_op
 @dataclass(eq=False, kw_only=True)
-class GatherElements(Operation):
+class GatherElements(_Gathering):
     """``y[i...] = x[i... with i_axis replaced by indices[i...]]`` (numpy's
     take_along_axis): y has indices' shape, which fits in x off ``axis``."""
 
     OP_NAME = "gather_elements"
-    ARITY = (2, 2)
-
-    axis: int = 0
-
-    def resolved_axis(self, rank: int) -> int:
-        return normalize_axis(self, self.axis, rank)
 
     def infer(self, types):
         x, indices = types
