@@ -182,7 +182,9 @@ def _take_invariants(call: "KernelCall") -> list[str]:
     return found
 
 
-def _lut_invariants(call: "KernelCall") -> list[str]:
+def _byte_table_invariants(call: "KernelCall") -> list[str]:
+    """What the table kernels share: an 8-bit 'x' indexes a constant 256-entry 'table',
+    and 'y' has x's shape."""
     x, table, y = call.reads["x"], call.reads["table"], call.writes["y"]
     found = [] if x.shape == y.shape else [f"'x' has shape {list(x.shape)}, 'y' has "
                                           f"{list(y.shape)}"]
@@ -190,6 +192,12 @@ def _lut_invariants(call: "KernelCall") -> list[str]:
         found.append(f"'x' is {x.storage.dtype}, not int8 or uint8")
     if table.shape != (256,) or table.storage.kind != "const":
         found.append(f"'table' must be a constant of 256 entries, got {list(table.shape)}")
+    return found
+
+
+def _lut_invariants(call: "KernelCall") -> list[str]:
+    table, y = call.reads["table"], call.writes["y"]
+    found = _byte_table_invariants(call)
     if table.storage.dtype != y.storage.dtype:
         found.append(f"'table' holds {table.storage.dtype}, 'y' is {y.storage.dtype}")
     return found
@@ -197,12 +205,9 @@ def _lut_invariants(call: "KernelCall") -> list[str]:
 
 def _int_softmax_invariants(call: "KernelCall") -> list[str]:
     x, table, y = call.reads["x"], call.reads["table"], call.writes["y"]
-    found = [] if x.shape == y.shape else [f"'x' has shape {list(x.shape)}, 'y' has "
-                                          f"{list(y.shape)}"]
-    if x.storage.dtype not in ("int8", "uint8"):
-        found.append(f"'x' is {x.storage.dtype}, not int8 or uint8")
-    if table.shape != (256,) or table.storage.kind != "const" or table.storage.dtype != "int32":
-        found.append(f"'table' must be a constant of 256 int32, got {list(table.shape)}")
+    found = _byte_table_invariants(call)
+    if table.storage.dtype != "int32":
+        found.append(f"'table' holds {table.storage.dtype}, not int32")
     if y.storage.dtype not in ("float32", "int8", "uint8"):
         found.append(f"'y' is {y.storage.dtype}, not float32, int8 or uint8")
     if not 0 <= call.params["axis"] < max(x.rank, 1):
