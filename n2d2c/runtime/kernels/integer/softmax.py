@@ -16,14 +16,21 @@ from ...registry import kernel
 
 
 @njit(cache=True)
+def _row_max_and_sum(x, r, table):
+    """Row ``r``'s max and the sum of its table entries table[max - q]."""
+    m = x[r, 0]
+    for j in range(1, x.shape[1]):
+        m = max(m, x[r, j])
+    total = 0  # < 2**31 by MAX_ROW: the C kernel's int32 holds it
+    for j in range(x.shape[1]):
+        total += table[m - x[r, j]]
+    return m, total
+
+
+@njit(cache=True)
 def _rows_int(x, table, levels, out):
     for r in range(x.shape[0]):
-        m = x[r, 0]
-        for j in range(1, x.shape[1]):
-            m = max(m, x[r, j])
-        total = 0  # < 2**31 by MAX_ROW: the C kernel's int32 holds it
-        for j in range(x.shape[1]):
-            total += table[m - x[r, j]]
+        m, total = _row_max_and_sum(x, r, table)
         den = np.int64(max(total, 1)) * 2
         for j in range(x.shape[1]):
             out[r, j] = (np.int64(2 * levels) * table[m - x[r, j]] + den // 2) // den
@@ -32,12 +39,7 @@ def _rows_int(x, table, levels, out):
 @njit(cache=True)
 def _rows_float(x, table, out):
     for r in range(x.shape[0]):
-        m = x[r, 0]
-        for j in range(1, x.shape[1]):
-            m = max(m, x[r, j])
-        total = 0  # < 2**31 by MAX_ROW: the C kernel's int32 holds it
-        for j in range(x.shape[1]):
-            total += table[m - x[r, j]]
+        m, total = _row_max_and_sum(x, r, table)
         den = np.float32(max(total, 1))
         for j in range(x.shape[1]):
             out[r, j] = np.float32(table[m - x[r, j]]) / den
