@@ -203,3 +203,58 @@ def test_stm32_backend_is_registered_with_its_options():
     names = {o.name for o in backend.options}
     assert {"mcu", "arena_section", "vectors", "check_size", "stimuli", "memory"} <= names
     assert backend.resolve_options({"mcu": "STM32F4"})["mcu"] == "stm32f4"
+
+
+def _depthwise_cases() -> list[QCase]:
+    """Depthwise convolutions the DSP kernel (templates/stm32/depthwise_dsp.j2) must get
+    right: strides 1 and 2, symmetric, asymmetric and no padding, a dilation, channel
+    counts that are and are not multiples of four (the tail loop), int8 and uint8 input,
+    with and without bias, int32 accumulators observed and a fused per-channel
+    fixed-point rescale (nothing observed between the convolution and its int8 output)."""
+    rng = np.random.default_rng(16)
+    cases = []
+
+    def case(name, shape, dtype, pads, strides, kernel=(3, 3), dilations=(1, 1), bias=True,
+             fused=False):
+        c = shape[1]
+        g = Graph(name)
+        x = g.add_input("x", TensorType(shape))
+        q = g.add(ops.Quantize(name="q", scale=0.05, dtype=dtype), [x]).output
+        w = g.constant(rng.integers(-128, 128, (c, 1, *kernel)).astype(np.int8), "w")
+        inputs = [q, w]
+        if bias:
+            inputs.append(g.constant(rng.integers(-3000, 3000, c).astype(np.int32), "b"))
+        acc = g.add(ops.Conv2d(name="dw", pads=pads, strides=strides, dilations=dilations,
+                               group=c), inputs).output
+        if fused:
+            y = g.add(ops.Rescale(name="rs", mode="fixed-point16",
+                                  multipliers=tuple(int(m) for m in rng.integers(9000, 30000, c)),
+                                  shifts=(22,) * c), [acc]).output
+            g.outputs = [g.add(ops.Dequantize(name="out", scale=0.1), [y]).output]
+        else:
+            g.outputs = [g.add(ops.Dequantize(name="out", scale=1.0), [acc]).output]
+        graph = g if fused else observe_integers(g)
+        lo, hi = (0, 12) if dtype == "u8" else (-6, 6)
+        cases.append(QCase(name, graph, {"x": rng.uniform(lo, hi, shape).astype(np.float32)}))
+
+    case("dw_s1_p1_i8_c8", (1, 8, 6, 7), "i8", (1, 1, 1, 1), (1, 1))
+    case("dw_s2_p1_u8_c7", (1, 7, 7, 6), "u8", (1, 1, 1, 1), (2, 2))
+    case("dw_s2_asym_i8_c5_nobias", (1, 5, 6, 6), "i8", (0, 1, 2, 0), (2, 2), bias=False)
+    case("dw_s1_p0_u8_c12_dil2", (1, 12, 7, 7), "u8", (0, 0, 0, 0), (1, 1), dilations=(2, 2))
+    case("dw_s1_p2_i8_c6_5x3", (1, 6, 5, 6), "i8", (2, 1, 2, 1), (1, 1), kernel=(5, 3))
+    case("dw_s1_p1_i8_c16_fused", (1, 16, 5, 5), "i8", (1, 1, 1, 1), (1, 1), fused=True)
+    case("dw_s2_p1_u8_c10_fused", (1, 10, 6, 5), "u8", (1, 1, 1, 1), (2, 2), fused=True)
+    return cases
+
+
+@pytest.mark.parametrize("mcu", CORES)
+def test_depthwise_convolutions_are_bit_exact(tmp_path, mcu):
+    """The int8 depthwise kernel (four channels per load, SMLABB/SMLATT, padding taps read
+    from a zero row) on the M7 and M4, the generic convolution on the M3: all equal the
+    integer simulator bit for bit."""
+    require_arm()
+    cases = _depthwise_cases()
+    built = _build_integer(tmp_path, cases, mcu)
+    for case in cases:
+        assert_matches_simulator(case, built["outputs"][case.name])
+    assert ("__smlabb(" in built["network"]) == (mcu in DSP_CORES)

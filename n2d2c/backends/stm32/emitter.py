@@ -14,7 +14,9 @@ Overrides, and why:
   extension (two 16-bit multiply-adds per ``__smlad``) on cores that have it, through
   the ``conv_dot`` spelling macro of the generic convolution (templates/stm32/
   spelling.j2); int8 dense layers become that convolution (1x1 over a one-row image)
-  with weights stored [N][K], so their reduction is contiguous too;
+  with weights stored [N][K], so their reduction is contiguous too; an int8
+  depthwise convolution has a kernel of its own (templates/stm32/depthwise_dsp.j2:
+  four channels per 32-bit load, weights repacked into 16-bit lanes here);
 * a size report (sizes.py) that refuses a network the chip cannot hold.
 """
 
@@ -35,6 +37,14 @@ from . import sizes
 from .cores import DEFAULT_CORE, get_core
 
 STM32_TEMPLATES = Path(__file__).parent / "templates" / "stm32"
+
+
+def _interior(out: int, size: int, kernel: int, stride: int, pad: int,
+              dilation: int) -> tuple[int, int]:
+    """[lo, hi): the outputs along one axis whose window lies inside [0, size)."""
+    inside = [o for o in range(out)
+              if o * stride - pad >= 0 and o * stride - pad + (kernel - 1) * dilation < size]
+    return (inside[0], inside[-1] + 1) if inside else (0, 0)
 
 
 class Stm32Emitter(CEmitter):
@@ -93,9 +103,48 @@ class Stm32Emitter(CEmitter):
                 and k.acct == "int32_t" and k.wc == 1 and k.cg >= 4)
 
     def prepare_conv2d(self, call: KernelCall, layer: Layer):
+        dw = self._prepare_depthwise(call, layer)
+        if dw is not None:
+            return dw
         name, k = super().prepare_conv2d(call, layer)
         k.dsp = self._dsp_dot(k)
         return name, k
+
+    def _prepare_depthwise(self, call: KernelCall, layer: Layer):
+        """("depthwise_dsp", ctx) for an int8/uint8 depthwise convolution with constant
+        int8 weights and int32 accumulators on a DSP core, else None.  The generic
+        kernel reduces one channel per output (cg == 1), which conv_dot cannot pack;
+        this one packs four output channels instead.  Weights: per group of four
+        channels, per tap, the int16 pairs (w[c], w[c+2]) and (w[c+1], w[c+3]) as
+        32-bit words (low lane first), the lanes SXTB16 gives the input in."""
+        wts = call.params.get("weights")
+        if not self.core.dsp or wts is None:
+            return None
+        k = self._conv_common(call, False)
+        if not (k.group == k.c == k.m and k.c >= 4 and k.xt in ("int8_t", "uint8_t")
+                and k.wt == "int8_t" and k.acct == "int32_t"):
+            return None
+        taps = k.kh * k.kw
+        w = np.asarray(wts, np.int64).reshape(k.c, taps)
+        groups = k.c // 4
+        quads = w[:4 * groups].reshape(groups, 4, taps).transpose(0, 2, 1)  # [g][tap][4]
+        words = (quads[..., [0, 1]] & 0xFFFF) | (quads[..., [2, 3]] << 16)  # lanes c, c+2
+        k.wq = self.add_const(f"w_{layer.name}",
+                              (words & 0xFFFFFFFF).astype(np.uint32).view(np.int32),
+                              f"weights of {layer.name}, [C/4][tap][2] int16 pairs")
+        k.tail = k.c - 4 * groups
+        k.wt_tail = (self.add_const(f"wt_{layer.name}", w[4 * groups:].astype(np.int8),
+                                    f"weights of {layer.name}'s last {k.tail} channels")
+                     if k.tail else None)
+        # Interior output rows/columns: the whole window inside the image.
+        k.oh_lo, k.oh_hi = _interior(k.oh, k.height, k.kh, k.sh, k.pt, k.dh)
+        k.ow_lo, k.ow_hi = _interior(k.ow, k.width, k.kw, k.sw, k.pl, k.dw)
+        k.interior_taps = [f"xp + c + {i * k.dh * k.xh + j * k.dw * k.xw}"
+                           for i in range(k.kh) for j in range(k.kw)]
+        k.border_taps = [f"t{t} + c" for t in range(taps)]
+        k.b = self._bias(call, layer)
+        self._requant_epilogue(k, call, layer)
+        return "depthwise_dsp", k
 
     def prepare_gemm(self, call: KernelCall, layer: Layer):
         a, b, y = call.reads["a"], call.reads["b"], call.writes["y"]
