@@ -50,6 +50,12 @@ SPECS = {
                   "depthwise_int"),
     "dw_c9_s2_nopad": ((2, 9, 10, 10), "u8", 9, 3, 9, (0, 0, 0, 0), (2, 2), (1, 1), True,
                        "depthwise_int"),
+    # 16-channel blocks: full ones (48, dilated), a partial last one and two groups of 4 taps
+    # per kernel row (20 channels, 7x7).
+    "dw_c48_dil_i8": ((1, 48, 9, 9), "i8", 48, 3, 48, (2, 2, 2, 2), (1, 1), (2, 2), True,
+                      "depthwise_int"),
+    "dw_c20_7x7_s2": ((1, 20, 11, 12), "i8", 20, 7, 20, (3, 2, 3, 1), (2, 2), (1, 1), False,
+                      "depthwise_int"),
     "grouped_c6_m9": ((1, 6, 7, 7), "i8", 9, 3, 3, (1, 1, 1, 1), (2, 2), (1, 1), True, "conv2d"),
     "c3_m80_7x7_s2": ((1, 3, 9, 20), "i8", 80, 7, 1, (3, 3, 3, 3), (2, 2), (1, 1), True,
                       "conv2d_i8"),

@@ -244,19 +244,38 @@ class CppEmitter(CEmitter):
         k.xc, k.yc = x.strides[1], y.strides[1]
         self._requant_epilogue_i32(k, call, layer)
         if k.group != 1:
-            # Depthwise: weights int16 [kh][kw][C], int32 accumulators over channels.
-            k.w = self.add_const(f"w_{layer.name}",
-                                 wts.reshape(k.m, k.kh, k.kw).transpose(1, 2, 0).astype(np.int16),
-                                 f"weights of {layer.name}, depthwise int16 [kh][kw][C]")
-            k.b = (None if bias is None else
-                   self.add_const(f"b_{layer.name}", np.asarray(bias, np.int32), "bias"))
-            k.pragma = self.parallel_for(k.oh * k.ow * k.m * k.kh * k.kw)
-            k.region, k.loop = self.parallel_region(k.oh * k.ow * k.m * k.kh * k.kw)
-            return "depthwise_int", k
+            if k.xc != 1:
+                # Channels spaced out: no vector loads of 16 channels.
+                return super().prepare_conv2d(call, layer)
+            return self._prepare_depthwise_int(k, call, layer, wts, bias)
         if k.dw != 1 or k.xc != 1 or (k.kw != 1 and k.xw != k.c):
             # Taps not contiguous along a row (dilated, channels or pixels spaced out).
             return super().prepare_conv2d(call, layer)
         return self._prepare_conv2d_i8(k, call, layer, wts, bias)
+
+    def _prepare_depthwise_int(self, k: Ctx, call: KernelCall, layer: Layer, wts, bias):
+        """The 8-bit depthwise kernel (depthwise_int.j2): weights [CP/16][KH][KG][16][4], the
+        taps of a kernel row 4 by 4 (the missing ones 0), bias padded to CP."""
+        k.signed = k.xt == self.ctype("int8")
+        k.cp = -(-k.m // 16) * 16
+        k.kg = -(-k.kw // 4)
+        taps = np.zeros((k.cp, k.kh, 4 * k.kg), np.int8)
+        taps[:k.m, :, :k.kw] = wts.reshape(k.m, k.kh, k.kw)
+        packed = taps.reshape(k.cp // 16, 16, k.kh, k.kg, 4).transpose(0, 2, 3, 1, 4)
+        k.w = self.add_const(f"w_{layer.name}", packed,
+                             f"weights of {layer.name}, depthwise int8 [CP/16][KH][KG][16][4]")
+        b = np.zeros(k.cp, np.int64)
+        if bias is not None:
+            b[:k.m] = np.asarray(bias, np.int64)
+        if k.signed:
+            # Activations are loaded plus 128: take 128 x the sum of the weights back.
+            b[:k.m] -= 128 * wts.reshape(k.m, -1).astype(np.int64).sum(axis=1)
+        k.b = self.add_const(f"b_{layer.name}", b.astype(np.int32),
+                             f"bias of {layer.name}, padded to {k.cp}"
+                             + (", minus 128 x the weight sums" if k.signed else ""))
+        k.pragma = self.parallel_for(k.oh * k.ow * k.m * k.kh * k.kw)
+        k.region, k.loop = self.parallel_region(k.oh * k.ow * k.m * k.kh * k.kw)
+        return "depthwise_int", k
 
     def _prepare_conv2d_i8(self, k: Ctx, call: KernelCall, layer: Layer, wts, bias):
         """The int8 register-tiled kernel (conv2d_i8.j2) for a convolution or a dense layer
