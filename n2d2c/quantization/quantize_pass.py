@@ -63,6 +63,9 @@ class Quantize(Pass):
     no_unsigned: bool = option(_DEFAULTS.no_unsigned, "signed activations even after ReLU")
     sqnr_samples: int = option(_DEFAULTS.sqnr_samples,
                                "calibration samples the per-layer SQNR is measured on")
+    # Pass options are scalars, so the per-layer lists are space-separated strings.
+    keep_float: str = option("", "layers left in float, space-separated (--keep-float)")
+    nbbits_layer: str = option("", "LAYER=BITS pairs, space-separated (--nbbits-layer)")
 
     def __post_init__(self):
         super().__post_init__()
@@ -71,6 +74,8 @@ class Quantize(Pass):
     def quantization_options(self):
         fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
                   if f.name != "calib_data"}
+        fields["keep_float"] = tuple(self.keep_float.split())
+        fields["nbbits_layer"] = tuple(self.nbbits_layer.split())
         try:
             return QuantizationOptions(**fields)
         except UsageError as exc:

@@ -113,3 +113,24 @@ def test_flags_choose_per_channel_or_per_layer_weights_and_layer_precision():
     opt = _flags("--keep-float", "a", "--keep-float", "b", "--nbbits-layer", "c=16")
     assert opt.keep_float == ("a", "b") and opt.nbbits_layer == (("c", 16),)
     assert QuantizationOptions().act_rescaling_mode == _flags().act_rescaling_mode
+
+
+def test_the_quantize_pass_takes_the_layer_options(tmp_path):
+    from n2d2c.ir import print_graph
+    from n2d2c.passes import Pipeline
+    graph, data = _cancelling_chain()
+    np.save(tmp_path / "calib.npy", data)
+    calib = f'calib-data="{tmp_path / "calib.npy"}"'
+    kept = graph.copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", QuantizationWarning)
+        Pipeline.parse(f'quantize{{{calib},keep-float="cancel"}}').run(kept)
+        wide = graph.copy()
+        Pipeline.parse(f'quantize{{{calib},nbbits-layer="cancel=16 fc3=16"}}').run(wide)
+    assert _float_gemms(kept) == 1
+    consts = {op.name: op.value.dtype for op in wide.ops if isinstance(op, O.Constant)}
+    assert consts["cancel.wq"] == np.int16 and consts["fc3.wq"] == np.int16
+    assert consts["fc1.wq"] == np.int8
+    assert "gemm" in print_graph(wide)
+    with pytest.raises(UsageError, match="no layer named 'cancl'"):
+        Pipeline.parse(f'quantize{{{calib},keep-float="cancl"}}').run(graph.copy())
