@@ -18,7 +18,7 @@ import numpy as np
 from ..graph import Operation
 from ..types import DType
 from .elementwise import UnaryOp
-from .registry import register_op
+from .registry import op_family_member, register_op
 from .shape_rules import broadcast_shapes, normalize_axis
 
 DTYPE_NAMES = tuple(d.value for d in DType)
@@ -80,9 +80,7 @@ class Logical(Operation):
 
 
 def _family(base: type, class_name: str, op_name: str, doc: str, **extra) -> type:
-    cls = type(class_name, (base,), {"OP_NAME": op_name, "__doc__": doc, "__module__": __name__,
-                                     "__qualname__": class_name, **extra})
-    return register_op(dataclass(eq=False, kw_only=True)(cls))
+    return op_family_member(base, class_name, op_name, doc, __name__, **extra)
 
 
 Equal = _family(Compare, "Equal", "equal", "a == b (NaN equals nothing).")

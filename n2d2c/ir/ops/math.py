@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .elementwise import BinaryOp, UnaryOp
-from .registry import register_op
+from .registry import op_family_member, register_op
 
 
 class FloatUnary(UnaryOp):
@@ -20,9 +20,7 @@ class FloatUnary(UnaryOp):
 
 
 def _unary(class_name: str, op_name: str, doc: str) -> type:
-    cls = type(class_name, (FloatUnary,), {"OP_NAME": op_name, "__doc__": doc,
-                                           "__module__": __name__, "__qualname__": class_name})
-    return register_op(dataclass(eq=False, kw_only=True)(cls))
+    return op_family_member(FloatUnary, class_name, op_name, doc, __name__)
 
 
 Sqrt = _unary("Sqrt", "sqrt", "Square root (NaN below 0).")

@@ -18,7 +18,7 @@ from typing import ClassVar
 import numpy as np
 
 from ..graph import Operation
-from .registry import register_op
+from .registry import op_family_member
 from .shape_rules import normalize_axis
 
 
@@ -51,10 +51,7 @@ class Reduce(Operation):
 
 
 def _reduction(class_name: str, kind: str, doc: str) -> type:
-    cls = type(class_name, (Reduce,), {"OP_NAME": f"reduce_{kind}", "KIND": kind,
-                                       "__doc__": doc, "__module__": __name__,
-                                       "__qualname__": class_name})
-    return register_op(dataclass(eq=False, kw_only=True)(cls))
+    return op_family_member(Reduce, class_name, f"reduce_{kind}", doc, __name__, KIND=kind)
 
 
 ReduceMean = _reduction("ReduceMean", "mean", "Arithmetic mean.")
