@@ -50,19 +50,15 @@ def _interior(out: int, size: int, kernel: int, stride: int, pad: int,
 class Stm32Emitter(CEmitter):
     target: ClassVar[str] = "stm32"
     template_dirs: ClassVar[tuple[Path, ...]] = (STM32_TEMPLATES,) + CEmitter.template_dirs
+    # The C99 project's files (templates/stm32 overrides several of them) plus the
+    # firmware's own.
     file_templates: ClassVar[dict[str, str]] = {
-        "network.h": "files/network.h.j2",
-        "network.c": "files/network.c.j2",
-        "weights.h": "files/weights.h.j2",
-        "weights.c": "files/weights.c.j2",
-        "n2d2c_support.h": "files/support.h.j2",
+        **CEmitter.file_templates,
         "vectors.h": "files/vectors.h.j2",
         "vectors.c": "files/vectors.c.j2",
-        "main.c": "files/main.c.j2",
         "startup.c": "files/startup.c.j2",
         "stm32.ld": "files/target.ld.j2",
         "qemu.ld": "files/qemu.ld.j2",
-        "Makefile": "files/Makefile.j2",
         "README.md": "files/README.md.j2",
     }
     MEMORY_TRAITS: ClassVar[dict[str, object]] = {**CEmitter.MEMORY_TRAITS, "dense_dsp": NONE}
