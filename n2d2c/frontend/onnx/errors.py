@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from typing import Iterable, Sequence
 
-from ...errors import UnsupportedError
-
 
 def node_label(name: str, op_type: str) -> str:
     """`'conv1' (Conv)`: how every message names an ONNX node."""
     return f"'{name}' ({op_type})"
 
 
-def unsupported_ops_error(found: Sequence[tuple[str, str]], supported: Iterable[str],
-                          constant_only: Iterable[str], where: str) -> UnsupportedError:
-    """One error listing every unsupported op type with all of its node names."""
+def unsupported_ops_message(found: Sequence[tuple[str, str]], where: str) -> str:
+    """``where`` uses N unsupported ONNX ops: each op type with its node names."""
     by_type: dict[str, list[str]] = {}
     for op_type, node in found:
         by_type.setdefault(op_type, []).append(node)
@@ -26,9 +23,8 @@ def unsupported_ops_error(found: Sequence[tuple[str, str]], supported: Iterable[
             shown += f" and {len(nodes) - 8} more"
         parts.append(f"{op_type} (node{'s' if len(nodes) > 1 else ''} {shown})")
     count = len(by_type)
-    message = (f"{where} uses {count} unsupported ONNX op{'s' if count > 1 else ''}: "
-               + "; ".join(parts))
-    return UnsupportedError(message, hint=supported_ops_hint(supported, constant_only))
+    return (f"{where} uses {count} unsupported ONNX op{'s' if count > 1 else ''}: "
+            + "; ".join(parts))
 
 
 def supported_ops_hint(supported: Iterable[str], constant_only: Iterable[str]) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Iterable, Sequence
 
 from ...errors import UnsupportedError
-from .errors import supported_ops_hint, unsupported_ops_error
+from .errors import supported_ops_hint, unsupported_ops_message
 
 
 class Refusals:
@@ -58,7 +58,7 @@ class Refusals:
         if not self.unknown_ops:
             message = f"{self.where} has {count} nodes n2d2c cannot import: {nodes}"
         else:
-            message = unsupported_ops_error(self.unknown_ops, [], [], self.where).message
+            message = unsupported_ops_message(self.unknown_ops, self.where)
             if count:
                 message += f"; also {count} node{'s' if count > 1 else ''} refused: {nodes}"
         self._raised = UnsupportedError(message, hint=self._hint)
