@@ -19,7 +19,7 @@ from typing import ClassVar
 import numpy as np
 
 from ...errors import InternalError, UnsupportedError
-from .context import ConstArray, Operand
+from .context import Operand
 from .formatting import c_float, c_float_array, c_int_array
 from .io_types import cast_expr, to_bool_expr
 from .kernels import LOGIC_FNS
@@ -131,11 +131,6 @@ class CSpelling:
         return "".join(f"\nstatic {self.ctype(st.dtype)} {self.external_symbol(st.name)}"
                        f"[{st.size}] {self.align()};  // {st.size * st.itemsize} bytes, "
                        "outside the arena" for st in self.external_storages)
-
-    def array_body(self, const: ConstArray) -> str:
-        if const.data.dtype.kind not in "iu":
-            return c_float_array(const.data)
-        return c_int_array(const.data.ravel(), suffix="LL" if const.data.dtype.itemsize == 8 else "")
 
     def int_table(self, name: str, values) -> str:
         values = [int(v) for v in values]
