@@ -1,9 +1,10 @@
 """Layers import only downward: every import in n2d2c/, including those inside functions.
 
-    ir < frontend, runtime < passes < quantization < backends < api, cli
+    ir < frontend, runtime < passes < quantization < backends < api, cli, distributed
 
 Packages of one level never import each other (frontend and runtime; api and cli
-may use each other's public functions: cli is the api's command line).  Inside
+may use each other's public functions: cli is the api's command line; both drive
+distributed, the Dask scale-out).  Inside
 ``backends``, the generic C layer (``backends/c``) never imports a concrete
 target, and targets never import each other.  ``errors``, ``util`` and
 ``version`` are below everything; the top-level package ``n2d2c/__init__.py``
@@ -26,11 +27,12 @@ LEVELS = {
     "passes": 3,
     "quantization": 4,
     "backends": 5, "examples": 5,
-    "api": 6, "cli": 6, "info": 6,
+    "api": 6, "cli": 6, "info": 6, "distributed": 6,
     "__init__": 7,
 }
 # Same-level packages that may import each other.
-PEERS = {frozenset({"api", "cli"}), frozenset({"cli", "info"}), frozenset({"api", "info"})}
+PEERS = {frozenset({"api", "cli"}), frozenset({"cli", "info"}), frozenset({"api", "info"}),
+         frozenset({"cli", "distributed"}), frozenset({"api", "distributed"})}
 # Modules of backends/ that every target may use (the registry is not a target).
 BACKEND_SHARED = {"registry", "__init__", "c"}
 

@@ -98,6 +98,29 @@ def add_quantization_args(p: argparse.ArgumentParser, *, required: bool = False)
                         "(repeatable)")
     g.add_argument("--no-unsigned", action="store_true",
                    help="signed activations even after ReLU")
+    add_cluster_args(p)
+
+
+def add_cluster_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("scale-out on Dask (pip install 'n2d2c[distributed]')")
+    g.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="run calibration/evaluation shards on this Dask scheduler "
+                        "(default: $N2D2C_SCHEDULER)")
+    g.add_argument("--workers", type=int, default=0, metavar="N",
+                   help="run them on a local Dask cluster of N worker processes")
+
+
+def add_build_system_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("build systems (Make, Ninja, CMake)")
+    g.add_argument("--depfile", metavar="FILE",
+                   help="write a Make/Ninja depfile: every file the compile read (model, "
+                        "external data, INI includes and templates, parameters, calibration "
+                        "data, export parameters)")
+    g.add_argument("--depfile-target", metavar="PATH",
+                   help="the target the depfile names (default: the output folder; a build "
+                        "system gives its stamp file)")
+    g.add_argument("--emit-manifest", action="store_true",
+                   help="write OUTPUT/manifest.json: every generated file, its size and sha256")
 
 
 def model_command(sub, name: str, help: str, **kwargs) -> argparse.ArgumentParser:
@@ -150,6 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "optimisation, every buffer (also in OUTPUT/memory_mapping.log)")
     add_memory_args(p)
     add_quantization_args(p)
+    add_build_system_args(p)
     p.set_defaults(func=commands.cmd_compile)
 
     p = sub.add_parser("passes", help="list the registered passes and their options")

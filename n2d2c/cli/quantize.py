@@ -34,11 +34,20 @@ def wants_quantization(args) -> bool:
 
 def quantize_from_args(args, graph, *, echo_report: bool = False):
     """Quantize ``graph`` as the flags say; returns (graph, report)."""
+    from ..distributed import DataRef, cluster, cluster_calibrator
     from ..quantization import QuantizationWarning, quantize_graph
     options = options_from_args(args)
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught, \
+            cluster(getattr(args, "scheduler", None), getattr(args, "workers", 0)) as client:
         warnings.simplefilter("always", QuantizationWarning)
-        qgraph, report = quantize_graph(graph, calibration_data(args, graph), options)
+        calibrator = None if client is None else cluster_calibrator(
+            client, DataRef.of(args.calib_data, [v.name for v in graph.inputs], options.calib))
+        qgraph, report = quantize_graph(graph, calibration_data(args, graph), options,
+                                        calibrator=calibrator)
+        if client is not None:
+            workers = len(client.scheduler_info().get("workers", {}))
+            print(f"n2d2c: calibrated on {workers} Dask worker(s), {calibrator.retries} task "
+                  "retries", file=sys.stderr)
     for w in caught:
         if issubclass(w.category, QuantizationWarning):
             print(f"n2d2c: warning: {w.message}", file=sys.stderr)

@@ -66,12 +66,14 @@ def calibrate_data(graph: Graph, data, count: int = -1) -> CalibrationStats:
     return calibrate(prepare_graph(graph), make_feeds(prepare_graph(graph), data, count))
 
 
-def quantize_graph(graph: Graph, calibration, options=None,
+def quantize_graph(graph: Graph, calibration, options=None, *, calibrator=None,
                    **overrides) -> tuple[Graph, QuantizationReport]:
     """Quantize ``graph`` (left unchanged) into a new integer-IR graph.
 
     ``options``: a QuantizationOptions, a dict (keys with ``-`` or ``_``) or None;
-    keyword ``overrides`` win.  Returns the graph and its QuantizationReport.
+    keyword ``overrides`` win.  ``calibrator(float_graph, feeds)``, when given,
+    computes the statistics instead of ``calibrate`` (e.g. on a Dask cluster).
+    Returns the graph and its QuantizationReport.
     """
     opts = QuantizationOptions.from_any(options, **overrides)
     float_graph = prepare_graph(graph)
@@ -82,7 +84,8 @@ def quantize_graph(graph: Graph, calibration, options=None,
         if isinstance(calibration, (str, os.PathLike)):
             calibration = load_data(calibration, input_names=[v.name for v in graph.inputs])
         feeds = make_feeds(float_graph, calibration, opts.calib)
-        stats = calibrate_or_reload(float_graph, feeds, opts.calib_reload or None)
+        stats = calibrate_or_reload(float_graph, feeds, opts.calib_reload or None,
+                                    calibrator=calibrator)
     quantizer = Quantizer(float_graph, stats, opts)
     qgraph = quantizer.run()
     report = QuantizationReport(opts, quantizer.rows, quantizer.warnings,

@@ -156,48 +156,125 @@ class CalibrationStats:
         return cls(values, int(meta["samples"]), meta["fingerprint"], int(meta["bins"]))
 
 
+#: (lowest, highest) finite value of each observed value, by name.
+Ranges = dict[str, tuple[float, float]]
+
+
+class ShardCalibrator:
+    """The two calibration sweeps over any subset (shard) of the samples, as
+    map-reduce pieces: ``ranges`` of a shard, ``merge_ranges`` of shards (min/max:
+    exact and associative), then ``histograms`` of a shard over the merged ranges
+    (integer counts: their sum over shards is exact).  Statistics assembled from
+    shards are therefore bit-identical to one sweep over all the samples, however
+    the samples were split (n2d2c.distributed runs the shards on Dask workers)."""
+
+    def __init__(self, graph: Graph, bins: int = DEFAULT_BINS):
+        self.graph = graph
+        self.bins = bins
+        self.values = observable_values(graph)
+        self.names = [v.name for v in self.values]
+        self.runner = ValueRunner(graph, self.values)
+
+    def bytes_per_sample(self) -> int:
+        return sum(v.type.size * 8 for v in self.values)
+
+    def ranges(self, feeds: Iterable[Mapping[str, np.ndarray]],
+               keep: list | None = None) -> Ranges:
+        """Finite range of every value over ``feeds``; each sample's results are
+        appended to ``keep`` when given (the histogram sweep then reuses them)."""
+        lows = {n: np.inf for n in self.names}
+        highs = {n: -np.inf for n in self.names}
+        with single_threaded():
+            for feed in feeds:
+                result = self.runner.run(feed)
+                for n in self.names:
+                    a = result[n]
+                    finite = a[np.isfinite(a)] if not np.all(np.isfinite(a)) else a
+                    if finite.size:
+                        lows[n] = min(lows[n], float(finite.min()))
+                        highs[n] = max(highs[n], float(finite.max()))
+                if keep is not None:
+                    keep.append(result)
+        return {n: (lows[n], highs[n]) for n in self.names}
+
+    def empty_histograms(self, ranges: Ranges) -> dict[str, Histogram]:
+        """The bins every shard fills: over [0, M] or [-M, M] of the merged range."""
+        hists = {}
+        for n in self.names:
+            lo, hi = _finite_range(ranges[n])
+            hists[n] = Histogram.empty(max(abs(lo), abs(hi)), lo < 0, self.bins)
+        return hists
+
+    def histograms(self, feeds_or_results: Iterable, ranges: Ranges, *,
+                   simulated: bool = False) -> dict[str, np.ndarray]:
+        """Histogram counts of every value over a shard (``simulated``: the items are
+        results kept by ``ranges``, not feeds)."""
+        hists = self.empty_histograms(ranges)
+        with single_threaded():
+            for item in feeds_or_results:
+                result = item if simulated else self.runner.run(item)
+                for n in self.names:
+                    hists[n].add(result[n])
+        return {n: h.counts for n, h in hists.items()}
+
+    def stats(self, ranges: Ranges, counts: Mapping[str, np.ndarray],
+              samples: int) -> CalibrationStats:
+        hists = self.empty_histograms(ranges)
+        values = {}
+        for n in self.names:
+            lo, hi = _finite_range(ranges[n])
+            hists[n].counts = np.asarray(counts[n], np.int64).copy()
+            values[n] = ValueStats(lo, hi, hists[n])
+        return CalibrationStats(values, samples, graph_fingerprint(self.graph), self.bins)
+
+
+def _finite_range(bounds: tuple[float, float]) -> tuple[float, float]:
+    """A value never seen finite (all samples NaN/inf) gets the range [0, 0]."""
+    lo, hi = bounds
+    return (lo if np.isfinite(lo) else 0.0, hi if np.isfinite(hi) else 0.0)
+
+
+def merge_ranges(parts: Iterable[Ranges]) -> Ranges:
+    """The range over the union of the shards of ``parts``."""
+    merged: dict[str, tuple[float, float]] = {}
+    for part in parts:
+        for n, (lo, hi) in part.items():
+            old = merged.get(n, (np.inf, -np.inf))
+            merged[n] = (min(old[0], lo), max(old[1], hi))
+    return merged
+
+
+def merge_counts(parts: Iterable[Mapping[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """The histogram counts over the union of the shards of ``parts``."""
+    merged: dict[str, np.ndarray] = {}
+    for part in parts:
+        for n, counts in part.items():
+            merged[n] = merged[n] + counts if n in merged else np.array(counts, np.int64)
+    return merged
+
+
 def calibrate(graph: Graph, feeds: Iterable[Mapping[str, np.ndarray]], *,
               bins: int = DEFAULT_BINS, cache_bytes: int = 256 << 20) -> CalibrationStats:
-    """Statistics of every float activation of ``graph`` over ``feeds``."""
+    """Statistics of every float activation of ``graph`` over ``feeds``, in this
+    process.  When all values of all samples fit in ``cache_bytes`` the histogram
+    sweep reuses the range sweep's results instead of simulating again."""
     feeds = list(feeds)
     if not feeds:
         raise UsageError("calibration needs at least one sample")
-    values = observable_values(graph)
-    runner = ValueRunner(graph, values)
-    names = [v.name for v in values]
-    per_sample = sum(v.type.size * 8 for v in values)
-    keep = per_sample * len(feeds) <= cache_bytes
-    lows = {n: np.inf for n in names}
-    highs = {n: -np.inf for n in names}
-    cached: list[dict[str, np.ndarray]] = []
-    with single_threaded():
-        for feed in feeds:
-            result = runner.run(feed)
-            for n in names:
-                a = result[n]
-                finite = a[np.isfinite(a)] if not np.all(np.isfinite(a)) else a
-                if finite.size:
-                    lows[n] = min(lows[n], float(finite.min()))
-                    highs[n] = max(highs[n], float(finite.max()))
-            if keep:
-                cached.append(result)
-        stats = {}
-        for n in names:
-            lo = lows[n] if np.isfinite(lows[n]) else 0.0
-            hi = highs[n] if np.isfinite(highs[n]) else 0.0
-            hist = Histogram.empty(max(abs(lo), abs(hi)), lo < 0, bins)
-            stats[n] = ValueStats(lo, hi, hist)
-        source = cached if keep else (runner.run(feed) for feed in feeds)
-        for result in source:
-            for n in names:
-                stats[n].hist.add(result[n])
-    return CalibrationStats(stats, len(feeds), graph_fingerprint(graph), bins)
+    shard = ShardCalibrator(graph, bins)
+    keep = [] if shard.bytes_per_sample() * len(feeds) <= cache_bytes else None
+    ranges = shard.ranges(feeds, keep)
+    counts = shard.histograms(keep if keep is not None else feeds, ranges,
+                              simulated=keep is not None)
+    return shard.stats(ranges, counts, len(feeds))
 
 
-def calibrate_or_reload(graph: Graph, feeds, path: str | os.PathLike | None) -> CalibrationStats:
+def calibrate_or_reload(graph: Graph, feeds, path: str | os.PathLike | None, *,
+                        calibrator=None) -> CalibrationStats:
     """``calibrate``, reusing the statistics stored at ``path`` when they were taken
     on this very graph with as many samples (any count when no data is given);
-    otherwise compute and store them."""
+    otherwise compute and store them.  ``calibrator(graph, feeds)`` replaces
+    ``calibrate`` (n2d2c.distributed: the same statistics computed on a cluster)."""
     feeds = list(feeds)
     if path:
         path = Path(path)
@@ -208,7 +285,7 @@ def calibrate_or_reload(graph: Graph, feeds, path: str | os.PathLike | None) -> 
                 return stats
             warnings.warn(f"calibration statistics '{path}' were taken on another graph or "
                           "sample count; recalibrating", stacklevel=2)
-    stats = calibrate(graph, feeds)
+    stats = (calibrator or calibrate)(graph, feeds)
     if path:
         stats.save(path)
     return stats

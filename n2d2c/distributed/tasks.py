@@ -1,0 +1,59 @@
+"""Submitting shard tasks: Dask's retries, a progress bar, and a count of the
+retries that happened (task errors retried, and tasks rerun after their worker was
+lost), read from the scheduler before the results are released."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+#: Times a failing task is retried (Dask's ``retries``); a task whose worker dies is
+#: rescheduled by Dask itself, up to its ``allowed-failures`` setting.
+RETRIES = 3
+
+
+@dataclass
+class TaskOutcome:
+    results: list
+    retries: int = 0
+
+
+def spans(count: int, shards: int) -> list[tuple[int, int]]:
+    """``shards`` contiguous, nearly equal [start, stop) ranges covering ``count``."""
+    shards = max(1, min(count, shards))
+    edges = [count * i // shards for i in range(shards + 1)]
+    return [(edges[i], edges[i + 1]) for i in range(shards)]
+
+
+def run_tasks(client, function: Callable, argument_lists: Sequence[tuple], *,
+              description: str, shared: Sequence = ()) -> TaskOutcome:
+    """``function(*shared, *arguments)`` for every tuple of ``argument_lists`` on the
+    cluster, results in submission order.  ``shared`` objects (the graph) are scattered
+    to every worker once instead of travelling with each task."""
+    from distributed import as_completed
+    scattered = [client.scatter(obj, broadcast=True, hash=False) for obj in shared]
+    futures = [client.submit(function, *scattered, *args, retries=RETRIES, pure=False)
+               for args in argument_lists]
+    with _progress(len(futures), description) as bar:
+        for _ in as_completed(futures):
+            bar.update(1)
+    results = client.gather(futures)
+    retries = client.run_on_scheduler(_retries_of, [f.key for f in futures])
+    del futures, scattered
+    return TaskOutcome(results, int(retries))
+
+
+def _retries_of(keys, dask_scheduler=None) -> int:
+    """Scheduler side: task errors retried plus reruns after lost workers."""
+    total = 0
+    for key in keys:
+        ts = dask_scheduler.tasks.get(key)
+        if ts is not None:
+            total += (RETRIES - (ts.retries or 0)) + (ts.suspicious or 0)
+    return total
+
+
+def _progress(total: int, description: str):
+    """A tqdm bar on stderr when it is a terminal (tqdm disables itself otherwise)."""
+    from tqdm import tqdm
+    return tqdm(total=total, desc=description, unit="shard", disable=None, leave=False)
