@@ -234,3 +234,20 @@ def test_shape_and_label_errors_are_clear():
         L.cross_entropy(np.zeros((2, 3)), np.array([0, 1, 2]))
     with pytest.raises(UsageError, match="reduction='avg'"):
         L.mse(np.zeros(2), np.zeros(2), reduction="avg")
+
+
+@pytest.mark.parametrize("name", [k.name for k in L.LOSSES.values() if k.reads == "scores"])
+def test_every_score_loss_reads_probabilities_like_logits(name):
+    """The same prediction as logits or as probabilities gives the same loss: each loss
+    honours its ``scores`` option."""
+    logits = RNG.normal(size=(2, 3, 6, 6))
+    labels = RNG.integers(0, 3, size=(2, 6, 6))
+    kind = L.loss_kind(name)
+    target = np.moveaxis(np.eye(3)[labels], -1, 1) if kind.dense_target else labels
+    loss = L.get_loss(name)
+    from_logits = loss(logits, target, scores_kind="logits")
+    # binary cross-entropy reads each output through a sigmoid, the others use a softmax
+    probabilities = L.common.sigmoid(logits) if name == "bce" else L.common.softmax(logits)
+    from_probabilities = loss(probabilities, target, scores_kind="probabilities")
+    assert np.isfinite(from_logits)
+    assert from_probabilities == pytest.approx(from_logits, rel=1e-9, abs=1e-12)

@@ -74,8 +74,10 @@ def binary_cross_entropy(pred, target, *, scores="probabilities", weight=None, p
     return reduce(values, reduction)
 
 
-def binary_cross_entropy_with_logits(pred, target, **options):
-    return binary_cross_entropy(pred, target, **{"scores": "logits", **options})
+def binary_cross_entropy_with_logits(pred, target, *, weight=None, pos_weight=None,
+                                     reduction="mean"):
+    return binary_cross_entropy(pred, target, scores="logits", weight=weight,
+                                pos_weight=pos_weight, reduction=reduction)
 
 
 def kl_divergence(pred, target, *, scores="log-probabilities", reduction="mean"):

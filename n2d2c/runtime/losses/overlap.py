@@ -77,20 +77,30 @@ def tversky(pred, target, *, scores="logits", alpha=0.5, beta=0.5, gamma=1.0, sm
                                                            else reduction))
 
 
-def dice(pred, target, **options):
+def dice(pred, target, *, scores="logits", smooth=0.0, eps=1e-7, ignore_index=None,
+         per_image=False, classes="present", reduction="mean"):
     """1 - 2 |P ∩ Y| / (|P| + |Y|) per class (soft counts)."""
-    return tversky(pred, target, **{**options, "alpha": 0.5, "beta": 0.5, "gamma": 1.0})
+    return tversky(pred, target, alpha=0.5, beta=0.5, gamma=1.0, scores=scores, smooth=smooth,
+                   eps=eps, ignore_index=ignore_index, per_image=per_image, classes=classes,
+                   reduction=reduction)
 
 
-def jaccard(pred, target, **options):
+def jaccard(pred, target, *, scores="logits", smooth=0.0, eps=1e-7, ignore_index=None,
+            per_image=False, classes="present", reduction="mean"):
     """1 - |P ∩ Y| / |P ∪ Y| per class (soft counts)."""
-    return tversky(pred, target, **{**options, "alpha": 1.0, "beta": 1.0, "gamma": 1.0})
+    return tversky(pred, target, alpha=1.0, beta=1.0, gamma=1.0, scores=scores, smooth=smooth,
+                   eps=eps, ignore_index=ignore_index, per_image=per_image, classes=classes,
+                   reduction=reduction)
 
 
-def focal_tversky(pred, target, *, alpha=0.7, beta=0.3, gamma=0.75, **options):
+def focal_tversky(pred, target, *, scores="logits", alpha=0.7, beta=0.3, gamma=0.75,
+                  smooth=0.0, eps=1e-7, ignore_index=None, per_image=False, classes="present",
+                  reduction="mean"):
     """(1 - TI)^gamma: Tversky weighing false positives by alpha and false negatives by
     beta (defaults of the focal Tversky paper: 0.7 / 0.3, gamma 0.75)."""
-    return tversky(pred, target, alpha=alpha, beta=beta, gamma=gamma, **options)
+    return tversky(pred, target, alpha=alpha, beta=beta, gamma=gamma, scores=scores,
+                   smooth=smooth, eps=eps, ignore_index=ignore_index, per_image=per_image,
+                   classes=classes, reduction=reduction)
 
 
 def _lovasz_jaccard(errors: np.ndarray, foreground: np.ndarray) -> float:
