@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 import numpy as np
 
 from .ir import Graph
+
+if TYPE_CHECKING:
+    from .quantization import QuantizationOptions
 
 
 def load(model: str | os.PathLike | Graph, *, input_shapes: Mapping | None = None,
@@ -60,22 +64,172 @@ def random_inputs(graph: Graph, seed: int = 0) -> dict[str, np.ndarray]:
     return {v.name: draw(v) for v in graph.inputs}
 
 
-def compile(model: str | os.PathLike | Graph, output_dir: str | os.PathLike, *,
-            backend: str = "cpp", passes: str | None = None, name: str = "network",
-            **options) -> Path:
-    """Run the backend's pipeline (or ``passes``) and write its project atomically."""
-    from .backends.registry import CompileOptions, get_backend
-    from .util.atomic import atomic_output_dir
+@dataclass(frozen=True)
+class GeneratedFile:
+    """One file of a generated project: its path relative to the output folder."""
 
+    path: str
+    bytes: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class CompileResult:
+    """What ``compile`` wrote and what it knows about the project.
+
+    ``files``: every generated file (sorted); ``written``/``kept``/``removed``: the files
+    this run rewrote, left untouched because their bytes were unchanged (their
+    modification times too), and deleted as stale; ``inputs``: every file the compile
+    read (what ``depfile`` lists); ``arena_bytes``, ``memory`` (the memory plan's
+    summary, as in ``network.json``) and ``sizes`` (bytes: ``arena``, ``external`` and,
+    for stm32, ``flash``/``ram`` by part) for backends that plan memory, else None/empty;
+    ``quantization``: the QuantizationReport when the model was quantized.
+    A result is also the output folder (``os.fspath(result)``, ``Path(result)``).
+    """
+
+    output_dir: Path
+    backend: str
+    name: str
+    files: tuple[GeneratedFile, ...]
+    written: tuple[str, ...]
+    kept: tuple[str, ...]
+    removed: tuple[str, ...]
+    inputs: tuple[Path, ...]
+    arena_bytes: int | None = None
+    memory: Mapping[str, object] | None = None
+    sizes: Mapping[str, int] = field(default_factory=dict)
+    quantization: object | None = None
+
+    def __fspath__(self) -> str:
+        return os.fspath(self.output_dir)
+
+    def file(self, path: str) -> GeneratedFile:
+        """The generated file at ``path`` (relative, '/'-separated)."""
+        for f in self.files:
+            if f.path == path:
+                return f
+        raise KeyError(path)
+
+
+MANIFEST_NAME = "manifest.json"
+LOAD_OPTIONS = ("input_shapes", "data_shapes", "allow_dirs", "params", "limits")
+
+
+def compile(model: str | os.PathLike | Graph, output_dir: str | os.PathLike | None = None, *,
+            backend: str = "cpp", options: Mapping[str, object] | None = None,
+            passes: str | None = None, name: str = "network",
+            quantization: "QuantizationOptions | Mapping[str, object] | None" = None,
+            calibration=None,
+            quantize: "Callable[[Graph], tuple[Graph, object]] | None" = None,
+            input_shapes: Mapping | None = None,
+            data_shapes: Mapping | None = None, allow_dirs: Sequence[str | os.PathLike] = (),
+            params=None, limits=None, pipeline_options: Mapping[str, object] | None = None,
+            depfile: str | os.PathLike | None = None,
+            depfile_target: str | os.PathLike | None = None, manifest: bool = False,
+            **backend_options) -> CompileResult:
+    """Compile ``model`` (a path or a Graph, which the pipeline then rewrites in place)
+    for ``backend`` into ``output_dir``, written atomically; files whose bytes did not
+    change keep their modification time.
+
+    ``options`` (or keyword arguments): the backend's options (``n2d2c backends``);
+    ``passes``: the pipeline instead of the backend's default one, run with
+    ``pipeline_options`` (``Pipeline.run`` keywords: ``verify_each``,
+    ``print_ir_after_all``, ``time_passes``, ``out``...); ``calibration``: samples
+    (a path: .npz/.npy/folder, arrays, or feed dicts) that quantize the model after the
+    pipeline, with ``quantization`` (a QuantizationOptions or a dict of its fields)
+    — a path's arrays also bind symbolic input dimensions; ``quantize``: a function
+    graph -> (quantized graph, report) used instead (the CLI's); the load options are
+    those of ``load``.  ``depfile``: write a Make/Ninja depfile naming ``depfile_target``
+    (default: the output folder) and every file read; ``manifest``: write
+    ``manifest.json`` (every generated file with its size and sha256) into the project.
+    """
+    from .backends.registry import CompileOptions, get_backend
+    from .errors import UsageError
+    from .util.atomic import FolderChanges, atomic_output_dir
+    from .util.inputs import record_inputs
+
+    if output_dir is None:
+        raise UsageError("compile needs an output folder (output_dir=...)")
     chosen = get_backend(backend)
-    graph = load(model, **{k: options.pop(k) for k in ("input_shapes", "data_shapes",
-                                                       "allow_dirs", "params", "limits")
-                           if k in options})
-    pipeline = chosen.default_pipeline if passes is None else passes
-    if pipeline:
-        from .passes import Pipeline
-        Pipeline.parse(pipeline).run(graph)
-    with atomic_output_dir(output_dir) as scratch:
-        chosen.emit(graph, scratch, CompileOptions(output_dir=Path(output_dir), name=name,
-                                                   extra=options))
-    return Path(output_dir)
+    extra = {**dict(options or {}), **backend_options}
+    chosen.resolve_options(extra)  # bad options fail before the model is loaded
+    if quantization is not None and calibration is None:
+        raise UsageError("quantization options need calibration data (calibration=...)")
+    if quantize is not None and calibration is not None:
+        raise UsageError("give calibration data or a quantize function, not both")
+    output_dir = Path(output_dir)
+    with record_inputs() as record:
+        samples, shapes = _calibration_samples(calibration)
+        graph = load(model, input_shapes=input_shapes,
+                     data_shapes=shapes if data_shapes is None else data_shapes,
+                     allow_dirs=allow_dirs, params=params, limits=limits)
+        pipeline = chosen.default_pipeline if passes is None else passes
+        if pipeline:
+            from .passes import Pipeline
+            Pipeline.parse(pipeline).run(graph, **dict(pipeline_options or {}))
+        report = quantized = None
+        if calibration is not None:
+            quantized, report = _quantize(graph, samples, calibration, quantization)
+        elif quantize is not None:
+            quantized, report = quantize(graph)
+        if quantized is not None and chosen.takes_float_graph:
+            extra = {**extra, "quantized_graph": quantized}  # the scales, for its own INT8
+        elif quantized is not None:
+            graph = quantized
+        changes = FolderChanges()
+        with atomic_output_dir(output_dir, changes=changes) as scratch:
+            facts = chosen.emit(graph, scratch, CompileOptions(output_dir=output_dir, name=name,
+                                                               extra=extra)) or {}
+            if manifest:
+                _write_manifest(scratch)
+        inputs = tuple(record.files())
+    if depfile is not None:
+        from .errors import InputError
+        from .util.buildfiles import write_depfile
+        try:
+            write_depfile(depfile, output_dir if depfile_target is None else depfile_target,
+                          inputs)
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
+    return CompileResult(
+        output_dir=output_dir, backend=chosen.name, name=name,
+        files=_generated_files(output_dir), written=tuple(changes.written),
+        kept=tuple(changes.kept), removed=tuple(changes.removed), inputs=inputs,
+        arena_bytes=facts.get("arena_bytes"), memory=facts.get("memory"),
+        sizes=dict(facts.get("sizes", {})), quantization=report)
+
+
+def _calibration_samples(calibration):
+    """(the samples, the DataShape of each data set) from ``calibration``: a path is
+    read here (once), so that its shapes bind symbolic input dimensions."""
+    if not isinstance(calibration, (str, os.PathLike)):
+        return calibration, None
+    from .frontend.binding import DataShape
+    from .quantization.data import read_arrays
+    arrays = read_arrays(calibration)
+    samples = {k: a for k, a in arrays.items() if k != "y"}
+    shapes = {("" if len(samples) == 1 or key == "x" else key):
+              DataShape(tuple(a.shape), f"'{os.fspath(calibration)}'", samples=True)
+              for key, a in samples.items()}
+    return arrays, shapes
+
+
+def _quantize(graph: Graph, samples, calibration, quantization):
+    from .quantization import quantize_graph
+    from .quantization.data import select_inputs
+    if isinstance(calibration, (str, os.PathLike)):
+        samples = select_inputs(samples, [v.name for v in graph.inputs], calibration)
+    return quantize_graph(graph, samples, quantization)
+
+
+def _generated_files(folder: Path) -> tuple[GeneratedFile, ...]:
+    from .util.buildfiles import sha256_of
+    return tuple(GeneratedFile(p.relative_to(folder).as_posix(), p.stat().st_size, sha256_of(p))
+                 for p in sorted(folder.rglob("*")) if p.is_file())
+
+
+def _write_manifest(folder: Path) -> None:
+    from .util.buildfiles import manifest_text
+    entries = {f.path: {"bytes": f.bytes, "sha256": f.sha256}
+               for f in _generated_files(folder) if f.path != MANIFEST_NAME}
+    (folder / MANIFEST_NAME).write_text(manifest_text(entries), encoding="utf-8", newline="\n")

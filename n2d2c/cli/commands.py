@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ShapeError, UsageError
-from .common import input_spec, load_model, memory_options, output_ir, read_npy, run_pipeline
+from .common import (data_shapes, input_spec, load_limits, load_model, memory_options,
+                     output_ir, pipeline_options, read_npy, run_pipeline)
 from .quantize import quantize_from_args, wants_quantization
 
 
@@ -88,25 +89,37 @@ def parse_backend_options(specs: list[str]) -> dict[str, str]:
 
 
 def cmd_compile(args) -> int:
-    from ..backends.registry import CompileOptions, get_backend
-    from ..util.atomic import atomic_output_dir
+    """`n2d2c compile`: the flags turned into one ``n2d2c.compile`` call."""
+    from ..api import compile as compile_model
+    from ..backends.registry import get_backend
+    from ..frontend import parse_shape_overrides
+    from ..passes import load_pass_module
+    from ..util.inputs import record_inputs
     backend = get_backend(args.backend)
     extra: dict[str, object] = dict(parse_backend_options(args.backend_option))
-    memory = memory_options(args)
-    if (memory is not None or args.memory_report) and not backend.plans_memory:
-        raise UsageError("--memory-report, --memory-strategy and --export-parameters apply to "
-                         f"backends that plan activation memory, not '{backend.name}'")
-    if memory is not None:
-        extra["memory"] = memory
-    if args.memory_report:
-        extra["memory_report"] = True
-    backend.resolve_options(extra)  # bad options fail before the model is loaded
-    graph = run_pipeline(args, load_model(args), default=backend.default_pipeline)
-    if wants_quantization(args):
-        graph, _ = quantize_from_args(args, graph)
-    with atomic_output_dir(args.output) as scratch:
-        backend.emit(graph, scratch, CompileOptions(output_dir=Path(args.output), name=args.name,
-                                                    extra=extra))
+    quantize = (lambda graph: quantize_from_args(args, graph)) if wants_quantization(args) \
+        else None
+    with record_inputs():  # the files read here join the depfile the API writes
+        memory = memory_options(args)
+        if (memory is not None or args.memory_report) and not backend.plans_memory:
+            raise UsageError("--memory-report, --memory-strategy and --export-parameters apply "
+                             f"to backends that plan activation memory, not '{backend.name}'")
+        if memory is not None:
+            extra["memory"] = memory
+        if args.memory_report:
+            extra["memory_report"] = True
+        backend.resolve_options(extra)  # bad options fail before the model is loaded
+        for module in args.load_pass:
+            load_pass_module(module)
+        # The quantization is the flags' (quantize_from_args: its warnings, its
+        # calibration data read once, possibly on a cluster), the rest the API's.
+        compile_model(args.model, args.output, backend=backend.name, options=extra,
+                      passes=args.passes, name=args.name, quantize=quantize,
+                      input_shapes=parse_shape_overrides(args.input_shape),
+                      data_shapes=data_shapes(args), allow_dirs=args.allow_dir,
+                      params=args.params, limits=load_limits(args),
+                      pipeline_options=pipeline_options(args), depfile=args.depfile,
+                      depfile_target=args.depfile_target, manifest=args.emit_manifest)
     print(f"wrote {backend.name} project to {args.output}")
     if args.memory_report:
         sys.stdout.write((Path(args.output) / "memory_mapping.log").read_text(encoding="utf-8"))

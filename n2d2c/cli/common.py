@@ -11,6 +11,7 @@ from pathlib import Path
 from ..errors import InputError
 from ..frontend.ini.limits import LIMIT_FLAGS as INI_LIMIT_FLAGS
 from ..ir import Graph
+from ..util.inputs import note_input
 
 
 def load_limits(args):
@@ -90,11 +91,15 @@ def run_pipeline(args, graph: Graph, default: str | None = None) -> Graph:
     text = args.passes if args.passes is not None else default
     if not text:
         return graph
-    Pipeline.parse(text).run(graph, verify_each=args.verify_each,
-                             print_ir_after_all=args.print_ir_after_all,
-                             print_ir_after=tuple(args.print_ir_after),
-                             time_passes=args.time_passes, out=sys.stderr)
+    Pipeline.parse(text).run(graph, **pipeline_options(args))
     return graph
+
+
+def pipeline_options(args) -> dict:
+    """The ``Pipeline.run`` keywords of the pipeline flags."""
+    return dict(verify_each=args.verify_each, print_ir_after_all=args.print_ir_after_all,
+                print_ir_after=tuple(args.print_ir_after), time_passes=args.time_passes,
+                out=sys.stderr)
 
 
 def memory_options(args):
@@ -107,6 +112,7 @@ def memory_options(args):
         path = Path(args.export_parameters)
         try:
             text = path.read_text(encoding="utf-8")
+            note_input(path)
         except OSError as err:
             raise InputError(f"cannot read parameters file: {err.strerror}",
                              location=str(path)) from None

@@ -8,6 +8,7 @@ from typing import Mapping, Sequence
 
 from ..errors import InputError, UsageError
 from ..ir import Graph, verify
+from ..util.inputs import note_input
 
 
 def parse_shape_overrides(specs: Sequence[str]) -> dict[str, tuple[int, ...]]:
@@ -82,12 +83,14 @@ def load_ir_file(path: Path) -> Graph:
     from ..ir import parse_graph
     try:
         text = path.read_text()
+        note_input(path)
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read IR file '{path}': {exc}") from None
     side = path.with_suffix(".npz")
     resources = None
     if side.exists():
         try:
+            note_input(side)
             with np.load(side, allow_pickle=False) as npz:
                 resources = {k: npz[k] for k in npz.files}
         except (OSError, ValueError) as exc:

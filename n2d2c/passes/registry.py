@@ -23,6 +23,7 @@ import typing
 from pathlib import Path
 
 from ..errors import InputError, N2D2CError, UsageError
+from ..util.inputs import note_input
 from .base import Pass, PassOption, supported_option_type
 
 PASSES: dict[str, type[Pass]] = {}
@@ -113,6 +114,7 @@ def load_pass_module(path) -> list[str]:
     if not path.is_file() or path.suffix != ".py":
         raise InputError(f"pass module '{path}' is not a Python file (.py)")
     key = path.resolve()
+    note_input(key)  # its code shapes the output: a build input
     if key in _LOADED:
         return list(_LOADED[key])
     digest = hashlib.sha1(str(key).encode()).hexdigest()[:8]

@@ -28,6 +28,7 @@ import numpy as np
 
 from ..errors import InputError, ShapeError, UsageError
 from ..ir import Graph
+from ..util.inputs import note_input
 
 IMAGE_SUFFIXES = (".png", ".pgm", ".ppm", ".pnm")
 SAMPLE_SUFFIXES = (".npy",) + IMAGE_SUFFIXES
@@ -44,6 +45,7 @@ def read_arrays(path: str | os.PathLike) -> dict[str, np.ndarray]:
     path = Path(path)
     if not path.exists():
         raise InputError(f"calibration data '{path}' does not exist")
+    note_input(path)
     if path.is_dir():
         return {"x": _load_folder(path)}
     suffix = path.suffix.lower()
@@ -100,6 +102,7 @@ def _load_folder(folder: Path) -> np.ndarray:
         raise InputError(f"calibration folder '{folder}' has no .npy, .png or .pgm files")
     samples = []
     for file in files:
+        note_input(file)
         sample = read_image(file) if file.suffix.lower() in IMAGE_SUFFIXES else _load_npy(file)
         if samples and sample.shape != samples[0].shape:
             raise ShapeError(f"calibration sample '{file.name}' has shape {list(sample.shape)}, "

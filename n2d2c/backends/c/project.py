@@ -30,8 +30,9 @@ from .program import lower_graph
 from .target import CTarget, get_target
 
 
-def emit_project(target: CTarget, graph: Graph, out_dir: Path, options: CompileOptions) -> None:
-    """Write ``target``'s project for ``graph`` into ``out_dir``."""
+def emit_project(target: CTarget, graph: Graph, out_dir: Path, options: CompileOptions) -> dict:
+    """Write ``target``'s project for ``graph`` into ``out_dir``; returns what the API's
+    result reports: the arena, the memory plan and the sizes (``project_facts``)."""
     opts = get_backend(target.name).resolve_options(options.extra)
     verify(graph)
     emitter, memory = _plan(target, graph, options.name, opts)
@@ -64,6 +65,20 @@ def emit_project(target: CTarget, graph: Graph, out_dir: Path, options: CompileO
     }
     (out_dir / "network.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n",
                                           encoding="utf-8", newline="\n")
+    return project_facts(emitter, memory_info)
+
+
+def project_facts(emitter, memory_info: dict) -> dict:
+    """Arena bytes, the memory plan's summary and sizes in bytes: the arena, the buffers
+    kept out of it and, for a target that checks them (stm32), flash and RAM by part."""
+    sizes = {"arena": emitter.placement.nbytes, "external": memory_info["external_bytes"]}
+    report = getattr(emitter, "size_report", None)  # set by targets that check the chip
+    if report is not None:
+        sizes.update({f"flash.{k}": v for k, v in report.flash.items()})
+        sizes.update({f"ram.{k}": v for k, v in report.ram.items()})
+        sizes.update(flash=report.flash_total, ram=report.ram_total,
+                     flash_limit=report.flash_limit, ram_limit=report.ram_limit)
+    return {"arena_bytes": emitter.placement.nbytes, "memory": memory_info, "sizes": sizes}
 
 
 def program_title(graph: Graph, name: str, target: str) -> str:

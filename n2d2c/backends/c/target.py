@@ -96,7 +96,7 @@ def register_target(target: CTarget) -> Backend:
 
     def emit(graph, out_dir, options):
         from .project import emit_project  # (project.py imports this module)
-        emit_project(target, graph, out_dir, options)
+        return emit_project(target, graph, out_dir, options)
 
     return register_backend(Backend(name=target.name, description=target.description,
                                     default_pipeline=target.default_pipeline, emit=emit,

@@ -40,6 +40,7 @@ import numpy as np
 from ...errors import InputError, ResourceLimitError
 from .paths import resolve_confined
 from .props import LayerProps
+from ...util.inputs import note_input
 
 TEXT_SUFFIX = ".syntxt"
 #: at most this many bytes of parameters for one tensor (a guard against
@@ -138,6 +139,7 @@ class ParameterStore:
                                                        "load_ini_network if the file is trusted")
         try:
             text = path.read_text(encoding="ascii", errors="strict")
+            note_input(path)
         except (OSError, UnicodeDecodeError) as exc:
             raise InputError(f"cannot read parameter file '{path}': {exc}") from None
         try:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ...errors import InputError, SourceLocation
+from ...util.inputs import note_input
 
 ALLOW_HINT = "copy the file next to the INI file, or allow its folder with allow_dirs " \
              "(--allow-dir on the command line)"
@@ -65,4 +66,5 @@ def resolve_confined(raw: str, base_dir: Path, allow_dirs: Sequence[Path], *,
         if state:
             raise InputError(f"{what} {raw!r} not found: {lexical} {state}",
                              location=location)
+    note_input(real)  # a template, include or file a property names: a build input
     return real

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ...errors import InputError, SourceLocation
 from .limits import IniLimits, limit_error
+from ...util.inputs import note_input
 
 
 def normalize_newlines(text: str) -> str:
@@ -38,6 +39,7 @@ def read_source(path: Path, limits: IniLimits, *, display: str | None = None,
         raise limit_error("max_file_size", f"size of {name} ({size} bytes)",
                           limits.max_file_size, referrer)
     try:
+        note_input(path)
         with open(path, "rb") as handle:
             data = handle.read(limits.max_file_size + 1)
     except OSError as exc:

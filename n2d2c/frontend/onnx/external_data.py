@@ -19,6 +19,7 @@ from onnx import AttributeProto, GraphProto, ModelProto, TensorProto
 
 from ...errors import InputError
 from .tensors import declared_nbytes
+from ...util.inputs import note_input
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
@@ -115,6 +116,7 @@ def load_external_data(model: ModelProto, base_dir: Path | None, allow_dirs: Seq
                              f"{offset + nbytes} of '{path.name}', which has only {size} bytes")
         check_bytes(nbytes, f"external tensor '{tensor.name}'")
         try:
+            note_input(path)
             with open(path, "rb") as f:
                 f.seek(offset)
                 data = f.read(nbytes)

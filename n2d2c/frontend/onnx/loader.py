@@ -13,6 +13,7 @@ import onnx
 from google.protobuf.message import DecodeError
 
 from ...errors import InputError, UnsupportedError
+from ...util.inputs import note_input
 from .external_data import external_tensors
 
 # Opset 6 is accepted too: it differs from 7 only in legacy broadcasting and a
@@ -47,6 +48,7 @@ def read_model(path_or_model) -> tuple[onnx.ModelProto, str, Path | None]:
                          hint="save the weights as ONNX external data")
     try:
         data = path.read_bytes()
+        note_input(path)
     except OSError as exc:
         raise InputError(f"cannot read '{source}': {exc.strerror}") from None
     model = onnx.ModelProto()

@@ -13,6 +13,7 @@ from pathlib import Path
 from ...errors import InputError, ParseError, SourceLocation
 from .options import MemoryOptions
 from .strategies import STRATEGIES
+from ...util.inputs import note_input
 
 _BOOLS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 _KINDS = {"IncludeInputInBuffer": "bool", "OptimizeBufferMemory": "bool",
@@ -71,6 +72,7 @@ def read_memory_options(path: str | Path, *, strict: bool = True) -> MemoryOptio
     """Parse the file at ``path`` into MemoryOptions."""
     try:
         text = Path(path).read_text(encoding="utf-8")
+        note_input(path)
     except OSError as err:
         raise InputError(f"cannot read parameters file: {err.strerror}",
                          location=str(path)) from err
