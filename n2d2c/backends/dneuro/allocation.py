@@ -1,0 +1,159 @@
+"""Parallelism allocation within the FPGA's DSPs and memory, and the per-layer estimate.
+
+The pipeline runs at the pace of its slowest block, so the allocation repeatedly
+gives lanes (multipliers) to the current bottleneck until it is no longer the one
+that can be sped up or ``NbDSPs`` is spent: a balanced pipeline.  When even one lane
+per layer exceeds ``NbDSPs``, or the line buffers and weights exceed
+``NbMemoryBytes`` (which lanes cannot trade away), the export fails with
+ResourceLimitError naming what is needed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ...errors import ResourceLimitError
+from .hardware import cycles_per_frame, dsps, groups, lane_count_limit, memory_bytes
+from .layers import Layer, Network
+
+
+@dataclass(frozen=True)
+class Parameters:
+    """DNeuro export parameters (N2D2's -export-parameters keys)."""
+
+    nb_dsps: int = 64
+    nb_memory_bytes: int = 0          # 0: no limit
+    network: str = "network"
+    estimation_frequency: float = 200.0   # MHz
+    accumulation_nb_bits: int = 0     # 0: 2*data length + 4, widened to what is exact
+    fifo_depth: int = 1
+
+
+def _initial_lanes(layer: Layer) -> int:
+    # Blocks without multipliers take every channel at once: lanes cost comparators only.
+    return 1 if layer.kind in ("conv", "depthwise") else lane_count_limit(layer)
+
+
+def _next_lanes(layer: Layer) -> int | None:
+    """The fewest lanes above the current count that save a group (None: at the limit)."""
+    now = groups(layer)
+    for lanes in range(layer.lanes + 1, lane_count_limit(layer) + 1):
+        if math.ceil(layer.output.channels / lanes) < now:
+            return lanes
+    return None
+
+
+def allocate(network: Network, params: Parameters) -> None:
+    """Set ``layer.lanes`` for every layer of ``network`` (module doc)."""
+    for layer in network.layers:
+        layer.lanes = _initial_lanes(layer)
+    used = sum(dsps(layer) for layer in network.layers)
+    if params.nb_dsps and used > params.nb_dsps:
+        raise ResourceLimitError(
+            f"dneuro: the network needs at least {used} DSPs (one lane per layer), "
+            f"NbDSPs is {params.nb_dsps}")
+    while True:
+        bottleneck = max(network.layers, key=cycles_per_frame)
+        lanes = _next_lanes(bottleneck) if bottleneck.kind in ("conv", "depthwise") else None
+        if lanes is None:
+            break
+        before = bottleneck.lanes
+        bottleneck.lanes = lanes
+        total = sum(dsps(layer) for layer in network.layers)
+        if params.nb_dsps and total > params.nb_dsps:
+            bottleneck.lanes = before
+            break
+    check_memory(network, params)
+
+
+def check_memory(network: Network, params: Parameters, data_bits: int = 8) -> None:
+    if not params.nb_memory_bytes:
+        return
+    total = sum(sum(memory_bytes(layer, data_bits, params.fifo_depth))
+                for layer in network.layers)
+    if total > params.nb_memory_bytes:
+        biggest = max(network.layers,
+                      key=lambda layer: sum(memory_bytes(layer, data_bits, params.fifo_depth)))
+        raise ResourceLimitError(
+            f"dneuro: the network needs {total} bytes of on-chip memory (line buffers, "
+            f"weights, FIFOs; the largest is layer '{biggest.name}'), NbMemoryBytes is "
+            f"{params.nb_memory_bytes}")
+
+
+@dataclass(frozen=True)
+class LayerEstimate:
+    name: str
+    kind: str
+    lanes: int
+    dsps: int
+    macs: int
+    weight_bytes: int
+    calc_bytes: int
+    cycles: int
+
+
+@dataclass(frozen=True)
+class Estimate:
+    layers: tuple[LayerEstimate, ...]
+    bottleneck: str
+    cycles_per_frame: int
+    fps: float
+    total_dsps: int
+    total_macs: int
+    mac_dsps: int
+
+    @property
+    def dsp_utilisation(self) -> float:
+        """MACs per cycle over the multipliers allocated to MACs, at the bottleneck's pace."""
+        if not self.mac_dsps:
+            return 0.0
+        return self.total_macs / self.cycles_per_frame / self.mac_dsps
+
+    def as_dict(self) -> dict:
+        return {"bottleneck": self.bottleneck, "cycles_per_frame": self.cycles_per_frame,
+                "fps": self.fps, "dsps": self.total_dsps, "macs": self.total_macs,
+                "dsp_utilisation": self.dsp_utilisation,
+                "layers": [vars(layer) for layer in self.layers]}
+
+
+def estimate(network: Network, params: Parameters, data_bits: int) -> Estimate:
+    rows = []
+    for layer in network.layers:
+        weights, calc = memory_bytes(layer, data_bits, params.fifo_depth)
+        rows.append(LayerEstimate(layer.name, layer.kind, layer.lanes, dsps(layer),
+                                  layer.macs_per_frame, weights, calc,
+                                  cycles_per_frame(layer)))
+    slowest = max(rows, key=lambda r: r.cycles)
+    mac_dsps = sum(r.lanes for r in rows if r.kind in ("conv", "depthwise"))
+    return Estimate(tuple(rows), slowest.name, slowest.cycles,
+                    params.estimation_frequency * 1e6 / slowest.cycles,
+                    sum(r.dsps for r in rows), sum(r.macs for r in rows), mac_dsps)
+
+
+def report_text(est: Estimate, params: Parameters) -> str:
+    lines = ["Estimated usage per layer:"]
+    for r in est.layers:
+        lines += [f"--{r.name}--", f"Block: {r.kind}, {r.lanes} lane(s)",
+                  f"Number of MACs: {r.macs}", f"Number of affected DSPs: {r.dsps}"]
+        if r.macs and r.lanes:
+            lines.append(f"Number of MACs/DSPs: {r.macs // max(1, r.dsps)}")
+        lines += [f"Memory for weights (bytes): {r.weight_bytes}",
+                  f"Memory used for calculations (bytes): {r.calc_bytes}",
+                  f"Cycles per frame: {r.cycles}", ""]
+    weights = sum(r.weight_bytes for r in est.layers)
+    calc = sum(r.calc_bytes for r in est.layers)
+    lines += [f"Total number of MACs: {est.total_macs}",
+              f"Total number of used DSPs: {est.total_dsps}",
+              f"Total memory required for weights: {weights / 1024:.2f} KiB",
+              f"Total memory required for calculations: {calc / 1024:.2f} KiB",
+              f"Total memory required: {(weights + calc) / 1024:.2f} KiB",
+              f"Bottleneck layer: {est.bottleneck} ({est.cycles_per_frame} cycles per frame)",
+              f"DSP utilisation (MACs per cycle / MAC DSPs): {100 * est.dsp_utilisation:.1f} %",
+              f"Estimated frames per second at {params.estimation_frequency:g} MHz: "
+              f"{est.fps:.1f}"]
+    if params.nb_dsps:
+        lines.append(f"Available DSPs on FPGA: {params.nb_dsps}")
+    if params.nb_memory_bytes:
+        lines.append(f"Available memory on FPGA: {params.nb_memory_bytes / 1024:.2f} KiB")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,162 @@
+"""The DNeuro project: RTL, testbench, test vectors, emulator, Makefile and estimate.
+
+    out/rtl/*.vhd            one entity per layer, dneuro_pkg, dneuro_fifo, network
+    out/tb/network_tb.vhd    GHDL testbench (make sim)
+    out/emulator/            the bit-accurate C++ emulator (make emulator)
+    out/stimuli/input.txt    the input frames, one pixel per line (integers)
+    out/expected/            output.txt (the network's) and <layer>_output.txt, from
+                             n2d2c's integer simulator
+    out/estimation.txt       the per-layer resource and throughput estimate
+    out/network.json         the same as data, with the export parameters
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from ...errors import InputError, ResourceLimitError
+from ...ir import Graph, verify
+from ..c.project import random_input
+from ..registry import CompileOptions
+from .allocation import Parameters, allocate, estimate, report_text
+from .emulator import emulator_source, file_stem
+from .hardware import accumulator_bound, signed_bits
+from .layers import Network, read_network
+from .rtl import network_files, render, timeout_cycles, vhdl_identifier
+
+#: N2D2 export-parameter keys and the Parameters field each sets.
+PARAMETER_KEYS = {"NbDSPs": "nb_dsps", "NbMemoryBytes": "nb_memory_bytes", "Network": "network",
+                  "EstimationFrequency": "estimation_frequency",
+                  "AccumulationNbBits": "accumulation_nb_bits"}
+
+
+def read_parameters_file(path: str) -> dict[str, str]:
+    """``Key = value`` lines of an N2D2 -export-parameters file (sections and ; # comments
+    ignored); only the DNeuro keys are returned."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as err:
+        raise InputError(f"cannot read export parameters: {err.strerror}",
+                         location=path) from None
+    found = {}
+    for line in text.splitlines():
+        line = line.split(";")[0].split("#")[0].strip()
+        if "=" in line and not line.startswith("["):
+            key, value = (part.strip() for part in line.split("=", 1))
+            if key in PARAMETER_KEYS:
+                found[PARAMETER_KEYS[key]] = value
+    return found
+
+
+def parameters(opts: dict) -> Parameters:
+    """Export parameters: the file's (``export_parameters``), then the -X options given."""
+    values = {}
+    if opts.get("export_parameters"):
+        values.update(read_parameters_file(str(opts["export_parameters"])))
+    defaults = Parameters()
+    for field in PARAMETER_KEYS.values():
+        if opts.get(field) not in (None, getattr(defaults, field)):
+            values[field] = opts[field]
+    try:
+        typed = {k: type(getattr(defaults, k))(v) for k, v in values.items()}
+    except ValueError as err:
+        raise InputError(f"dneuro export parameter: {err}") from None
+    return replace(defaults, fifo_depth=int(opts.get("fifo_depth", 1)), **typed)
+
+
+def data_length(network: Network) -> int:
+    streams = [network.input] + [layer.output for layer in network.layers]
+    return 16 if any(s.dtype.itemsize == 2 for s in streams) else 8
+
+
+def accumulator_length(network: Network, data_bits: int, requested: int) -> int:
+    needed = {layer.name: signed_bits(-accumulator_bound(layer), accumulator_bound(layer))
+              for layer in network.layers}
+    widest = max(needed.values())
+    if requested:
+        short = [f"{name} ({bits})" for name, bits in needed.items() if bits > requested]
+        if short:
+            raise ResourceLimitError(
+                f"dneuro: AccumulationNbBits = {requested} cannot hold the exact accumulator "
+                f"of layer(s) {', '.join(short)} (bits needed); raise it to {widest}")
+        return requested
+    return max(2 * data_bits + 4, widest)
+
+
+def pixel_lines(array: np.ndarray, channels: int) -> list[str]:
+    """A [1, C, H, W] (or [1, C]) map as one line per pixel in raster order."""
+    flat = np.asarray(array).reshape(channels, -1).T
+    return [" ".join(str(int(v)) for v in row) for row in flat]
+
+
+def simulate_streams(graph: Graph, network: Network, frames: int, seed: int):
+    """Per frame: {stream name: integer array} of the input and of every layer's output."""
+    from ...runtime import simulate
+    values = {v.name: v for v in graph.values()}
+    names = [network.input.name] + [layer.output.name for layer in network.layers]
+    view = graph.view([values[n] for n in dict.fromkeys(names)])
+    rng = np.random.default_rng(seed)
+    results = []
+    for _ in range(frames):
+        feeds = {v.name: random_input(rng, v) for v in graph.inputs}
+        results.append(dict(simulate(view, feeds)))
+    return results
+
+
+def write_project(graph: Graph, out_dir: Path, options: CompileOptions, opts: dict) -> None:
+    verify(graph)
+    params = parameters(opts)
+    network = read_network(graph, graph.name)
+    dl = data_length(network)
+    acc = accumulator_length(network, dl, params.accumulation_nb_bits)
+    allocate(network, params)
+    est = estimate(network, params, dl)
+    frames = int(opts["frames"])
+    entity = vhdl_identifier(params.network, "network") if params.network != "network" \
+        else "network"
+    files = network_files(network, entity, dl, acc, frames,
+                          timeout_cycles(est.cycles_per_frame, frames,
+                                         network.input.pixels * frames))
+    sources = sorted(n for n in files if n.startswith("rtl/") and n != f"rtl/{entity}.vhd"
+                     and n not in ("rtl/dneuro_pkg.vhd", "rtl/dneuro_fifo.vhd"))
+    ordered = ["rtl/dneuro_pkg.vhd", "rtl/dneuro_fifo.vhd", *sources, f"rtl/{entity}.vhd"]
+    files["Makefile"] = render("Makefile.j2", entity=entity, sources=" ".join(ordered))
+    files["emulator/dneuro_emulator.cpp"] = emulator_source(network, entity, acc)
+    files["estimation.txt"] = report_text(est, params)
+
+    results = simulate_streams(graph, network, frames, int(opts["seed"]))
+    inputs, expected = [], []
+    per_layer: dict[str, list[str]] = {layer.name: [] for layer in network.layers}
+    for frame in results:
+        inputs += pixel_lines(frame[network.input.name], network.input.channels)
+        expected += pixel_lines(frame[network.output.name], network.output.channels)
+        for layer in network.layers:
+            per_layer[layer.name] += pixel_lines(frame[layer.output.name],
+                                                 layer.output.channels)
+    files["stimuli/input.txt"] = "\n".join(inputs) + "\n"
+    files["expected/output.txt"] = "\n".join(expected) + "\n"
+    for layer in network.layers:
+        files[f"expected/{file_stem(layer.name)}_output.txt"] = \
+            "\n".join(per_layer[layer.name]) + "\n"
+    manifest = {"backend": "dneuro", "entity": entity, "graph": graph.name, "frames": frames,
+                "data_length": dl, "accumulation_nb_bits": acc,
+                "parameters": vars(params), "estimate": est.as_dict(),
+                "input": {"name": network.input.name, "channels": network.input.channels,
+                          "height": network.input.height, "width": network.input.width,
+                          "dtype": network.input.dtype.value},
+                "output": {"name": network.output.name, "channels": network.output.channels,
+                           "height": network.output.height, "width": network.output.width,
+                           "dtype": network.output.dtype.value},
+                "layers": [{"name": layer.name, "kind": layer.kind, "lanes": layer.lanes,
+                            "file": f"{file_stem(layer.name)}_output.txt",
+                            "channels": layer.output.channels} for layer in network.layers]}
+    files["network.json"] = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+    out_dir = Path(out_dir)
+    for name, text in sorted(files.items()):
+        path = out_dir / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8", newline="\n")

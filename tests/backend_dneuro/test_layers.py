@@ -1,0 +1,115 @@
+"""Every DNeuro block alone: GHDL simulation (plain, then with random input gaps and
+back-pressure) == C++ emulator == n2d2c's integer simulator, bit for bit; and the
+cycles per frame the estimate gives are the cycles GHDL measures."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from n2d2c.ir import ops
+
+from .harness import check_all, export, manifest
+from .models import Builder
+
+
+def _conv_asymmetric(b):
+    return b.conv(b.x, 5, 3, stride=2, pads=(1, 0, 2, 1), shift=9)
+
+
+def _conv_fixed_point(b):
+    return b.conv(b.x, 6, 3, relu=True, shift=7, mode="fixed-point16")
+
+
+def _depthwise(b):
+    return b.conv(b.x, 3, 3, group=3, pads=(1, 1, 1, 1), shift=7, mode="double-shift")
+
+
+def _maxpool(b):
+    return b.maxpool(b.x, 3, 2, pads=(1, 1, 1, 1), ceil_mode=True)
+
+
+def _global_max(b):
+    return b.g.add(ops.GlobalMaxPool(name="gmax"), [b.x]).output
+
+
+def _fc(b):
+    return b.fc(b.x, 7, shift=9)
+
+
+def _sum(b):
+    # A sum of two branches of one stream (a fork with its FIFOs), i8 saturated.
+    a = b.conv(b.x, 3, 1, pads=(0, 0, 0, 0), shift=6)
+    return b.add(a, b.x, shift=1)
+
+
+def _scale_and_clip(b):
+    r = b.g.add(ops.Rescale(name="standalone", mode="fixed-point16", multipliers=(21000,),
+                            shifts=(14,), zero_point=3, input_zero_point=-2), [b.x]).output
+    return b.g.add(ops.Clip(name="saturation", min=-20.0, max=50.7), [r]).output
+
+
+def _resize(b):
+    return b.g.add(ops.Resize(name="up", sizes=(1, 3, 10, 15), scales=(1, 1, 2, 3),
+                              coordinate_transformation_mode="asymmetric",
+                              nearest_mode="floor"), [b.x]).output
+
+
+def _concat(b):
+    a = b.conv(b.x, 2, 3, shift=8)
+    return b.g.add(ops.Concat(name="cat", axis=1), [a, b.x]).output
+
+
+CASES = {
+    "conv_stride2_asymmetric_pads": _conv_asymmetric,
+    "conv_fixed_point16_relu": _conv_fixed_point,
+    "depthwise_double_shift": _depthwise,
+    "maxpool_padded_ceil": _maxpool,
+    "global_maxpool": _global_max,
+    "fully_connected": _fc,
+    "elementwise_sum": _sum,
+    "standalone_rescale_and_saturation": _scale_and_clip,
+    "nearest_resize": _resize,
+    "implicit_concat": _concat,
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_block_is_bit_exact_under_gaps_and_back_pressure(tmp_path, name):
+    b = Builder(name, (1, 3, 5, 5), seed=len(name))
+    graph = b.done(CASES[name](b))
+    out = export(graph, tmp_path / name, nb_dsps=3, frames=2)
+    cycles = check_all(out, gap=35, stall=40, seed=len(name))
+    estimated = manifest(out)["estimate"]["cycles_per_frame"]
+    measured = cycles[1] - cycles[0]
+    assert abs(measured - estimated) <= max(2, 0.1 * estimated), (measured, estimated)
+
+
+def test_a_wrong_expected_value_fails_the_testbench(tmp_path):
+    """The testbench is not a rubber stamp: one corrupted expected value fails `make sim`."""
+    import subprocess
+
+    from support import require_tool
+    require_tool("ghdl")
+    b = Builder("bad", (1, 3, 5, 5))
+    out = export(b.done(_conv_asymmetric(b)), tmp_path / "bad", frames=1)
+    path = out / "expected" / "output.txt"
+    lines = path.read_text().splitlines()
+    first = lines[0].split()
+    first[0] = str(int(first[0]) + 1)
+    lines[0] = " ".join(first)
+    path.write_text("\n".join(lines) + "\n")
+    run = subprocess.run(["make", "-s", "-C", str(out), "sim"], capture_output=True, text=True)
+    assert run.returncode != 0
+    assert "DNEURO MISMATCH pixel 0 channel 0" in run.stdout + run.stderr
+
+
+def test_weights_change_the_rtl_output(tmp_path):
+    """Two different weight sets give different expected outputs (the comparison has teeth)."""
+    outs = []
+    for seed in (1, 2):
+        b = Builder("w", (1, 3, 5, 5), seed=seed)
+        out = export(b.done(_conv_fixed_point(b)), tmp_path / f"s{seed}", frames=1, seed=4)
+        outs.append((out / "expected" / "output.txt").read_text())
+    assert outs[0] != outs[1]
+    assert np.loadtxt(tmp_path / "s1" / "stimuli" / "input.txt").size == 75
