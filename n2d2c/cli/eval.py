@@ -1,0 +1,239 @@
+"""`n2d2c eval` (alias `evaluate`): score a network on a labelled data set with N2D2's
+Target semantics, through the simulator or a generated backend, float or quantized."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ShapeError, UsageError
+from .common import load_model, run_pipeline
+from .quantize import quantize_from_args, wants_quantization
+
+BACKENDS = ("sim", "cpp", "stm32-qemu")
+
+
+def add_eval_args(p) -> None:
+    p.add_argument("--data", required=True, metavar="FILE.npz|DIR",
+                   help="an .npz with 'x' (samples) and 'y' (class indices, label names or "
+                        "per-pixel label maps), or an N2D2 DIR database (a sub-folder per label)")
+    p.add_argument("--backend", default="sim", choices=BACKENDS,
+                   help="what runs the network: the simulator (default) or the generated "
+                        "C++ testbench (cpp)")
+    p.add_argument("-o", "--output", metavar="DIR",
+                   help="write metrics.json, confusion.csv, confusion.png (and label maps "
+                        "for segmentation) here (written atomically)")
+    p.add_argument("--loss", metavar="SPEC", help="loss to report, e.g. cross-entropy, "
+                   "'focal{gamma=2}', 'dice{ignore-index=0}'")
+    p.add_argument("--labels", metavar="FILE", help="label names, one per line (line = label ID)")
+    p.add_argument("--labels-mapping", metavar="FILE",
+                   help="N2D2 labels mapping file (label name -> output index; '*', 'default', "
+                        "wildcards); overrides the INI target's LabelsMapping")
+    p.add_argument("--target", metavar="NAME",
+                   help="graph output or INI target section to score (default: the first)")
+    p.add_argument("--top-n", type=int, metavar="N", help="also report top-N accuracy")
+    p.add_argument("--weak-target", type=int, metavar="T",
+                   help="segmentation: WeakTarget (-1: any label beats 'ignore'; -2: none)")
+    p.add_argument("--binary-threshold", type=float, metavar="V",
+                   help="threshold of a single (logistic) output (default 0.5)")
+    p.add_argument("--compare", action="store_true",
+                   help="evaluate float and quantized (needs --calib-data): both accuracies and "
+                        "the disagreement rate")
+    p.add_argument("--batch", type=int, metavar="N",
+                   help="samples per simulator run (binds a symbolic batch dimension)")
+    p.add_argument("--limit", type=int, default=0, help="evaluate the first N samples only")
+
+
+# -- set-up ------------------------------------------------------------------------------
+def _load(args):
+    """The model (batch bound by --batch) and the data arrays."""
+    from ..quantization.eval_data import read_labelled
+    vars(args).setdefault("_data_sets", {})["data"] = read_labelled(args.data)
+    graph = load_model(args)
+    if args.batch:
+        if args.batch < 1:
+            raise UsageError(f"--batch {args.batch}: must be at least 1")
+        if len(graph.inputs) != 1:
+            raise UsageError("--batch needs a model with one input")
+        value = graph.inputs[0]
+        if value.shape[0] != args.batch:
+            args.input_shape = [f"{value.name}={'x'.join(map(str, (args.batch,) + value.shape[1:]))}"]
+            try:
+                graph = load_model(args)
+            except ShapeError as err:
+                raise UsageError(f"--batch {args.batch}: the model fixes the batch of input "
+                                 f"'{value.name}' to {value.shape[0]}",
+                                 hint="--batch binds a symbolic batch dimension") from err
+    return run_pipeline(args, graph)
+
+
+def _samples_and_labels(args, graph):
+    from ..quantization.data import select_inputs
+    data = dict(args._data_sets["data"])
+    labels = data.pop("y")
+    data = select_inputs(data, [v.name for v in graph.inputs], args.data)
+    data.pop("y", None)
+    samples = data if len(data) > 1 else {"x": data["x"] if "x" in data
+                                          else next(iter(data.values()))}
+    if args.limit and args.limit > 0:
+        labels = labels[:args.limit]
+        samples = {k: v[:args.limit] for k, v in samples.items()}
+    count = len(next(iter(samples.values())))
+    if len(labels) != count:
+        raise ShapeError(f"'{args.data}': {count} samples but {len(labels)} labels")
+    return samples, labels
+
+
+def _choose_target(args, graph):
+    """(output index, Target) from --target, the INI target sections and the flags."""
+    from ..runtime.targets import Target
+    sections = graph.metadata.get("targets", {}) if hasattr(graph, "metadata") else {}
+    names = [v.name for v in graph.outputs]
+    entries = [(names.index(value), entry) for value, items in sections.items()
+               if value in names for entry in items]
+    chosen = None
+    if args.target:
+        for index, entry in entries:
+            if args.target in (entry["section"], entry["cell"], names[index]):
+                chosen = (index, Target.from_section(entry))
+                break
+        else:
+            if args.target not in names:
+                known = [e["section"] for _, e in entries] + names
+                raise UsageError(f"--target {args.target}: no such output or target",
+                                 hint="known: " + ", ".join(known))
+            chosen = (names.index(args.target), Target(name=args.target))
+    elif entries:
+        index, entry = entries[0]
+        chosen = (index, Target.from_section(entry))
+    else:
+        chosen = (0, Target(name=f"{names[0]}.Target"))
+    index, target = chosen
+    for flag, attr in (("top_n", "top_n"), ("weak_target", "weak_target"),
+                       ("binary_threshold", "binary_threshold")):
+        if getattr(args, flag) is not None:
+            setattr(target, attr, getattr(args, flag))
+    if target.top_n < 1:
+        raise UsageError(f"--top-n {target.top_n}: must be at least 1")
+    return index, target
+
+
+def _evaluator(args, graph, index, target):
+    from ..quantization.evaluation import Evaluator, output_activation
+    from ..runtime.losses import get_loss
+    from ..runtime.targets import LabelsMapping, read_label_names
+    mapping_path = args.labels_mapping or target.labels_mapping
+    mapping = LabelsMapping.read(mapping_path) if mapping_path else None
+    names = read_label_names(args.labels) if args.labels else None
+    shape = graph.outputs[index].shape
+    outputs = shape[1] if len(shape) >= 2 else 1
+    return Evaluator(target, outputs=outputs, activation=output_activation(graph, index),
+                     loss=get_loss(args.loss) if args.loss else None, mapping=mapping,
+                     label_names=names)
+
+
+# -- execution ---------------------------------------------------------------------------
+class _Progress:
+    """A tqdm bar that appears only when the run lasts over a second (lazy import)."""
+
+    def __init__(self, total: int, what: str):
+        from tqdm import tqdm
+        self.bar = tqdm(total=total, desc=what, unit="sample", delay=1.0, leave=False,
+                        file=sys.stderr)
+
+    def __call__(self, count: int) -> None:
+        self.bar.update(count)
+
+    def close(self):
+        self.bar.close()
+
+
+def _outputs(args, graph, samples, index, what: str) -> np.ndarray:
+    from ..quantization.evaluation import run_outputs
+    name = graph.outputs[index].name
+    total = len(next(iter(samples.values())))
+    progress = _Progress(total, what)
+    try:
+        if args.backend == "sim":
+            return run_outputs(graph, samples, outputs=[name], progress=progress)[name]
+        if args.backend == "cpp":
+            return _cpp_outputs(graph, samples, name, progress)
+        raise UsageError(f"--backend {args.backend} is not available for evaluation yet",
+                         hint="use --backend sim or cpp")
+    finally:
+        progress.close()
+
+
+def _cpp_outputs(graph, samples, name, progress) -> np.ndarray:
+    """Generate the C++ project, build it and run its testbench on every sample."""
+    from ..backends.c.testing import build, compiler, run_inputs
+    from ..backends.cpp import compile_to_dir
+    from ..errors import ToolError
+    from ..quantization.evaluation import batched_feeds
+    if compiler("c++") is None:
+        raise ToolError("--backend cpp needs a C++ compiler (g++ or $CXX) on PATH")
+    feeds, batch, total = batched_feeds(graph, samples)
+    with tempfile.TemporaryDirectory(prefix="n2d2c_eval_") as tmp:
+        project = Path(tmp) / "project"
+        compile_to_dir(graph, project, stimuli=0, expected=False)
+        build(project, opt="-O2", extra="")
+        chunks = []
+        for start in range(0, len(feeds), 256):    # bounded stimuli folders
+            part = feeds[start:start + 256]
+            for result in run_inputs(project, part):
+                value = np.asarray(result[name])
+                chunks.append(value.reshape((batch, -1) + value.shape[2:]))
+            progress(len(part) * batch)
+    return np.concatenate(chunks)[:total]
+
+
+# -- the command -------------------------------------------------------------------------
+def cmd_eval(args) -> int:
+    from ..quantization.eval_report import format_result, metrics, write_outputs
+    graph = _load(args)
+    samples, labels = _samples_and_labels(args, graph)
+    index, target = _choose_target(args, graph)
+    evaluator = _evaluator(args, graph, index, target)
+    quantized = wants_quantization(args)
+    if args.compare and not quantized:
+        raise UsageError("--compare evaluates float against quantized: it needs --calib-data")
+    runs = []                         # (label, result, estimated top-1)
+    float_out = _outputs(args, graph, samples, index, "float")
+    runs.append(("float", evaluator.evaluate(float_out, labels)))
+    if quantized:
+        qgraph, report = quantize_from_args(args, graph)
+        q_out = _outputs(args, qgraph, samples, index, "quantized")
+        runs.append((f"quantized ({report.options.nbbits}-bit, "
+                     f"{report.options.act_rescaling_mode}, {report.options.act_clipping_mode} "
+                     f"clipping)", evaluator.evaluate(q_out, labels)))
+    extra = {"model": str(args.model), "data": str(args.data), "backend": args.backend,
+             "target": target.name}
+    final_label, final = runs[-1]
+    if quantized:
+        float_result = runs[0][1]
+        print(f"float accuracy: {float_result.scores.success_rate * 100:.2f}%")
+        extra["float"] = metrics(float_result)
+        if args.compare:
+            sys.stdout.write(format_result(float_result, title="float:"))
+            disagreement = _disagreement(float_result, final)
+            extra["disagreement_rate"] = disagreement
+            print(f"quantized accuracy: {final.scores.success_rate * 100:.2f}%")
+            print(f"disagreement: {disagreement * 100:.2f}% of the "
+                  f"{'pixels' if final.segmentation else 'samples'} (estimated targets differ)")
+    sys.stdout.write(format_result(final, title=f"{final_label}:" if quantized else ""))
+    if args.output:
+        from ..util.atomic import atomic_output_dir
+        with atomic_output_dir(args.output) as folder:
+            written = write_outputs(folder, final, target_name=target.name,
+                                    title=f"{Path(str(args.model)).name}: {final_label}",
+                                    extra_json=extra, no_display_label=target.no_display_label)
+        print(f"wrote {', '.join(written)} to {args.output}")
+    return 0
+
+
+def _disagreement(a, b) -> float:
+    """Share of the positions where two runs estimate different targets."""
+    return float(np.mean(a.estimated != b.estimated))

@@ -1,0 +1,174 @@
+"""`n2d2c eval` on the trained digits CNN: the reported numbers equal an independent
+computation (onnxruntime's outputs scored with numpy), the files it writes are complete
+and deterministic, and the labels options and data layouts work."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+
+from n2d2c.cli import main
+from n2d2c.errors import ShapeError, UsageError
+from support import REPO
+
+FIXTURES = REPO / "tests" / "fixtures"
+MODEL = FIXTURES / "digits_cnn.onnx"
+TEST = FIXTURES / "digits_test.npz"
+CALIB = FIXTURES / "digits_calib.npz"
+COUNT = 120          # samples used (keeps the tests quick)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    data = np.load(TEST)
+    x, y = data["x"][:COUNT], data["y"][:COUNT]
+    session = ort.InferenceSession(str(MODEL), providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    probabilities = np.concatenate([session.run(None, {name: x[i:i + 1]})[0]
+                                    for i in range(len(x))])
+    return x, y, probabilities
+
+
+def _numpy_scores(predicted, y, classes=10):
+    confusion = np.zeros((classes, classes), np.int64)
+    for t, p in zip(y, predicted):
+        confusion[t, p] += 1
+    tp = np.diag(confusion)
+    return confusion, tp / confusion.sum(axis=0), tp / confusion.sum(axis=1)
+
+
+def test_eval_digits_matches_numpy(tmp_path, digits, capsys):
+    x, y, probabilities = digits
+    np.savez(tmp_path / "data.npz", x=x, y=y)
+    out = tmp_path / "report"
+    assert main(["eval", str(MODEL), "--data", str(tmp_path / "data.npz"), "--loss",
+                 "cross-entropy", "--top-n", "3", "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    predicted = probabilities.argmax(axis=1)
+    accuracy = float(np.mean(predicted == y))
+    top3 = float(np.mean([y[i] in np.argsort(-probabilities[i])[:3] for i in range(len(y))]))
+    loss = float(np.mean(-np.log(probabilities[np.arange(len(y)), y])))
+    confusion, precision, recall = _numpy_scores(predicted, y)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["success_rate"] == pytest.approx(accuracy, abs=1e-12)
+    assert metrics["top_n"] == 3 and metrics["top_n_rate"] == pytest.approx(top3, abs=1e-12)
+    assert metrics["loss"]["value"] == pytest.approx(loss, rel=1e-4)
+    assert "probabilities" in metrics["loss"]["scores"]
+    assert metrics["confusion"] == confusion.tolist()
+    for row in metrics["per_target"]:
+        assert row["precision"] == pytest.approx(precision[row["index"]])
+        assert row["recall"] == pytest.approx(recall[row["index"]])
+    assert f"accuracy: {accuracy * 100:.2f}% ({int(np.sum(predicted == y))}/{COUNT}" in text
+    assert f"loss cross-entropy: {loss:.4g}"[:20] in text
+    rows = (out / "confusion.csv").read_text().splitlines()
+    assert rows[0].split(",")[1:] == [str(i) for i in range(10)]
+    assert [int(v) for v in rows[4].split(",")[1:]] == confusion[3].tolist()
+    # the heat-map: a real PNG whose darkest cells are on the diagonal of a good classifier
+    import matplotlib.image
+    image = matplotlib.image.imread(out / "confusion.png")
+    assert image.ndim == 3 and image.shape[0] > 300 and image[..., :3].std() > 0.05
+    first = {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert main(["eval", str(MODEL), "--data", str(tmp_path / "data.npz"), "--loss",
+                 "cross-entropy", "--top-n", "3", "-o", str(out)]) == 0
+    assert {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()} == first
+
+
+def test_compare_float_and_quantized(tmp_path, digits, capsys):
+    from n2d2c.api import load
+    from n2d2c.quantization import quantize_graph
+    from n2d2c.quantization.evaluate import predict
+    x, y, probabilities = digits
+    np.savez(tmp_path / "data.npz", x=x, y=y)
+    assert main(["eval", str(MODEL), "--data", str(tmp_path / "data.npz"), "--calib-data",
+                 str(CALIB), "--calib", "64", "--compare", "-o", str(tmp_path / "o")]) == 0
+    text = capsys.readouterr().out
+    graph = load(str(MODEL))
+    qgraph, _ = quantize_graph(graph, np.load(CALIB)["x"][:64], {"nbbits": 8})
+    q_predicted = predict(qgraph, x)
+    f_predicted = probabilities.argmax(axis=1)
+    metrics = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    assert metrics["success_rate"] == pytest.approx(np.mean(q_predicted == y))
+    assert metrics["float"]["success_rate"] == pytest.approx(np.mean(f_predicted == y))
+    assert metrics["disagreement_rate"] == pytest.approx(np.mean(q_predicted != f_predicted))
+    assert "float accuracy:" in text and "quantized accuracy:" in text
+    assert "disagreement:" in text
+
+
+def test_dir_database_and_labels_mapping(tmp_path, digits, capsys):
+    """Label folders named after the digits; a mapping sends 'd0'..'d4' and 'd9' to their
+    outputs and every other digit, by 'default', to output 5."""
+    x, y, probabilities = digits
+    database = tmp_path / "db"
+    for i, (sample, label) in enumerate(zip(x[:60], y[:60])):
+        folder = database / f"d{label}"
+        folder.mkdir(parents=True, exist_ok=True)
+        np.save(folder / f"{i:03d}.npy", sample)
+    mapping = tmp_path / "map.dat"
+    mapping.write_text("d0 0\nd1 1\nd2 2\nd3 3\nd4 4\nd9 9\ndefault 5\n")
+    out = tmp_path / "o"
+    assert main(["eval", str(MODEL), "--data", str(database), "--labels-mapping", str(mapping),
+                 "-o", str(out)]) == 0
+    # the samples in folder order (sorted label names, then files), their mapped targets
+    order = sorted(range(60), key=lambda i: (f"d{y[i]}", i))
+    targets = np.array([y[i] if y[i] in (0, 1, 2, 3, 4, 9) else 5 for i in order])
+    predicted = probabilities[order].argmax(axis=1)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["success_rate"] == pytest.approx(np.mean(predicted == targets))
+    log = (out / "output.Target" / "labels_mapping.log.dat").read_text()
+    assert "d7 7 5 default" in log and "d9 9 9 d9" in log
+    capsys.readouterr()
+
+
+def test_label_names_and_wildcards(tmp_path, digits, capsys):
+    x, y, probabilities = digits
+    names = np.array([f"digit_{v}" for v in y])
+    np.savez(tmp_path / "named.npz", x=x, y=names)
+    (tmp_path / "labels.txt").write_text("\n".join(f"digit_{i}" for i in range(10)) + "\n")
+    (tmp_path / "map.dat").write_text("digit_+ 0\ndigit_9 9\n")   # one char: every digit
+    assert main(["eval", str(MODEL), "--data", str(tmp_path / "named.npz"), "--labels",
+                 str(tmp_path / "labels.txt"), "--labels-mapping", str(tmp_path / "map.dat"),
+                 "-o", str(tmp_path / "o")]) == 0
+    targets = np.where(y == 9, 9, 0)
+    predicted = probabilities.argmax(axis=1)
+    metrics = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    assert metrics["success_rate"] == pytest.approx(np.mean(predicted == targets))
+    assert metrics["per_target"][0]["support"] == int(np.sum(y != 9))
+    capsys.readouterr()
+
+
+def test_symbolic_batch(tmp_path, digits, capsys):
+    x, y, probabilities = digits
+    model = onnx.load(MODEL)
+    for value in (model.graph.input[0], model.graph.output[0]):
+        value.type.tensor_type.shape.dim[0].dim_param = "N"
+    onnx.save(model, tmp_path / "batched.onnx")
+    np.savez(tmp_path / "data.npz", x=x[:50], y=y[:50])
+    assert main(["eval", str(tmp_path / "batched.onnx"), "--data", str(tmp_path / "data.npz"),
+                 "--batch", "16", "-o", str(tmp_path / "o")]) == 0
+    metrics = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    assert metrics["count"] == 50      # 3 full batches and a padded one
+    assert metrics["success_rate"] == pytest.approx(np.mean(probabilities[:50].argmax(1) == y[:50]))
+    assert main(["eval", str(MODEL), "--data", str(tmp_path / "data.npz"), "--batch", "4"]) == \
+        UsageError.exit_code
+    assert "fixes the batch" in capsys.readouterr().err
+
+
+def test_errors(tmp_path, digits, capsys):
+    x, y, _ = digits
+    np.savez(tmp_path / "wide.npz", x=x[:5], y=np.array([0, 1, 12, 3, 4]))
+    assert main(["eval", str(MODEL), "--data", str(tmp_path / "wide.npz")]) == \
+        ShapeError.exit_code
+    assert "label '12' (label ID 12) exceeds the 10 output(s)" in capsys.readouterr().err
+    np.savez(tmp_path / "ok.npz", x=x[:5], y=y[:5])
+    assert main(["eval", str(MODEL), "--data", str(tmp_path / "ok.npz"), "--compare"]) == \
+        UsageError.exit_code
+    assert "--calib-data" in capsys.readouterr().err
+    assert main(["eval", str(MODEL), "--data", str(tmp_path / "ok.npz"), "--loss",
+                 "focal{gama=2}"]) == UsageError.exit_code
+    err = capsys.readouterr().err
+    assert "no option 'gama'" in err and "Traceback" not in err
+    assert main(["evaluate", str(MODEL), "--data", str(tmp_path / "ok.npz")]) == 0  # the alias
