@@ -73,6 +73,9 @@ class Backend:
     options: tuple[BackendOption, ...] = ()
     # Plans an activation arena: accepts the memory options (--memory-strategy, ...).
     plans_memory: bool = False
+    # Quantizes by itself (TensorRT's Q/DQ): with calibration data it gets the float graph,
+    # and the quantized one as extra["quantized_graph"] for its scales.
+    takes_float_graph: bool = False
 
     def option_defaults(self) -> dict[str, object]:
         return {o.name: o.default for o in self.options}
@@ -97,8 +100,10 @@ class Backend:
 _MODULES = {
     "c": "n2d2c.backends.c.target",
     "cpp": "n2d2c.backends.cpp",
+    "dneuro": "n2d2c.backends.dneuro",
     "onnx": "n2d2c.backends.onnx",
     "stm32": "n2d2c.backends.stm32",
+    "tensorrt": "n2d2c.backends.tensorrt",
 }
 _BACKENDS: dict[str, Backend] = {}
 
