@@ -186,11 +186,14 @@ class Evaluator:
             result.loss, result.loss_scores = self.mean_loss(out, targets)
         return result
 
-    @staticmethod
-    def output_names(table: LabelTable, classes: int) -> list[str]:
+    def output_names(self, table: LabelTable, classes: int) -> list[str]:
+        """A name per output: the data set's labels mapped to it, else the labels the
+        mapping file names for it, else its index."""
         names = []
         for index in range(classes):
             mapped = [n for n, t in zip(table.names, table.targets) if t == index]
+            if not mapped and self.mapping is not None:
+                mapped = [n for n, t in self.mapping.exact.items() if t == index]
             names.append("|".join(mapped) if mapped else str(index))
         return names
 
