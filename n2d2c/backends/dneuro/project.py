@@ -13,12 +13,13 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from ...errors import InputError, ResourceLimitError
+from ...errors import InputError, ResourceLimitError, UsageError
 from ...ir import Graph, verify
 from ..c.project import random_input
 from ..registry import CompileOptions
@@ -26,7 +27,7 @@ from .allocation import Parameters, allocate, estimate, report_text
 from .emulator import emulator_source, file_stem
 from .hardware import accumulator_bound, signed_bits
 from .layers import Network, read_network
-from .rtl import network_files, render, timeout_cycles, vhdl_identifier
+from .rtl import network_files, render, timeout_cycles
 
 #: N2D2 export-parameter keys and the Parameters field each sets.
 PARAMETER_KEYS = {"NbDSPs": "nb_dsps", "NbMemoryBytes": "nb_memory_bytes", "Network": "network",
@@ -66,6 +67,20 @@ def parameters(opts: dict) -> Parameters:
     except ValueError as err:
         raise InputError(f"dneuro export parameter: {err}") from None
     return replace(defaults, fifo_depth=int(opts.get("fifo_depth", 1)), **typed)
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z](_?[A-Za-z0-9])*")
+_TAKEN = {"dneuro_pkg", "dneuro_fifo", "network_tb", "entity", "architecture", "signal",
+          "process", "begin", "end", "is", "in", "out", "port", "generic", "library", "use"}
+
+
+def entity_name(name: str) -> str:
+    """The Network parameter as the top-level entity name: a VHDL identifier that no
+    generated unit uses (layer entities start with ``l_``)."""
+    if not _IDENTIFIER.fullmatch(name) or name.lower() in _TAKEN or name.lower().startswith("l_"):
+        raise UsageError(f"dneuro: Network = {name!r} is not a usable VHDL entity name "
+                         "(letters, digits, single underscores; not a reserved word)")
+    return name.lower()
 
 
 def data_length(network: Network) -> int:
@@ -116,8 +131,7 @@ def write_project(graph: Graph, out_dir: Path, options: CompileOptions, opts: di
     allocate(network, params)
     est = estimate(network, params, dl)
     frames = int(opts["frames"])
-    entity = vhdl_identifier(params.network, "network") if params.network != "network" \
-        else "network"
+    entity = entity_name(params.network)
     files = network_files(network, entity, dl, acc, frames,
                           timeout_cycles(est.cycles_per_frame, frames,
                                          network.input.pixels * frames))

@@ -1,0 +1,43 @@
+"""Small networks through DNeuro: LeNet-like, a residual block, a depthwise-separable
+block (random integer weights), and LeNet on 28x28 quantized by n2d2c's quantizer.
+GHDL == C++ emulator == integer simulator bit for bit under random input gaps and
+back-pressure; the estimated cycles per frame match GHDL's within 10 %."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from n2d2c import quantization
+from n2d2c.examples import zoo
+from n2d2c.frontend.onnx import load_onnx
+
+from . import models
+from .harness import check_all, export, manifest
+
+
+def quantized_lenet28():
+    """zoo.lenet quantized in Single-shift mode, up to its logits (DNeuro has no Softmax:
+    its .Target sorts the logits)."""
+    graph = load_onnx(zoo.lenet(seed=3))
+    calib = np.random.default_rng(3).uniform(-1, 1, (8, 1, 28, 28)).astype(np.float32)
+    qgraph, _ = quantization.quantize_graph(graph, calib, {"nbbits": 8,
+                                                           "act-rescaling-mode": "Single-shift"})
+    softmax = qgraph.outputs[0].producer
+    qgraph.outputs = [softmax.inputs[0]]
+    qgraph.remove_dead_ops()
+    return qgraph
+
+
+NETWORKS = {"lenet_like": models.lenet_like, "residual_block": models.residual_block,
+            "depthwise_separable": models.depthwise_separable,
+            "quantized_lenet28": quantized_lenet28}
+
+
+@pytest.mark.parametrize("name", sorted(NETWORKS))
+def test_network_is_bit_exact_and_its_cycles_are_estimated(tmp_path, name):
+    out = export(NETWORKS[name](), tmp_path / name, nb_dsps=24, frames=2)
+    cycles = check_all(out, gap=25, stall=25, seed=7)
+    estimated = manifest(out)["estimate"]["cycles_per_frame"]
+    measured = cycles[1] - cycles[0]
+    assert abs(measured - estimated) <= 0.1 * estimated, (measured, estimated)
