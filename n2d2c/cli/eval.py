@@ -4,7 +4,6 @@ Target semantics, through the simulator or a generated backend, float or quantiz
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -21,8 +20,8 @@ def add_eval_args(p) -> None:
                    help="an .npz with 'x' (samples) and 'y' (class indices, label names or "
                         "per-pixel label maps), or an N2D2 DIR database (a sub-folder per label)")
     p.add_argument("--backend", default="sim", choices=BACKENDS,
-                   help="what runs the network: the simulator (default) or the generated "
-                        "C++ testbench (cpp)")
+                   help="what runs the network: the simulator (default), the generated "
+                        "C++ testbench (cpp), or the stm32 firmware under QEMU (stm32-qemu)")
     p.add_argument("-o", "--output", metavar="DIR",
                    help="write metrics.json, confusion.csv, confusion.png (and label maps "
                         "for segmentation) here (written atomically)")
@@ -141,8 +140,9 @@ class _Progress:
 
     def __init__(self, total: int, what: str):
         from tqdm import tqdm
+        # disable=None: no bar when stderr is not a terminal (logs, pipes, tests)
         self.bar = tqdm(total=total, desc=what, unit="sample", delay=1.0, leave=False,
-                        file=sys.stderr)
+                        file=sys.stderr, disable=None)
 
     def __call__(self, count: int) -> None:
         self.bar.update(count)
@@ -159,35 +159,12 @@ def _outputs(args, graph, samples, index, what: str) -> np.ndarray:
     try:
         if args.backend == "sim":
             return run_outputs(graph, samples, outputs=[name], progress=progress)[name]
+        from . import eval_backends
         if args.backend == "cpp":
-            return _cpp_outputs(graph, samples, name, progress)
-        raise UsageError(f"--backend {args.backend} is not available for evaluation yet",
-                         hint="use --backend sim or cpp")
+            return eval_backends.cpp_outputs(graph, samples, name, progress)
+        return eval_backends.stm32_qemu_outputs(graph, samples, name, progress)
     finally:
         progress.close()
-
-
-def _cpp_outputs(graph, samples, name, progress) -> np.ndarray:
-    """Generate the C++ project, build it and run its testbench on every sample."""
-    from ..backends.c.testing import build, compiler, run_inputs
-    from ..backends.cpp import compile_to_dir
-    from ..errors import ToolError
-    from ..quantization.evaluation import batched_feeds
-    if compiler("c++") is None:
-        raise ToolError("--backend cpp needs a C++ compiler (g++ or $CXX) on PATH")
-    feeds, batch, total = batched_feeds(graph, samples)
-    with tempfile.TemporaryDirectory(prefix="n2d2c_eval_") as tmp:
-        project = Path(tmp) / "project"
-        compile_to_dir(graph, project, stimuli=0, expected=False)
-        build(project, opt="-O2", extra="")
-        chunks = []
-        for start in range(0, len(feeds), 256):    # bounded stimuli folders
-            part = feeds[start:start + 256]
-            for result in run_inputs(project, part):
-                value = np.asarray(result[name])
-                chunks.append(value.reshape((batch, -1) + value.shape[2:]))
-            progress(len(part) * batch)
-    return np.concatenate(chunks)[:total]
 
 
 # -- the command -------------------------------------------------------------------------
