@@ -87,7 +87,8 @@ def _samples_and_labels(args, graph):
 
 
 def _choose_target(args, graph):
-    """(output index, Target) from --target, the INI target sections and the flags."""
+    """([output index, mask output index if any], Target) from --target, the INI target
+    sections and the flags."""
     from ..runtime.targets import Target
     sections = graph.metadata.get("targets", {}) if hasattr(graph, "metadata") else {}
     names = [v.name for v in graph.outputs]
@@ -117,7 +118,21 @@ def _choose_target(args, graph):
             setattr(target, attr, getattr(args, flag))
     if target.top_n < 1:
         raise UsageError(f"--top-n {target.top_n}: must be at least 1")
-    return index, target
+    return [index] + _mask_index(target, entries, names), target
+
+
+def _mask_index(target, entries, names) -> list[int]:
+    """[the output index of the target's MaskLabelTarget] when it masks, else []."""
+    if target.masked_label < 0:
+        return []
+    wanted = target.mask_label_target
+    for index, entry in entries:
+        if wanted in (entry["section"], entry["cell"]):
+            return [index]
+    if wanted in names:
+        return [names.index(wanted)]
+    raise UsageError(f"[{target.name}]MaskLabelTarget={wanted!r}: no such target or output",
+                     hint="known: " + ", ".join([e["section"] for _, e in entries] + names))
 
 
 def _evaluator(args, graph, index, target):
@@ -151,20 +166,23 @@ class _Progress:
         self.bar.close()
 
 
-def _outputs(args, graph, samples, index, what: str) -> np.ndarray:
+def _outputs(args, graph, samples, indices, what: str) -> list[np.ndarray]:
+    """The outputs ``indices`` of ``graph`` for every sample, [N, ...] each."""
     from ..quantization.evaluation import run_outputs
-    name = graph.outputs[index].name
+    names = [graph.outputs[i].name for i in indices]
     total = len(next(iter(samples.values())))
     progress = _Progress(total, what)
     try:
         if args.backend == "sim":
-            return run_outputs(graph, samples, outputs=[name], progress=progress)[name]
-        from . import eval_backends
-        if args.backend == "cpp":
-            return eval_backends.cpp_outputs(graph, samples, name, progress)
-        return eval_backends.stm32_qemu_outputs(graph, samples, name, progress)
+            results = run_outputs(graph, samples, outputs=names, progress=progress)
+        else:
+            from . import eval_backends
+            run = eval_backends.cpp_outputs if args.backend == "cpp" else \
+                eval_backends.stm32_qemu_outputs
+            results = run(graph, samples, names, progress)
     finally:
         progress.close()
+    return [results[n] for n in names]
 
 
 # -- the command -------------------------------------------------------------------------
@@ -172,20 +190,20 @@ def cmd_eval(args) -> int:
     from ..quantization.eval_report import format_result, metrics, write_outputs
     graph = _load(args)
     samples, labels = _samples_and_labels(args, graph)
-    index, target = _choose_target(args, graph)
-    evaluator = _evaluator(args, graph, index, target)
+    indices, target = _choose_target(args, graph)
+    evaluator = _evaluator(args, graph, indices[0], target)
     quantized = wants_quantization(args)
     if args.compare and not quantized:
         raise UsageError("--compare evaluates float against quantized: it needs --calib-data")
     runs = []                         # (label, result, estimated top-1)
-    float_out = _outputs(args, graph, samples, index, "float")
-    runs.append(("float", evaluator.evaluate(float_out, labels)))
+    float_out = _outputs(args, graph, samples, indices, "float")
+    runs.append(("float", _evaluate(evaluator, float_out, labels)))
     if quantized:
         qgraph, report = quantize_from_args(args, graph)
-        q_out = _outputs(args, qgraph, samples, index, "quantized")
+        q_out = _outputs(args, qgraph, samples, indices, "quantized")
         runs.append((f"quantized ({report.options.nbbits}-bit, "
                      f"{report.options.act_rescaling_mode}, {report.options.act_clipping_mode} "
-                     f"clipping)", evaluator.evaluate(q_out, labels)))
+                     f"clipping)", _evaluate(evaluator, q_out, labels)))
     extra = {"model": str(args.model), "data": str(args.data), "backend": args.backend,
              "target": target.name}
     final_label, final = runs[-1]
@@ -209,6 +227,12 @@ def cmd_eval(args) -> int:
                                     extra_json=extra, no_display_label=target.no_display_label)
         print(f"wrote {', '.join(written)} to {args.output}")
     return 0
+
+
+def _evaluate(evaluator, outputs: list[np.ndarray], labels):
+    """Score the target's output (outputs[0]) with its mask target's (outputs[1], if any)."""
+    return evaluator.evaluate(outputs[0], labels,
+                              mask_output=outputs[1] if len(outputs) > 1 else None)
 
 
 def _disagreement(a, b) -> float:

@@ -23,12 +23,17 @@ BOARD_KIB = 4096
 QEMU_TIMEOUT = 600
 
 
-def _stack(chunks, batch: int, total: int) -> np.ndarray:
-    shaped = [np.asarray(c).reshape((batch, -1) + np.asarray(c).shape[2:]) for c in chunks]
-    return np.concatenate(shaped)[:total]
+def _stack(results: list[dict], names, batch: int, total: int) -> dict[str, np.ndarray]:
+    """{name: [N, ...]} from one {name: [batch, ...]} result per feed."""
+    stacked = {}
+    for name in names:
+        parts = [np.asarray(r[name]) for r in results]
+        stacked[name] = np.concatenate([p.reshape((batch, -1) + p.shape[2:])
+                                        for p in parts])[:total]
+    return stacked
 
 
-def cpp_outputs(graph, samples, name: str, progress) -> np.ndarray:
+def cpp_outputs(graph, samples, names, progress) -> dict[str, np.ndarray]:
     """Generate the C++ project, build it and run its testbench on every sample."""
     from ..backends.c.testing import build, compiler, run_inputs
     from ..backends.cpp import compile_to_dir
@@ -43,9 +48,9 @@ def cpp_outputs(graph, samples, name: str, progress) -> np.ndarray:
         build(project, opt="-O2", extra="")
         for start in range(0, len(feeds), 256):    # bounded stimuli folders
             part = feeds[start:start + 256]
-            chunks += [result[name] for result in run_inputs(project, part)]
+            chunks += run_inputs(project, part)
             progress(len(part) * batch)
-    return _stack(chunks, batch, total)
+    return _stack(chunks, names, batch, total)
 
 
 def _firmware_chunks(feeds: list[dict]) -> list[list[dict]]:
@@ -78,7 +83,7 @@ def parse_firmware_outputs(text: str, manifest: dict, vectors: int) -> list[dict
     return results
 
 
-def stm32_qemu_outputs(graph, samples, name: str, progress) -> np.ndarray:
+def stm32_qemu_outputs(graph, samples, names, progress) -> dict[str, np.ndarray]:
     """Generate the stm32 firmware with the samples as its test vectors, build it for
     QEMU's board and run it there (a build per FIRMWARE_VECTORS samples)."""
     from ..backends.c.project import compile_to_dir
@@ -110,6 +115,6 @@ def stm32_qemu_outputs(graph, samples, name: str, progress) -> np.ndarray:
                 print("n2d2c: warning: the firmware's outputs differ from the simulator's "
                       "(see the FAIL lines of its testbench)", file=sys.stderr)
             manifest = json.loads((project / "network.json").read_text())
-            outputs += [r[name] for r in parse_firmware_outputs(text, manifest, len(part))]
+            outputs += parse_firmware_outputs(text, manifest, len(part))
             progress(len(part) * batch)
-    return _stack(outputs, batch, total)
+    return _stack(outputs, names, batch, total)

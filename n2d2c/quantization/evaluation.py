@@ -19,7 +19,7 @@ from ..errors import ShapeError, UsageError
 from ..ir import Graph
 from ..runtime.losses import Loss
 from ..runtime.targets import (IGNORE, LabelsMapping, LabelTable, Scores, Target,
-                               build_label_table, macro_pixel_targets, score)
+                               build_label_table, macro_pixel_targets, mask_positions, score)
 from .calibration import single_threaded
 from .data import make_feeds
 
@@ -162,7 +162,11 @@ class Evaluator:
                              f"outputs")
         return macro_pixel_targets(targets, spatial, weak_target=self.target.weak_target), table
 
-    def evaluate(self, output, y) -> EvalResult:
+    def evaluate(self, output, y, *, mask_output=None) -> EvalResult:
+        """Scores of ``output`` [N, C, *spatial] against labels ``y``; ``mask_output`` is
+        the output of the ``MaskLabelTarget`` when the target masks (``MaskedLabel >= 0``):
+        positions where that target does not estimate ``MaskedLabel`` are left out, like
+        ignored ones."""
         out = np.asarray(output, dtype=np.float64)
         if out.ndim == 1:
             out = out[:, None]
@@ -172,7 +176,9 @@ class Evaluator:
         segmentation = targets.ndim == 3
         if not segmentation:
             out = out.reshape(out.shape[:2])
-        estimated, _ = self.target.estimate(out)
+        estimated, values = self.target.estimate(out)
+        if self.target.masked_label >= 0:
+            targets = self._masked(targets, estimated, values, mask_output)
         classes = 2 if self.outputs == 1 else self.outputs
         flat_est = np.moveaxis(estimated, 1, -1).reshape(-1, estimated.shape[1])
         scores = score(flat_est, targets.reshape(-1), classes)
@@ -185,6 +191,26 @@ class Evaluator:
             result.loss_name = str(self.loss)
             result.loss, result.loss_scores = self.mean_loss(out, targets)
         return result
+
+    def _masked(self, targets, estimated, values, mask_output):
+        if mask_output is None:
+            raise UsageError(f"[{self.target.name}]MaskedLabel={self.target.masked_label} needs "
+                             f"the output of its MaskLabelTarget "
+                             f"'{self.target.mask_label_target}'")
+        mask = np.asarray(mask_output, dtype=np.float64)
+        if mask.ndim == 1:
+            mask = mask[:, None]
+        if mask.ndim == 2 and estimated.ndim > 2:
+            raise ShapeError(f"mask target output {list(mask.shape)} does not cover the "
+                             f"target's {list(estimated.shape)}")
+        if estimated.ndim == 2:
+            mask = mask.reshape(mask.shape[:2])
+        mask_estimated, mask_values = Target(binary_threshold=self.target.binary_threshold) \
+            .estimate(mask)
+        _, _, considered = mask_positions(estimated, values, mask_estimated, mask_values,
+                                          masked_label=self.target.masked_label,
+                                          weigh_by_value=self.target.masked_label_value)
+        return np.where(considered, targets, IGNORE)
 
     def output_names(self, table: LabelTable, classes: int) -> list[str]:
         """A name per output: the data set's labels mapped to it, else the labels the

@@ -128,3 +128,75 @@ def test_segmentation_macro_pixels(tmp_path, capsys):
     assert maps.ndim == 3 and maps[..., :3].std() > 0.05
     assert sorted(f.name for f in out.glob("labels_*.png")) == \
         [f"labels_{i:03d}.png" for i in range(4)]
+
+
+MASKED_INI = """
+[sp]
+SizeX=4
+SizeY=4
+NbChannels=1
+
+[cls]
+Input=sp
+Type=Fc
+NbOutputs=3
+ActivationFunction=Linear
+
+[gate]
+Input=sp
+Type=Fc
+NbOutputs=2
+ActivationFunction=Linear
+
+[cls.Target]
+MaskLabelTarget=gate.Target
+MaskedLabel=1
+
+[gate.Target]
+"""
+
+
+def test_masked_label_target(tmp_path, capsys):
+    """Only the samples where the gate target estimates label 1 are scored."""
+    from n2d2c.api import load, run
+    (tmp_path / "net.ini").write_text(MASKED_INI)
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(60, 1, 4, 4)).astype(np.float32)
+    graph = load(str(tmp_path / "net.ini"))
+    outs = [run(graph, x[i:i + 1]) for i in range(60)]
+    cls = np.concatenate([o["cls"] for o in outs]).reshape(60, 3)
+    gate = np.concatenate([o["gate"] for o in outs]).reshape(60, 2)
+    y = rng.integers(0, 3, size=60)
+    y[:30] = cls[:30].argmax(axis=1)
+    np.savez(tmp_path / "data.npz", x=x, y=y)
+    assert main(["eval", str(tmp_path / "net.ini"), "--data", str(tmp_path / "data.npz"),
+                 "--target", "cls.Target", "-o", str(tmp_path / "o")]) == 0
+    capsys.readouterr()
+    considered = gate.argmax(axis=1) == 1
+    assert 5 < considered.sum() < 55
+    metrics = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    assert metrics["count"] == int(considered.sum())
+    assert metrics["success_rate"] == pytest.approx(
+        np.mean(cls[considered].argmax(axis=1) == y[considered]))
+
+
+def test_logistic_output_binary_threshold():
+    """One sigmoid output: target 1 above BinaryThreshold; BCE reads probabilities."""
+    from n2d2c.quantization.evaluation import Evaluator
+    from n2d2c.runtime.losses import get_loss
+    from n2d2c.runtime.targets import Target
+    rng = np.random.default_rng(4)
+    p = rng.uniform(size=(50, 1))
+    y = (rng.uniform(size=50) < p[:, 0]).astype(np.int64)
+    evaluator = Evaluator(Target(binary_threshold=0.3), outputs=1, activation="sigmoid",
+                          loss=get_loss("bce"))
+    result = evaluator.evaluate(p, y)
+    predicted = (p[:, 0] > 0.3).astype(int)
+    assert result.scores.success_rate == pytest.approx(np.mean(predicted == y))
+    assert result.scores.confusion[1, 1] == np.sum((predicted == 1) & (y == 1))
+    bce = -np.mean(y * np.log(p[:, 0]) + (1 - y) * np.log(1 - p[:, 0]))
+    assert result.loss == pytest.approx(bce, rel=1e-9)
+    assert "Sigmoid" in result.loss_scores
+    # a multiclass loss on the one output sees the two classes (1 - p, p)
+    evaluator.loss = get_loss("cross-entropy")
+    assert evaluator.evaluate(p, y).loss == pytest.approx(bce, rel=1e-9)
