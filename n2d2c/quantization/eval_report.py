@@ -37,6 +37,11 @@ def format_result(result: EvalResult, *, title: str = "") -> str:
         lines.append(f"top-{s.top_n} accuracy: {_percent(s.top_n_rate)}")
     if result.segmentation:
         lines.append(f"mean IoU: {_percent(s.mean_iou)}")
+    rois = result.extra.get("rois")
+    if rois:
+        lines.append(f"ROIs: {rois['matched']} of {rois['estimated']} estimated match one of "
+                     f"the {rois['annotated']} annotated (precision "
+                     f"{_percent(rois['precision'])}, recall {_percent(rois['recall'])})")
     if result.loss_name is not None:
         lines.append(f"loss {result.loss_name}: {result.loss:.6g} ({result.loss_scores})")
     width = max(8, max(len(n) for n in result.output_names) + 1)

@@ -187,10 +187,20 @@ class Evaluator:
         if segmentation:
             result.estimated_maps = estimated[:, 0]
             result.target_maps = targets
+            if self.target.type == "TargetROIs":
+                result.extra["rois"] = self._rois(estimated[:, 0], values[:, 0], targets,
+                                                  classes)
         if self.loss is not None:
             result.loss_name = str(self.loss)
             result.loss, result.loss_scores = self.mean_loss(out, targets)
         return result
+
+    def _rois(self, estimated, values, targets, classes) -> dict:
+        from ..runtime.targets.rois import RoiOptions, roi_scores
+        options = RoiOptions.from_properties(self.target.properties, self.target.name)
+        return roi_scores(estimated, values, targets, classes, options,
+                          value_threshold=self.target.value_threshold,
+                          skip=self.target.no_display_label)
 
     def _masked(self, targets, estimated, values, mask_output):
         if mask_output is None:

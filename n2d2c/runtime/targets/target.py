@@ -13,7 +13,7 @@ turns network outputs into estimated targets:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -46,6 +46,7 @@ class Target:
     masked_label: int = -1
     masked_label_value: bool = False
     value_threshold: float = 0.0
+    properties: dict = field(default_factory=dict)   # the section's, for type-specific ones
 
     _PROPERTIES = {"TargetValue": ("target_value", float), "DefaultValue": ("default_value", float),
                    "TopN": ("top_n", int), "BinaryThreshold": ("binary_threshold", float),
@@ -76,7 +77,8 @@ class Target:
                                      f"a valid {convert.__name__}",
                                      location=entry.get("location")) from None
         return cls(name=entry.get("section", "output.Target"), type=kind,
-                   labels_mapping=entry.get("labels_mapping"), **values)
+                   labels_mapping=entry.get("labels_mapping"), properties=dict(properties),
+                   **values)
 
     def target_vector(self, targets: np.ndarray, outputs: int) -> np.ndarray:
         """The output N2D2 trains towards: TargetValue at the target's output, DefaultValue
