@@ -5,14 +5,18 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence, Union
 
 import numpy as np
 
 from .ir import Graph
 
 if TYPE_CHECKING:
-    from .quantization import QuantizationOptions
+    from .quantization import QuantizationOptions, QuantizationReport
+
+#: Calibration samples: a data file or folder, arrays [N, ...] (by input name, or one
+#: array for a one-input model), or a list of feed dicts.
+Calibration = Union[str, os.PathLike, Mapping[str, np.ndarray], np.ndarray, Sequence[Mapping]]
 
 
 def load(model: str | os.PathLike | Graph, *, input_shapes: Mapping | None = None,
@@ -98,7 +102,7 @@ class CompileResult:
     arena_bytes: int | None = None
     memory: Mapping[str, object] | None = None
     sizes: Mapping[str, int] = field(default_factory=dict)
-    quantization: object | None = None
+    quantization: "QuantizationReport | None" = None
 
     def __fspath__(self) -> str:
         return os.fspath(self.output_dir)
@@ -119,7 +123,7 @@ def compile(model: str | os.PathLike | Graph, output_dir: str | os.PathLike | No
             backend: str = "cpp", options: Mapping[str, object] | None = None,
             passes: str | None = None, name: str = "network",
             quantization: "QuantizationOptions | Mapping[str, object] | None" = None,
-            calibration=None,
+            calibration: Calibration | None = None,
             quantize: "Callable[[Graph], tuple[Graph, object]] | None" = None,
             input_shapes: Mapping | None = None,
             data_shapes: Mapping | None = None, allow_dirs: Sequence[str | os.PathLike] = (),

@@ -144,3 +144,12 @@ def test_escaping_read_back_by_ninja(tmp_path):
 ])
 def test_escape_rules(path, spelled):
     assert depfile_text("t", [path]).splitlines()[1].strip() == spelled
+
+
+def test_textual_ir_and_its_constants(lenet_path, tmp_path):
+    ir = tmp_path / "lenet.ir"
+    assert main(["ir", str(lenet_path), "-o", str(ir)]) == 0
+    assert main(["compile", str(ir), "--backend", "onnx", "-o", str(tmp_path / "out"),
+                 "--depfile", str(tmp_path / "out.d")]) == 0
+    assert read_depfile(tmp_path / "out.d") == \
+        (str(tmp_path / "out"), [str(ir), str(tmp_path / "lenet.npz")])
