@@ -62,6 +62,7 @@ class Stm32Emitter(CEmitter):
         "stm32.ld": "files/target.ld.j2",
         "qemu.ld": "files/qemu.ld.j2",
         "README.md": "files/README.md.j2",
+        "size_check.sh": "files/size_check.sh.j2",
     }
     # conv_dsp writes output rows in increasing order, each from its window (ROWS), as the
     # generic convolution does; a dense layer's call has no x/y rows to relate.
