@@ -165,7 +165,9 @@ def write_outputs(folder: Path, result: EvalResult, *, target_name: str, title: 
         log = folder / target_name / "labels_mapping.log.dat"
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text(result.table.log())
-        names.append(f"{target_name}/labels_mapping.log.dat")
+        (log.parent / "labels_mapping_rules.log.dat").write_text(result.table.rules_log())
+        names += [f"{target_name}/labels_mapping.log.dat",
+                  f"{target_name}/labels_mapping_rules.log.dat"]
     if result.segmentation:
         names += label_map_pngs(result, folder, no_display_label)
     return names

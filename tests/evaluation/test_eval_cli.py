@@ -119,7 +119,9 @@ def test_dir_database_and_labels_mapping(tmp_path, digits, capsys):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["success_rate"] == pytest.approx(np.mean(predicted == targets))
     log = (out / "output.Target" / "labels_mapping.log.dat").read_text()
-    assert "d7 7 5 default" in log and "d9 9 9 d9" in log
+    assert "7 d7 5\n" in log and "9 d9 9\n" in log
+    rules = (out / "output.Target" / "labels_mapping_rules.log.dat").read_text()
+    assert "7 d7 default" in rules
     capsys.readouterr()
 
 

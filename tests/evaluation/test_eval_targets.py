@@ -67,7 +67,8 @@ def test_ini_target_section(tmp_path, capsys):
     assert metrics["top_n_rate"] == pytest.approx(np.mean((top2 == targets[:, None]).any(1)))
     assert [t["name"] for t in metrics["per_target"]] == ["cat", "dog", "birdA|birdB"]
     log = (out / "soft.Target" / "labels_mapping.log.dat").read_text()
-    assert "birdB" in log and "bird*" in log
+    assert "birdB 2\n" in log
+    assert "birdB bird*" in (out / "soft.Target" / "labels_mapping_rules.log.dat").read_text()
     # a label the mapping does not cover, and no 'default': a clear error
     np.savez(tmp_path / "fish.npz", x=x[:2], y=np.array(["cat", "fish"]))
     assert main(["eval", str(tmp_path / "net.ini"), "--data", str(tmp_path / "fish.npz")]) == \

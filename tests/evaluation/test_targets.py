@@ -32,8 +32,10 @@ def test_mapping_file_rules():
     assert table.rules == ["background", "cat_+", "default", "dog_*_x", "default", "default"]
     # label IDs -> outputs, the ignore label (-1) -> '*' entry (-1: ignored)
     np.testing.assert_array_equal(table.lookup([0, 1, -1, 3, 5]), [0, 2, -1, 3, 1])
-    log = table.log()
-    assert "cat_a 1 2 cat_+" in log and "* -1 -1 *" in log
+    log = table.log().splitlines()
+    assert log[0] == "label name output" and log[2] == "1 cat_a 2" and log[5] == "4 dog__x 1"
+    rules = table.rules_log()
+    assert "1 cat_a cat_+" in rules and "3 dog_big_x dog_*_x" in rules and "-1 * -> -1" in rules
 
 
 def test_wildcards():
@@ -104,18 +106,22 @@ def test_target_vector():
     vector = Target(target_value=1.0, default_value=0.0).target_vector(np.array([2, -1]), 3)
     np.testing.assert_array_equal(vector[0], [0, 0, 1])
     assert np.isnan(vector[1]).all()
-    np.testing.assert_array_equal(Target().target_vector(np.array([0]), 2), [[1.0, -1.0]])
+    np.testing.assert_array_equal(Target().target_vector(np.array([0]), 2), [[1.0, 0.0]])
+    np.testing.assert_array_equal(Target(default_value=-1.0).target_vector(np.array([1]), 1),
+                                  [[1.0]])
+    np.testing.assert_array_equal(Target(default_value=-1.0).target_vector(np.array([0]), 1),
+                                  [[-1.0]])
 
 
 def test_from_section():
     entry = {"section": "seg.Target", "type": "TargetScore", "labels_mapping": "/m.dat",
              "properties": {"TopN": "2", "WeakTarget": "-1", "BinaryThreshold": "0.3",
                             "MaskedLabel": "1", "MaskedLabelValue": "1",
-                            "DefaultValue": "0.0"}}
+                            "DefaultValue": "-1.0"}}
     target = Target.from_section(entry)
     assert (target.top_n, target.weak_target, target.binary_threshold, target.masked_label,
             target.masked_label_value, target.default_value, target.labels_mapping) == \
-        (2, -1, 0.3, 1, True, 0.0, "/m.dat")
+        (2, -1, 0.3, 1, True, -1.0, "/m.dat")
     with pytest.raises(UnsupportedError, match="TargetBBox"):
         Target.from_section({"section": "x.Target", "type": "TargetBBox"})
 

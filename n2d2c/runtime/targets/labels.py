@@ -124,13 +124,20 @@ class LabelTable:
         return table[ids]          # ID -1 reads the last entry: the ignore target
 
     def log(self) -> str:
-        """The generated mapping file (N2D2's ``labels_mapping.log.dat``): every label of the
-        data set with its ID, its output and the rule that chose it."""
-        lines = ["# label name, label ID, output index (-1: ignored), rule"]
-        for label_id, (name, target, rule) in enumerate(zip(self.names, self.targets,
-                                                            self.rules)):
-            lines.append(f"{name} {label_id} {target} {rule}")
-        lines.append(f"{IGNORE_NAME} {IGNORE} {self.ignore_target} {IGNORE_NAME}")
+        """The generated mapping file, in N2D2's ``labels_mapping.log.dat`` format: a
+        ``label name output`` header, then every label of the data set as
+        ``<label ID> <name> <output>`` (output -1: ignored)."""
+        lines = ["label name output"]
+        lines += [f"{label_id} {name} {target}"
+                  for label_id, (name, target) in enumerate(zip(self.names, self.targets))]
+        return "\n".join(lines) + "\n"
+
+    def rules_log(self) -> str:
+        """Which line of the mapping file chose each label's output (to check wildcards)."""
+        lines = ["label name rule"]
+        lines += [f"{label_id} {name} {rule}"
+                  for label_id, (name, rule) in enumerate(zip(self.names, self.rules))]
+        lines.append(f"{IGNORE} {IGNORE_NAME} -> {self.ignore_target}")
         return "\n".join(lines) + "\n"
 
 

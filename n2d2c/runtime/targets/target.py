@@ -36,7 +36,9 @@ class Target:
     name: str = "output.Target"
     type: str = "TargetScore"
     target_value: float = 1.0
-    default_value: float = -1.0        # the Target documentation's default
+    # N2D2's INI default is 0.0 (TargetGenerator); the Target page's "-1.0" is the C++
+    # class's constructor default, which INI files never reach.
+    default_value: float = 0.0
     top_n: int = 1
     binary_threshold: float = 0.5
     labels_mapping: str | None = None
