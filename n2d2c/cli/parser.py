@@ -4,13 +4,15 @@ quantize.py)."""
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from ..backends.registry import backend_names
 from ..errors import UsageError
 from ..frontend.ini.limits import LIMIT_FLAGS as INI_LIMIT_FLAGS
 from ..quantization.options import QuantizationOptions
 from ..version import __version__
-from . import commands, quantize
+from . import commands, quantize, sweep
+from . import eval as evaluation
 
 #: The quantization flags' defaults are the Python API's (one place to change them).
 DEFAULTS = QuantizationOptions()
@@ -21,6 +23,22 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message):
         raise UsageError(message, hint=f"see '{self.prog} --help'")
+
+
+#: CMake package and Makefile fragment, shipped as package data.
+CMAKE_DIR = Path(__file__).resolve().parents[1] / "cmake"
+
+
+class _PrintAndExit(argparse.Action):
+    """A flag that prints ``text()`` and exits, like --version."""
+
+    def __init__(self, option_strings, dest, text, help=None):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+        self.text = text
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(self.text())
+        parser.exit()
 
 
 def add_model_args(p: argparse.ArgumentParser) -> None:
@@ -134,6 +152,9 @@ def model_command(sub, name: str, help: str, **kwargs) -> argparse.ArgumentParse
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="n2d2c", description="Compile N2D2 INI / ONNX networks.")
     parser.add_argument("--version", action="version", version=f"n2d2c {__version__}")
+    parser.add_argument("--cmake-dir", action=_PrintAndExit, text=lambda: str(CMAKE_DIR),
+                        help="print the folder of n2d2c's CMake package (find_package(n2d2c), "
+                             "n2d2c_add_model) and Makefile fragment (n2d2c.mk), then exit")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -155,6 +176,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", help="save the outputs (.npy for one output, else .npz)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random input")
     p.add_argument("--profile", action="store_true", help="print time per layer")
+    p.add_argument("--device", choices=("cpu", "gpu"), default="cpu",
+                   help="simulate on the CPU (numba) or a CUDA GPU (cupy: n2d2c[gpu])")
+    p.add_argument("--batch", type=int, default=1, metavar="N",
+                   help="samples per run on axis 0 of every input (set-batch pass)")
     add_quantization_args(p)
     p.set_defaults(func=commands.cmd_run)
 
@@ -163,6 +188,10 @@ def build_parser() -> argparse.ArgumentParser:
                              "defaults and its default pass pipeline.")
     p.add_argument("--backend", default="cpp", choices=backend_names(),
                    help="target backend (default: cpp)")
+    p.add_argument("--target", metavar="NAME",
+                   help="the chip or core of a backend for embedded targets (stm32: "
+                        "stm32h7 (default), stm32f7, stm32f4, cortex-m4, cortex-m3, "
+                        "cortex-m0); the same as its -X option (stm32: -X mcu=NAME)")
     p.add_argument("-o", "--output", required=True, help="output folder (written atomically)")
     p.add_argument("--name", default="network", help="name of the generated network")
     p.add_argument("-X", "--backend-option", action="append", default=[], metavar="KEY=VALUE",
@@ -192,10 +221,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--inline-constants", action="store_true", help="print every constant inline")
     p.set_defaults(func=quantize.cmd_quantize)
 
-    p = model_command(sub, "evaluate", "classification accuracy and confusion matrix")
-    p.add_argument("--data", required=True, metavar="FILE.npz",
-                   help="samples 'x' and integer labels 'y'")
-    p.add_argument("--limit", type=int, default=0, help="evaluate the first N samples only")
+    p = model_command(sub, "eval", "score the network on a labelled data set (N2D2 targets)",
+                      aliases=["evaluate"])
+    evaluation.add_eval_args(p)
     add_quantization_args(p)
-    p.set_defaults(func=quantize.cmd_evaluate)
+    p.set_defaults(func=evaluation.cmd_eval)
+
+    p = model_command(sub, "sweep", "a grid of quantization settings: accuracy, SQNR, memory")
+    sweep.add_arguments(p)
+    add_cluster_args(p)
+    p.set_defaults(func=sweep.cmd_sweep)
     return parser

@@ -34,7 +34,7 @@ def run_tasks(client, function: Callable, argument_lists: Sequence[tuple], *,
     scattered = [client.scatter(obj, broadcast=True, hash=False) for obj in shared]
     futures = [client.submit(function, *scattered, *args, retries=RETRIES, pure=False)
                for args in argument_lists]
-    with _progress(len(futures), description) as bar:
+    with progress(len(futures), description) as bar:
         for _ in as_completed(futures):
             bar.update(1)
     results = client.gather(futures)
@@ -53,7 +53,7 @@ def _retries_of(keys, dask_scheduler=None) -> int:
     return total
 
 
-def _progress(total: int, description: str):
+def progress(total: int, description: str):
     """A tqdm bar on stderr when it is a terminal (tqdm disables itself otherwise)."""
     from tqdm import tqdm
-    return tqdm(total=total, desc=description, unit="shard", disable=None, leave=False)
+    return tqdm(total=total, desc=description, unit="task", disable=None, leave=False)

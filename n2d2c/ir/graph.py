@@ -159,6 +159,23 @@ class Graph:
         self.memory_plan: dict[str, object] = {}
         self._names: set[str] = set()
 
+    # -- pickling (Dask workers receive graphs) ----------------------------------------
+    def __getstate__(self) -> dict:
+        """The op list and the use-lists are keyed by ``id(op)``, which unpickling
+        changes: they travel as ordered lists and are re-keyed on arrival (use order
+        kept, so passes behave the same on the copy)."""
+        state = self.__dict__.copy()
+        state["_ops"] = list(self._ops)
+        state["_uses"] = [(v, [(op, i) for (_, i), op in uses.items()])
+                          for v, uses in self._uses.items()]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        ops, uses = state.pop("_ops"), state.pop("_uses")
+        self.__dict__.update(state)
+        self._ops = OpList(ops)
+        self._uses = {v: {(id(op), i): op for op, i in pairs} for v, pairs in uses}
+
     @property
     def ops(self) -> tuple[Operation, ...]:
         """The ops in order: a snapshot that later rewrites leave as it was."""

@@ -33,42 +33,41 @@ def require_distributed():
         pytest.skip(message)
 
 
-@pytest.fixture(scope="module")
-def dask_cluster(tmp_path_factory):
-    """The scheduler's address, with two single-threaded workers connected."""
-    require_distributed()
-    from distributed import Client
-    port = _free_port()
-    address = f"tcp://127.0.0.1:{port}"
-    logs = tmp_path_factory.mktemp("dask")
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    python_m = [sys.executable, "-m"]
-    procs = [subprocess.Popen(python_m + ["distributed.cli.dask_scheduler", "--host",
-                                          "127.0.0.1", "--port", str(port), "--no-dashboard"],
-                              stdout=open(logs / "scheduler.log", "w"), stderr=subprocess.STDOUT,
-                              env=env)]
-    for i in range(2):
-        procs.append(subprocess.Popen(python_m + ["distributed.cli.dask_worker", address,
-                                                  "--nthreads", "1", "--no-dashboard",
-                                                  "--name", f"w{i}"],
-                                      stdout=open(logs / f"worker{i}.log", "w"),
-                                      stderr=subprocess.STDOUT, env=env))
-    try:
+class DaskCluster:
+    """`dask scheduler` and ``workers`` `dask worker` processes (each with its nanny,
+    which restarts a killed worker, as on a real cluster)."""
+
+    def __init__(self, logs: Path, workers: int = 2):
+        from distributed import Client
+        port = _free_port()
+        self.address = f"tcp://127.0.0.1:{port}"
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+        python_m = [sys.executable, "-m"]
+        self.procs = [subprocess.Popen(
+            python_m + ["distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port",
+                        str(port), "--no-dashboard"],
+            stdout=open(logs / "scheduler.log", "w"), stderr=subprocess.STDOUT, env=env)]
+        for i in range(workers):
+            self.procs.append(subprocess.Popen(
+                python_m + ["distributed.cli.dask_worker", self.address, "--nthreads", "1",
+                            "--no-dashboard", "--name", f"w{i}"],
+                stdout=open(logs / f"worker{i}.log", "w"), stderr=subprocess.STDOUT, env=env))
         deadline = time.monotonic() + 90
         while True:
             try:
-                with Client(address, timeout="5s") as client:
-                    client.wait_for_workers(2, timeout=60)
-                break
+                with Client(self.address, timeout="5s") as client:
+                    client.wait_for_workers(workers, timeout=60)
+                return
             except (OSError, TimeoutError):
                 if time.monotonic() > deadline:
+                    self.stop()
                     raise
                 time.sleep(0.5)
-        yield {"address": address, "procs": procs, "logs": logs}
-    finally:
-        for p in procs:
+
+    def stop(self) -> None:
+        for p in self.procs:
             p.terminate()
-        for p in procs:
+        for p in self.procs:
             try:
                 p.wait(timeout=20)
             except subprocess.TimeoutExpired:
@@ -76,8 +75,28 @@ def dask_cluster(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def dask_cluster(tmp_path_factory):
+    """A real cluster on 127.0.0.1 with two single-threaded workers, per module."""
+    require_distributed()
+    cluster = DaskCluster(tmp_path_factory.mktemp("dask"))
+    try:
+        yield {"address": cluster.address}
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="module")
 def digits_calibration(tmp_path_factory) -> Path:
     """48 samples of the digits calibration set as an .npy the workers read."""
     path = tmp_path_factory.mktemp("data") / "calib.npy"
     np.save(path, np.load(FIXTURES / "digits_calib.npz")["x"][:48])
+    return path
+
+
+@pytest.fixture(scope="module")
+def digits_evaluation(tmp_path_factory) -> Path:
+    """48 labelled test digits as an .npz (x, y)."""
+    path = tmp_path_factory.mktemp("data") / "eval.npz"
+    test = np.load(FIXTURES / "digits_test.npz")
+    np.savez(path, x=test["x"][:48], y=test["y"][:48])
     return path
