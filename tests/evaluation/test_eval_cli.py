@@ -127,10 +127,10 @@ def test_dir_database_and_labels_mapping(tmp_path, digits, capsys):
 
 def test_label_names_and_wildcards(tmp_path, digits, capsys):
     x, y, probabilities = digits
-    names = np.array([f"digit_{v}" for v in y])
+    names = np.array([f"digit_{v}" if v != 9 else "nine" for v in y])
     np.savez(tmp_path / "named.npz", x=x, y=names)
-    (tmp_path / "labels.txt").write_text("\n".join(f"digit_{i}" for i in range(10)) + "\n")
-    (tmp_path / "map.dat").write_text("digit_+ 0\ndigit_9 9\n")   # one char: every digit
+    (tmp_path / "labels.txt").write_text("\n".join(f"digit_{i}" for i in range(9)) + "\nnine\n")
+    (tmp_path / "map.dat").write_text("digit_+ 0\nnine 9\n")   # '+': one character
     assert main(["eval", str(MODEL), "--data", str(tmp_path / "named.npz"), "--labels",
                  str(tmp_path / "labels.txt"), "--labels-mapping", str(tmp_path / "map.dat"),
                  "-o", str(tmp_path / "o")]) == 0

@@ -42,9 +42,17 @@ def test_wildcards():
     assert wildcard_regex("a*b").fullmatch("axxb") and not wildcard_regex("a*b").fullmatch("ab")
     assert wildcard_regex("a+b").fullmatch("axb") and not wildcard_regex("a+b").fullmatch("axxb")
     assert wildcard_regex("x.*").fullmatch("x.1") and not wildcard_regex("x.*").fullmatch("xa1")
-    # patterns in file order; an exact name wins over any pattern
-    mapping = LabelsMapping.parse("car* 1\nc* 2\ncat 0\n")
-    assert [mapping.target_of(n)[0] for n in ("cars", "cab", "cat", "car_x")] == [1, 2, 0, 1]
+    # a label two lines map is an error, as in N2D2 (no silent precedence)
+    mapping = LabelsMapping.parse("car* 1\nb+t 2\ncat 0\n", "m.dat")
+    assert [mapping.target_of(n)[0] for n in ("cars", "bat", "cat", "car_x")] == [1, 2, 0, 1]
+    with pytest.raises(InputError, match="label 'cart' is mapped by 'car\\*' .line 1. and "
+                                         "'c\\*t' .line 2."):
+        LabelsMapping.parse("car* 1\nc*t 2\n", "m.dat").target_of("cart")
+    # names with spaces: every word but the last
+    spaced = LabelsMapping.parse("traffic light 3\n\"stop sign\" 4\n")
+    assert spaced.target_of("traffic light") == (3, "traffic light")
+    assert spaced.target_of("stop sign")[0] == 4
+    assert build_label_table(["stop sign"], 5, spaced).log().splitlines()[1] == '0 "stop sign" 4'
 
 
 def test_unlisted_label_without_default_is_an_error():
@@ -75,8 +83,10 @@ def test_malformed_mapping_files():
         LabelsMapping.parse("cat\n", "m.dat")
     with pytest.raises(InputError, match="not an integer"):
         LabelsMapping.parse("cat one\n", "m.dat")
-    with pytest.raises(InputError, match="mapped twice"):
+    with pytest.raises(InputError, match="mapped twice .line 1 and line 2."):
         LabelsMapping.parse("cat 0\ncat 1\n", "m.dat")
+    with pytest.raises(InputError, match="'default' is mapped twice"):
+        LabelsMapping.parse("default 0\ndefault 1\n", "m.dat")
 
 
 def test_labels_file(tmp_path):
@@ -142,12 +152,15 @@ def test_masking():
 
 def _macro_pixels_by_loop(t, ho, wo, weak):
     n, h, w = t.shape
-    sy, sx = -(-h // ho), -(-w // wo)
+    ry, rx = h / ho, w / wo
     out = np.zeros((n, ho, wo), np.int64)
     for b in range(n):
         for i in range(ho):
             for j in range(wo):
-                block = t[b, i * sy:(i + 1) * sy, j * sx:(j + 1) * sx].ravel().tolist()
+                y0, x0 = int(np.floor(i * ry)), int(np.floor(j * rx))
+                y1 = max(y0 + 1, int(np.floor((i + 1) * ry)))
+                x1 = max(x0 + 1, int(np.floor((j + 1) * rx)))
+                block = t[b, y0:y1, x0:x1].ravel().tolist()
                 counts = Counter(block)
                 if weak >= -1 and any(k != weak for k in counts):
                     counts.pop(weak, None)
@@ -157,7 +170,8 @@ def _macro_pixels_by_loop(t, ho, wo, weak):
 
 
 @pytest.mark.parametrize("weak", [-2, -1, 0])
-@pytest.mark.parametrize("shape,out", [((8, 8), (2, 2)), ((9, 7), (3, 4)), ((6, 6), (6, 6))])
+@pytest.mark.parametrize("shape,out", [((8, 8), (2, 2)), ((9, 7), (3, 4)), ((6, 6), (6, 6)),
+                                       ((10, 10), (6, 4)), ((4, 5), (8, 5))])
 def test_macro_pixel_majority_and_weak_target(weak, shape, out):
     t = np.random.default_rng(1).integers(-1, 3, size=(3,) + shape)
     np.testing.assert_array_equal(macro_pixel_targets(t, out, weak_target=weak),
@@ -169,5 +183,5 @@ def test_weak_target_rule():
     block[0, 0, 0] = 2                          # one labelled pixel among ignored ones
     assert macro_pixel_targets(block, (1, 1))[0, 0, 0] == -1
     assert macro_pixel_targets(block, (1, 1), weak_target=-1)[0, 0, 0] == 2
-    with pytest.raises(ShapeError, match="not an integer scaling"):
-        macro_pixel_targets(np.zeros((1, 10, 10)), (6, 6))
+    with pytest.raises(ShapeError, match="targets are output indices or -1"):
+        macro_pixel_targets(np.full((1, 4, 4), -3), (2, 2))

@@ -10,10 +10,10 @@ BinaryThreshold, masking) and pixel-wise targets with the output scaling factor.
 from .labels import (DEFAULT_NAME, IGNORE, IGNORE_NAME, LabelsMapping, LabelTable,
                      build_label_table, read_label_names, wildcard_regex)
 from .metrics import Scores, score
-from .pixelwise import NO_WEAK_TARGET, macro_pixel_targets, scale_factor
+from .pixelwise import NO_WEAK_TARGET, macro_pixel_targets
 from .target import SCORED_TYPES, Target, mask_positions
 
 __all__ = ["DEFAULT_NAME", "IGNORE", "IGNORE_NAME", "LabelTable", "LabelsMapping",
            "NO_WEAK_TARGET", "SCORED_TYPES", "Scores", "Target", "build_label_table",
-           "macro_pixel_targets", "mask_positions", "read_label_names", "scale_factor", "score",
+           "macro_pixel_targets", "mask_positions", "read_label_names", "score",
            "wildcard_regex"]

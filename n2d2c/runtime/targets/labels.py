@@ -9,7 +9,7 @@ two-column table ``<label name> <output index>`` (``#`` starts a comment) where
 * in other names ``*`` is one or more characters (non-greedy) and ``+`` exactly one;
 * output -1 ignores the label.
 
-Exact names win over patterns, patterns are tried in file order, then ``default``.
+A label matched by two lines is an error (as in N2D2); an unmatched one takes ``default``.
 """
 
 from __future__ import annotations
@@ -37,14 +37,28 @@ def has_wildcard(name: str) -> bool:
     return name != IGNORE_NAME and ("*" in name or "+" in name)
 
 
+def _split_line(line: str) -> tuple[str, str] | None:
+    """(label name, output) of a mapping line: the last word is the output, the words
+    before it the name (which may contain spaces, or be "quoted")."""
+    parts = line.rsplit(None, 1)
+    if len(parts) != 2:
+        return None
+    name = parts[0].strip()
+    if len(name) >= 2 and name[0] == name[-1] == '"':
+        name = name[1:-1]
+    return name, parts[1]
+
+
 @dataclass
 class LabelsMapping:
-    """The rules of a labels mapping file."""
+    """The rules of a labels mapping file.  As in N2D2, a label that two lines map (an exact
+    name and a pattern, or two patterns) is an error, not a precedence."""
     exact: dict[str, int] = field(default_factory=dict)
     patterns: list[tuple[str, re.Pattern, int]] = field(default_factory=list)
     default: int | None = None
     ignore: int = IGNORE
     source: str = "<labels mapping>"
+    lines: dict[str, int] = field(default_factory=dict)    # entry name -> line number
 
     @classmethod
     def parse(cls, text: str, source: str = "<labels mapping>") -> "LabelsMapping":
@@ -53,12 +67,12 @@ class LabelsMapping:
             line = raw.split("#", 1)[0].strip()
             if not line:
                 continue
-            fields = line.split()
             where = f"{source}:{number}"
-            if len(fields) != 2:
+            split = _split_line(line)
+            if split is None:
                 raise InputError(f"labels mapping line '{raw.strip()}' must be "
                                  f"'<label name> <output index>'", location=where)
-            name, index_text = fields
+            name, index_text = split
             try:
                 index = int(index_text)
             except ValueError:
@@ -67,6 +81,10 @@ class LabelsMapping:
             if index < IGNORE:
                 raise InputError(f"labels mapping: output index {index} of label '{name}' "
                                  f"(use -1 to ignore a label)", location=where)
+            if name in mapping.lines:
+                raise InputError(f"labels mapping: '{name}' is mapped twice (line "
+                                 f"{mapping.lines[name]} and line {number})", location=where)
+            mapping.lines[name] = number
             if name == IGNORE_NAME:
                 mapping.ignore = index
             elif name == DEFAULT_NAME:
@@ -74,9 +92,6 @@ class LabelsMapping:
             elif has_wildcard(name):
                 mapping.patterns.append((name, wildcard_regex(name), index))
             else:
-                if name in mapping.exact and mapping.exact[name] != index:
-                    raise InputError(f"labels mapping: label '{name}' is mapped twice "
-                                     f"({mapping.exact[name]} and {index})", location=where)
                 mapping.exact[name] = index
         return mapping
 
@@ -91,12 +106,20 @@ class LabelsMapping:
         return cls.parse(text, str(path))
 
     def target_of(self, name: str) -> tuple[int, str]:
-        """(output index, the rule that gave it) of a valid label name."""
-        if name in self.exact:
-            return self.exact[name], name
-        for pattern, regex, index in self.patterns:
-            if regex.fullmatch(name):
-                return index, pattern
+        """(output index, the line that gave it) of a valid label name."""
+        matches = ([(name, self.exact[name])] if name in self.exact else []) + \
+            [(pattern, index) for pattern, regex, index in self.patterns
+             if regex.fullmatch(name)]
+        if any(pattern == name for pattern, _, _ in self.patterns):
+            raise InputError(f"labels mapping: ambiguous wildcard line '{name}': the data set "
+                             f"has a label of that very name", location=self.source)
+        if len(matches) > 1:
+            lines = " and ".join(f"'{rule}' (line {self.lines[rule]})" for rule, _ in matches)
+            raise InputError(f"labels mapping: label '{name}' is mapped by {lines}",
+                             location=self.source)
+        if matches:
+            rule, index = matches[0]
+            return index, rule
         if self.default is not None:
             return self.default, DEFAULT_NAME
         raise InputError(f"label '{name}' is not in the labels mapping file and the file "
@@ -128,7 +151,7 @@ class LabelTable:
         ``label name output`` header, then every label of the data set as
         ``<label ID> <name> <output>`` (output -1: ignored)."""
         lines = ["label name output"]
-        lines += [f"{label_id} {name} {target}"
+        lines += [f"{label_id} {_quoted(name)} {target}"
                   for label_id, (name, target) in enumerate(zip(self.names, self.targets))]
         return "\n".join(lines) + "\n"
 
@@ -139,6 +162,10 @@ class LabelTable:
                   for label_id, (name, rule) in enumerate(zip(self.names, self.rules))]
         lines.append(f"{IGNORE} {IGNORE_NAME} -> {self.ignore_target}")
         return "\n".join(lines) + "\n"
+
+
+def _quoted(name: str) -> str:
+    return f'"{name}"' if any(c.isspace() for c in name) else name
 
 
 def build_label_table(names, outputs: int, mapping: LabelsMapping | None = None) -> LabelTable:

@@ -1,5 +1,6 @@
 """Pixel-wise (segmentation) targets: each output pixel of a network whose output is S
-times smaller than its input classifies an S x S input macro-pixel.  Its target is the
+times smaller than its input classifies an S x S input macro-pixel (for a non-integer
+ratio r = input / output, output x covers input [floor(x r), floor((x + 1) r))).  Its target is the
 majority label of the macro-pixel, except that with a weak target (``WeakTarget``) any other
 label present takes precedence over the weak one:
 
@@ -21,16 +22,18 @@ from ...errors import ShapeError, UsageError
 NO_WEAK_TARGET = -2
 
 
-def scale_factor(input_size: tuple[int, int], output_size: tuple[int, int]) -> tuple[int, int]:
-    """(Sy, Sx): the macro-pixel of each output pixel (a partial last block when the input
-    is not a multiple of the output, as with 'same' padding and a stride)."""
-    (h, w), (ho, wo) = input_size, output_size
-    if ho <= 0 or wo <= 0 or ho > h or wo > w:
-        raise ShapeError(f"output {ho}x{wo} cannot classify macro-pixels of an input {h}x{w}")
-    sy, sx = math.ceil(h / ho), math.ceil(w / wo)
-    if math.ceil(h / sy) != ho or math.ceil(w / sx) != wo:
-        raise ShapeError(f"input {h}x{w} is not an integer scaling of output {ho}x{wo}")
-    return sy, sx
+def _block_pairs(size: int, out: int) -> tuple[np.ndarray, np.ndarray]:
+    """(output index, input index) of every input position of every output position's
+    block: output x covers [floor(x r), max(floor(x r) + 1, floor((x + 1) r))) with
+    r = size / out (N2D2's rule; one position each when the output is larger)."""
+    ratio = size / out
+    outs, ins = [], []
+    for x in range(out):
+        start = math.floor(x * ratio)
+        stop = max(start + 1, math.floor((x + 1) * ratio))
+        outs += [x] * (stop - start)
+        ins += range(start, stop)
+    return np.array(outs, np.int64), np.array(ins, np.int64)
 
 
 def macro_pixel_targets(targets, output_size: tuple[int, int], *,
@@ -45,17 +48,17 @@ def macro_pixel_targets(targets, output_size: tuple[int, int], *,
         raise ShapeError(f"pixel-wise targets must be [N, H, W], got shape {t.shape}")
     n, h, w = t.shape
     ho, wo = output_size
-    sy, sx = scale_factor((h, w), (ho, wo))
+    if ho <= 0 or wo <= 0:
+        raise ShapeError(f"output {ho}x{wo} has no pixels")
     if t.min(initial=0) < -1:
         raise ShapeError(f"pixel-wise target {int(t.min())}: targets are output indices or -1")
     count = int(t.max(initial=-1)) + 2                 # targets -1..max, shifted to 0..
-    padding = count                                    # one column for the padding
-    padded = np.full((n, ho * sy, wo * sx), padding, np.int64)
-    padded[:, :h, :w] = t + 1
-    blocks = padded.reshape(n, ho, sy, wo, sx).transpose(0, 1, 3, 2, 4).reshape(n, ho, wo, -1)
-    offsets = np.arange(n * ho * wo).reshape(n, ho, wo, 1) * (count + 1)
-    counts = np.bincount((blocks + offsets).ravel(), minlength=n * ho * wo * (count + 1))
-    counts = counts.reshape(n, ho, wo, count + 1)[..., :count]
+    out_y, in_y = _block_pairs(h, ho)
+    out_x, in_x = _block_pairs(w, wo)
+    picked = t[:, in_y][:, :, in_x] + 1                # [N, Py, Px]
+    cells = (np.arange(n)[:, None, None] * ho + out_y[None, :, None]) * wo + out_x[None, None, :]
+    counts = np.bincount((cells * count + picked).ravel(), minlength=n * ho * wo * count)
+    counts = counts.reshape(n, ho, wo, count)
     if weak_target >= -1 and weak_target + 1 < count:
         weak = counts[..., weak_target + 1]
         others = counts.sum(axis=-1) - weak
