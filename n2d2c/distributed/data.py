@@ -35,13 +35,22 @@ def _read(location: str, input_names: tuple[str, ...]) -> dict[str, np.ndarray]:
     """Arrays of a data set, cached per worker process: a worker runs many shards
     of the same data."""
     from ..quantization.data import load_data
-    if "://" in location and not location.startswith("file://"):
-        import fsspec
-        # simplecache:: copies the remote file to local disk once per worker.
-        location = fsspec.open_local(f"simplecache::{location}")
-    elif location.startswith("file://"):
-        location = location[len("file://"):]
+    if "://" in location:
+        location = _local_copy(location)
     return load_data(location, input_names=input_names)
+
+
+def _local_copy(url: str) -> str:
+    """A local file holding ``url``: fsspec's ``simplecache`` copies a remote file to
+    local disk once per worker (a ``file://`` URL is its own local copy)."""
+    import fsspec
+    from ..errors import InputError
+    try:
+        return fsspec.open_local(url if url.startswith("file://") else f"simplecache::{url}")
+    except (ImportError, ValueError) as exc:  # unknown protocol, or its package missing
+        raise InputError(f"cannot open data URL '{url}': {exc}") from None
+    except (OSError, FileNotFoundError) as exc:
+        raise InputError(f"cannot read data URL '{url}': {exc}") from None
 
 
 def feeds_of(graph, ref: DataRef) -> list:

@@ -101,3 +101,22 @@ def test_cluster_option_errors(digits_calibration, capsys):
     with pytest.raises(UsageError, match="cannot reach the Dask scheduler"):
         with cluster("tcp://127.0.0.1:1", connect_timeout="1s"):
             pass
+
+
+def test_workers_read_data_from_an_fsspec_url(dask_cluster, graph_and_feeds,
+                                              digits_calibration):
+    from distributed import Client
+
+    from n2d2c.distributed import DataRef, calibrate_distributed
+    graph, feeds = graph_and_feeds
+    url = digits_calibration.resolve().as_uri()  # file:///...: any fsspec protocol works
+    with Client(dask_cluster["address"]) as client:
+        stats, _ = calibrate_distributed(client, graph, DataRef.of(url, ["input"]))
+    _assert_same_stats(calibrate(graph, feeds), stats)
+
+
+def test_an_unknown_data_url_is_a_clear_error():
+    from n2d2c.distributed.data import DataRef
+    from n2d2c.errors import InputError
+    with pytest.raises(InputError, match="cannot open data URL 'nosuch://bucket/x.npz'"):
+        DataRef.of("nosuch://bucket/x.npz", ["input"]).arrays()
