@@ -1,5 +1,5 @@
-"""`n2d2c quantize`, `n2d2c evaluate`, and the quantization flags of `run` and
-`compile` (the flags themselves: parser.add_quantization_args)."""
+"""`n2d2c quantize` and the quantization flags of `run`, `compile` and `eval`
+(the flags themselves: parser.add_quantization_args)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from ..errors import InputError, UsageError
+from ..errors import UsageError
 from .common import data_set, load_model, output_ir, run_pipeline
 
 FLAG_OPTIONS = ("calib", "calib_reload", "nbbits", "wt_nbbits", "act_clipping_mode",
@@ -82,28 +82,4 @@ def cmd_quantize(args) -> int:
         print(f"wrote quantized IR to {args.output}")
     elif not args.report:
         output_ir(qgraph, None, inline_constants=args.inline_constants)
-    return 0
-
-
-def cmd_evaluate(args) -> int:
-    from ..quantization import evaluate_classifier
-    from ..quantization.data import select_inputs
-    graph = run_pipeline(args, load_model(args))
-    data = select_inputs(data_set(args, "data"), [v.name for v in graph.inputs], args.data)
-    if "y" not in data:
-        raise InputError(f"'{args.data}' has no labels: evaluation needs an .npz with 'x' and 'y'")
-    labels = data.pop("y")
-    samples = data if len(data) > 1 else data["x"] if "x" in data else next(iter(data.values()))
-    if args.limit and args.limit > 0:
-        labels = labels[:args.limit]
-        samples = ({k: v[:args.limit] for k, v in samples.items()} if isinstance(samples, dict)
-                   else samples[:args.limit])
-    if wants_quantization(args):
-        float_result = evaluate_classifier(graph, samples, labels)
-        print(f"float accuracy: {float_result.accuracy * 100:.2f}%")
-        graph, report = quantize_from_args(args, graph)
-        print(f"quantized ({report.options.nbbits}-bit, {report.options.act_rescaling_mode}, "
-              f"{report.options.act_clipping_mode} clipping):")
-    result = evaluate_classifier(graph, samples, labels)
-    sys.stdout.write(result.format())
     return 0
