@@ -30,6 +30,8 @@ endif()
 cmake_policy(SET CMP0116 NEW)
 
 find_program(N2D2C_EXECUTABLE n2d2c DOC "the n2d2c command (n2d2c_add_model)")
+# A new n2d2c release regenerates the code as well.
+set(N2D2C_VERSION_FILE "${CMAKE_CURRENT_LIST_DIR}/../version.py")
 
 function(n2d2c_add_model target)
   cmake_parse_arguments(PARSE_ARGV 1 ARG "" "MODEL;BACKEND;NAME;OUTPUT_DIR"
@@ -79,7 +81,7 @@ function(n2d2c_add_model target)
             --name "${ARG_NAME}" -o "${out}" -X stimuli=0 ${ARG_OPTIONS}
             --depfile "${depfile}" --depfile-target "${stamp}"
     COMMAND "${CMAKE_COMMAND}" -E touch "${stamp}"
-    DEPENDS "${model}" ${ARG_DEPENDS}
+    DEPENDS "${model}" "${N2D2C_VERSION_FILE}" ${ARG_DEPENDS}
     DEPFILE "${depfile}"
     WORKING_DIRECTORY "${CMAKE_CURRENT_SOURCE_DIR}"
     COMMENT "n2d2c: ${ARG_BACKEND} code of ${ARG_MODEL} (${target})"

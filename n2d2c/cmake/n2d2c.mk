@@ -15,6 +15,8 @@
 # OPTIONS are more `n2d2c compile` arguments (-X key=value, --nbbits 8 --calib-data ...).
 
 N2D2C ?= n2d2c
+# A new n2d2c release regenerates the code as well.
+N2D2C_VERSION_FILE := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))../version.py)
 N2D2C_BUILD_DIR ?= build/n2d2c
 AR ?= ar
 
@@ -44,7 +46,7 @@ ifneq ($$(file <$(N2D2C_BUILD_DIR)/$(1).command),$$($(1)_COMMAND))
 $$(file >$(N2D2C_BUILD_DIR)/$(1).command,$$($(1)_COMMAND))
 endif
 
-$$($(1)_STAMP): $(2) $(N2D2C_BUILD_DIR)/$(1).command
+$$($(1)_STAMP): $(2) $(N2D2C_BUILD_DIR)/$(1).command $(N2D2C_VERSION_FILE)
 	$$($(1)_COMMAND) --depfile $(N2D2C_BUILD_DIR)/$(1).d --depfile-target $$@
 	@touch $$@
 
