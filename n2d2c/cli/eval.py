@@ -154,16 +154,22 @@ class _Progress:
     """A tqdm bar that appears only when the run lasts over a second (lazy import)."""
 
     def __init__(self, total: int, what: str):
-        from tqdm import tqdm
+        try:
+            from tqdm import tqdm
+        except ImportError:          # the bar is a convenience: run without it
+            self.bar = None
+            return
         # disable=None: no bar when stderr is not a terminal (logs, pipes, tests)
         self.bar = tqdm(total=total, desc=what, unit="sample", delay=1.0, leave=False,
                         file=sys.stderr, disable=None)
 
     def __call__(self, count: int) -> None:
-        self.bar.update(count)
+        if self.bar is not None:
+            self.bar.update(count)
 
     def close(self):
-        self.bar.close()
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _outputs(args, graph, samples, indices, what: str) -> list[np.ndarray]:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import UnsupportedError
 from .evaluation import EvalResult
 
 #: Segmentation label maps written with -o (predicted and expected, side by side).
@@ -88,7 +89,11 @@ def confusion_csv(result: EvalResult) -> str:
 
 
 def _pyplot():
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:
+        raise UnsupportedError("writing confusion.png needs matplotlib",
+                               hint="pip install matplotlib") from None
     matplotlib.use("Agg")          # files only: no display, no GUI toolkit
     from matplotlib import pyplot
     return pyplot

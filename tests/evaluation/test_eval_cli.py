@@ -5,6 +5,7 @@ and deterministic, and the labels options and data layouts work."""
 from __future__ import annotations
 
 import json
+import sys
 
 import numpy as np
 import onnx
@@ -174,3 +175,18 @@ def test_errors(tmp_path, digits, capsys):
     err = capsys.readouterr().err
     assert "no option 'gama'" in err and "Traceback" not in err
     assert main(["evaluate", str(MODEL), "--data", str(tmp_path / "ok.npz")]) == 0  # the alias
+
+
+def test_optional_dependencies(tmp_path, digits, capsys, monkeypatch):
+    """No tqdm: no progress bar, same result; no matplotlib: -o is a clean error and
+    leaves no folder."""
+    from n2d2c.errors import UnsupportedError
+    x, y, _ = digits
+    np.savez(tmp_path / "ok.npz", x=x[:8], y=y[:8])
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    assert main(["eval", str(MODEL), "--data", str(tmp_path / "ok.npz")]) == 0
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    assert main(["eval", str(MODEL), "--data", str(tmp_path / "ok.npz"), "-o",
+                 str(tmp_path / "o")]) == UnsupportedError.exit_code
+    assert "needs matplotlib" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
