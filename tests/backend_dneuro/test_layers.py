@@ -60,7 +60,19 @@ def _concat(b):
     return b.g.add(ops.Concat(name="cat", axis=1), [a, b.x]).output
 
 
+def _top1(b):
+    # .Target's top-1 sorting of a conv's classes (ties: the first index, as ArgMax).
+    scores = b.conv(b.x, 6, 3, shift=11)
+    return b.g.add(ops.ArgMax(name="top1", axis=1, keepdims=True), [scores]).output
+
+
+def _top1_last(b):
+    return b.g.add(ops.ArgMax(name="top1_last", axis=1, select_last_index=True), [b.x]).output
+
+
 CASES = {
+    "top1_sorting": _top1,
+    "top1_sorting_last_index": _top1_last,
     "conv_stride2_asymmetric_pads": _conv_asymmetric,
     "conv_fixed_point16_relu": _conv_fixed_point,
     "depthwise_double_shift": _depthwise,

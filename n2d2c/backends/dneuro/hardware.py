@@ -14,7 +14,7 @@ import numpy as np
 from .layers import Layer, Network, Stream
 
 #: Pixels an output FIFO holds beyond G_FIFO_DEPTH: the taps in flight in the pipeline.
-PIPELINE_SLACK = 2
+PIPELINE_SLACK = 3
 
 
 def signed_bits(low: int, high: int) -> int:

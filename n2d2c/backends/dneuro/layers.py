@@ -93,6 +93,8 @@ class Layer:
     weights: np.ndarray | None = None      # [M, C or 1, KH, KW] int64
     bias: np.ndarray | None = None         # [M] int64
     requant: Requant | None = None
+    # top1: the last of equal maxima wins (ArgMax's select_last_index).
+    last_index: bool = False
     # Set by the allocation (allocation.py): parallel lanes of the tap loop.
     lanes: int = 1
     ops: list[str] = field(default_factory=list)   # the IR ops the block implements
@@ -302,6 +304,17 @@ class _Converters:
         r.layers.append(Layer(op.name, "resize", [x], out, row_origin=tuple(map(int, rows)),
                               col_origin=tuple(map(int, cols)), ops=[op.label]))
 
+    def argmax(self, r: _Reader, op, _):
+        x = r.stream(op.inputs[0], op)
+        if op.resolved_axis(len(op.inputs[0].shape)) != 1 or x.channels > 255:
+            r.refused.append(f"{op.label} (top-1 sorting is along the channels, at most 255)")
+            return
+        # .Target's top-1 sorting: the class index of every pixel, as an unsigned stream.
+        out = Stream(op.output.name, 1, x.height, x.width, DType.U8)
+        r.streams[op.output.name] = out
+        r.layers.append(Layer(op.name, "top1", [x], out, ops=[op.label],
+                              last_index=op.select_last_index))
+
     def concat(self, r: _Reader, op, _):
         inputs = [r.stream(v, op) for v in op.inputs]
         if op.axis not in (1, -3) or len({(s.height, s.width) for s in inputs}) != 1 or \
@@ -361,7 +374,8 @@ def read_network(graph: Graph, name: str) -> Network:
     if r.refused:
         raise UnsupportedError("dneuro has no block for: " + "; ".join(r.refused)
                                + " (supported: Conv incl. depthwise, Fc, max Pool, ElemWise "
-                                 "Sum, nearest Resize, Concat, Linear/Rectifier/Saturation)")
+                                 "Sum, nearest Resize, Concat, Linear/Rectifier/Saturation, "
+                                 "top-1 ArgMax)")
     if r.pending:
         names = ", ".join(sorted(r.pending))
         raise UnsupportedError(f"dneuro: accumulator(s) {names} have no rescale to the "

@@ -121,7 +121,7 @@ def merge_block(layer: Layer, entity: str, data_bits: int, acc_bits: int) -> dic
          "DL": data_bits, "ACC": acc_bits, "out_dtype": y.dtype.value,
          "ins": [{"C": s.channels, "signed": "true" if s.signed else "false"}
                  for s in layer.inputs],
-         "requant": layer.requant is not None}
+         "requant": layer.requant is not None, "last_index": layer.last_index}
     if layer.requant is not None:
         b.update(_requant_context(layer, y.channels, acc_bits))
     return b
