@@ -19,6 +19,9 @@
 #               --calib-data calib.npz (run from the current source dir)
 #   OUTPUT_DIR  where the project goes (default: <binary dir>/n2d2c/<target>)
 #
+# The library's include folders give "network.hpp" (network.h) and, for applications
+# that embed several models, "<target>/network.hpp": each cpp model has its own namespace.
+#
 # N2D2C_EXECUTABLE (cache) is the n2d2c command; by default the one on PATH.
 include_guard(GLOBAL)
 if(CMAKE_VERSION VERSION_LESS 3.20)
@@ -88,7 +91,10 @@ function(n2d2c_add_model target)
     VERBATIM)
   # The stamp as a source ties the command to the library for every generator.
   add_library(${target} STATIC ${generated_sources} ${generated_headers} "${stamp}")
-  target_include_directories(${target} PUBLIC "${out}")
+  # "network.hpp" for one model; "<folder>/network.hpp" (the folder is <target> by
+  # default) when an application links several.
+  get_filename_component(out_parent "${out}" DIRECTORY)
+  target_include_directories(${target} PUBLIC "${out}" "${out_parent}")
   if(ARG_BACKEND STREQUAL "cpp")
     target_compile_features(${target} PUBLIC cxx_std_14)
     find_package(OpenMP COMPONENTS CXX QUIET)
