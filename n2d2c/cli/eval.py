@@ -59,7 +59,8 @@ def _load(args):
             raise UsageError("--batch needs a model with one input")
         value = graph.inputs[0]
         if value.shape[0] != args.batch:
-            args.input_shape = [f"{value.name}={'x'.join(map(str, (args.batch,) + value.shape[1:]))}"]
+            dims = "x".join(map(str, (args.batch,) + value.shape[1:]))
+            args.input_shape = [f"{value.name}={dims}"]
             try:
                 graph = load_model(args)
             except ShapeError as err:
@@ -201,7 +202,7 @@ def cmd_eval(args) -> int:
     quantized = wants_quantization(args)
     if args.compare and not quantized:
         raise UsageError("--compare evaluates float against quantized: it needs --calib-data")
-    runs = []                         # (label, result, estimated top-1)
+    runs = []                         # (what ran, its EvalResult): float, then quantized
     float_out = _outputs(args, graph, samples, indices, "float")
     runs.append(("float", _evaluate(evaluator, float_out, labels)))
     if quantized:

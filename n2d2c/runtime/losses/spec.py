@@ -41,7 +41,9 @@ class _Tokens:
                           hint=HINT)
 
     def peek(self):
-        return self.items[self.index] if self.index < len(self.items) else ("end", "", len(self.text))
+        if self.index < len(self.items):
+            return self.items[self.index]
+        return ("end", "", len(self.text))
 
     def separator(self, closing: str) -> None:
         """A ',' between items, unless ``closing`` ends the list."""
