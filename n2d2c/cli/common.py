@@ -50,7 +50,10 @@ def data_shapes(args) -> dict:
             shapes[key] = DataShape(tuple(array.shape), f"'{getattr(args, attr)}'", samples=True)
     for i, spec in enumerate(getattr(args, "input", None) or []):
         name, file = input_spec(spec, i)
-        shapes[name] = DataShape(read_npy(file).shape, f"'{file}'")
+        shape = tuple(read_npy(file).shape)
+        if getattr(args, "batch", 1) != 1 and shape:
+            shape = (1, *shape[1:])  # N samples: the graph is built for one, then set-batch
+        shapes[name] = DataShape(shape, f"'{file}'")
     return shapes
 
 

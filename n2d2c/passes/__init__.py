@@ -21,13 +21,14 @@ from .fuse_batchnorm import FuseBatchNorm
 from .fuse_padding import FusePadding
 from .recognize_activations import RecognizeActivations
 from .remove_dropout import RemoveDropout
+from .set_batch import SetBatch
 from .simplify_reshape import SimplifyReshape
 
 __all__ = [
     "DeadCode", "EqualizeWeights", "EqualizeWeightsResult", "FoldConstants", "FuseActivation",
     "FuseBatchNorm", "FusePadding", "LayerRanges", "Pass", "PassOption", "PassResult", "PassRun",
     "Pipeline", "PipelineReport", "RecognizeActivations", "RemoveDropout", "RewritePattern",
-    "SimplifyReshape",
+    "SetBatch", "SimplifyReshape",
     "apply_patterns", "declare_pass", "describe_passes", "get_pass", "load_pass_module", "option",
     "pass_names",
     "register_pass",

@@ -27,7 +27,7 @@ FLOAT: tuple[DType, ...] = (DType.F32, DType.F16)
 INTEGER: tuple[DType, ...] = (DType.I8, DType.U8, DType.I16, DType.I32, DType.I64)
 ANY = None
 
-DEVICES = ("cpu", "gpu")
+DEVICES = ("cpu", "gpu", "array")
 
 # (device, op class, dtype or None for "any") -> kernel
 _KERNELS: dict[tuple[str, type, DType | None], Kernel] = {}
@@ -49,7 +49,9 @@ _BUILTIN_MODULES = {
         "n2d2c.runtime.kernels.softmax",
         "n2d2c.runtime.kernels.detection",
     ),
-    "gpu": (),
+    # The same array kernels (runtime/gpu) on cupy, and on numpy to test them anywhere.
+    "gpu": ("n2d2c.runtime.gpu.cupy_device",),
+    "array": ("n2d2c.runtime.gpu.numpy_device",),
 }
 _loaded: set[str] = set()
 

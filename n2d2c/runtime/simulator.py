@@ -32,7 +32,7 @@ def _open_device(device: str):
     """Check that ``device`` can run; return the array module it uses."""
     if device not in DEVICES:
         raise UsageError(f"unknown simulator device {device!r}; expected one of {list(DEVICES)}")
-    if device == "cpu":
+    if device in ("cpu", "array"):  # "array": the GPU kernels on numpy (runtime/gpu)
         return np
     try:
         import cupy  # noqa: F401  (imported lazily: optional dependency)
@@ -59,10 +59,10 @@ class Simulator:
     last ``run(..., profile=True)``.
 
     ``device`` is "cpu" (numpy/numba kernels) or "gpu": the latter imports cupy
-    lazily, runs kernels registered with ``@kernel(..., device="gpu")`` on cupy
-    arrays and copies the outputs back to numpy.  No GPU kernels exist yet, so
-    today "gpu" raises UnsupportedError (naming cupy/CUDA if those are missing,
-    else the first op without a GPU kernel).
+    lazily, runs the array kernels of ``n2d2c.runtime.gpu`` on cupy arrays and
+    copies the outputs back to numpy; without cupy or a CUDA device it raises
+    UnsupportedError saying which, and an op without a GPU kernel is named when the
+    simulator is built.  "array" runs those same kernels on numpy (their tests).
     """
 
     def __init__(self, graph: Graph, *, device: str = "cpu", check: bool = True):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import n2d2c
-from n2d2c.backends.tensorrt.batching import BatchAxes
+from n2d2c.passes.batch_axes import BatchAxes
 from n2d2c.backends.tensorrt.coverage import PLUGIN_UNARY, coverage
 from n2d2c.backends.tensorrt.layers import HANDLERS
 from n2d2c.errors import UnsupportedError

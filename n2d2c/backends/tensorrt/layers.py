@@ -19,7 +19,7 @@ import numpy as np
 from ...errors import UnsupportedError
 from ...ir import Graph, Operation, Value
 from ...ir.types import DType
-from .batching import BatchAxes
+from ...passes.batch_axes import BatchAxes
 from .coverage import PLUGIN_UNARY
 
 TRT_TYPES = {DType.F32: "kFLOAT", DType.F16: "kFLOAT", DType.I8: "kINT8", DType.U8: "kUINT8",

@@ -1,18 +1,18 @@
-"""Which values carry the batch on axis 0, so that one generated network builds an
-engine for any ``-batch N``.
+"""Which values carry the batch on axis 0, so that one network runs any batch: the
+``set-batch`` pass (the simulator's ``--batch``) and the TensorRT backend (``-batch N``).
 
 The IR's shapes are static with a batch of 1.  A graph input of shape [1, ...] is
 batched; an op's result is batched when it keeps its batched operand's axis 0 as
 its own axis 0 (same rank, same extent, and no axis-0 attribute: a reduction,
 softmax, concat, split, gather, transpose, slice or pad over axis 0 mixes or moves
-samples).  When some op drops the batch, the network is not batchable and the
-generated program refuses ``-batch`` > 1 with ``note``.
+samples).  When some op drops the batch, the network is not batchable and ``note``
+says where.
 """
 
 from __future__ import annotations
 
-from ...ir import Graph, Operation, Value
-from ...ir.ops.shape_rules import normalize_axis
+from ..ir import Graph, Operation, Value
+from ..ir.ops.shape_rules import normalize_axis
 
 # Ops whose ``axis`` attribute must not be 0 for the batch to pass through.
 AXIS_OPS = ("concat", "split", "gather", "gather_elements", "softmax", "log_softmax",
