@@ -190,3 +190,40 @@ def test_optional_dependencies(tmp_path, digits, capsys, monkeypatch):
                  str(tmp_path / "o")]) == UnsupportedError.exit_code
     assert "needs matplotlib" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_dir_database_of_images(tmp_path, capsys):
+    """PGM images in label folders: the samples are the bytes / 255; label IDs follow the
+    sorted folder names (N2D2's order of appearance), so every digit has a folder here."""
+    data = np.load(TEST)
+    pick = np.concatenate([np.flatnonzero(data["y"] == d)[:3] for d in range(8)])
+    levels = np.round(data["x"][pick, 0] * 255).astype(np.uint8)      # [24, 8, 8]
+    labels = data["y"][pick]
+    for i, (image, label) in enumerate(zip(levels, labels)):
+        folder = tmp_path / "db" / str(label)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{i:02d}.pgm").write_bytes(b"P5\n8 8\n255\n" + image.tobytes())
+    assert main(["eval", str(MODEL), "--data", str(tmp_path / "db"), "-o",
+                 str(tmp_path / "o")]) == 0
+    capsys.readouterr()
+    order = sorted(range(24), key=lambda i: (str(labels[i]), i))
+    x = (levels[order].astype(np.float32) / 255)[:, None]
+    session = ort.InferenceSession(str(MODEL), providers=["CPUExecutionProvider"])
+    predicted = np.array([session.run(None, {"input": x[i:i + 1]})[0].argmax()
+                          for i in range(24)])
+    metrics = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    assert metrics["count"] == 24
+    assert metrics["success_rate"] == pytest.approx(np.mean(predicted == labels[order]))
+    assert [t["name"] for t in metrics["per_target"]][:8] == [str(d) for d in range(8)]
+    # without folders 0..7 for outputs 0..7 the IDs shift, as in N2D2: folder '1' alone is
+    # label ID 0, hence output 0
+    for folder in (tmp_path / "db").iterdir():
+        if folder.name != "1":
+            for f in folder.iterdir():
+                f.unlink()
+            folder.rmdir()
+    assert main(["eval", str(MODEL), "--data", str(tmp_path / "db"), "-o",
+                 str(tmp_path / "o")]) == 0
+    capsys.readouterr()
+    metrics = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    assert metrics["per_target"][0]["name"] == "1" and metrics["per_target"][0]["support"] == 3
