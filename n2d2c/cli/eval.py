@@ -145,9 +145,15 @@ def _evaluator(args, graph, index, target):
     names = read_label_names(args.labels) if args.labels else None
     shape = graph.outputs[index].shape
     outputs = shape[1] if len(shape) >= 2 else 1
+    loss = get_loss(args.loss) if args.loss else None
+    # refuse what cannot work before the (possibly long) run
+    if outputs > 1 and target.top_n > outputs:
+        raise UsageError(f"[{target.name}]TopN={target.top_n} exceeds the {outputs} outputs")
+    if loss is not None and loss.kind.reads == "gaussian":
+        raise UsageError(f"loss '{loss.name}' compares two distributions; it does not score "
+                         f"a network's output against labels")
     return Evaluator(target, outputs=outputs, activation=output_activation(graph, index),
-                     loss=get_loss(args.loss) if args.loss else None, mapping=mapping,
-                     label_names=names)
+                     loss=loss, mapping=mapping, label_names=names)
 
 
 # -- execution ---------------------------------------------------------------------------

@@ -174,6 +174,16 @@ def test_errors(tmp_path, digits, capsys):
                  "focal{gama=2}"]) == UsageError.exit_code
     err = capsys.readouterr().err
     assert "no option 'gama'" in err and "Traceback" not in err
+    for flags, message in ((["--top-n", "20"], "TopN=20 exceeds the 10 outputs"),
+                           (["--loss", "gaussian-kl"], "compares two distributions"),
+                           (["--target", "nope"], "no such output or target")):
+        assert main(["eval", str(MODEL), "--data", str(tmp_path / "ok.npz")] + flags) == \
+            UsageError.exit_code
+        assert message in capsys.readouterr().err
+    np.savez(tmp_path / "maps.npz", x=x[:4], y=np.zeros((4, 8, 8), np.int64))
+    assert main(["eval", str(MODEL), "--data", str(tmp_path / "maps.npz")]) == \
+        ShapeError.exit_code
+    assert "expected [N, H, W] labels and [N, C, H, W] outputs" in capsys.readouterr().err
     assert main(["evaluate", str(MODEL), "--data", str(tmp_path / "ok.npz")]) == 0  # the alias
 
 
