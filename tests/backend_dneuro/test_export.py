@@ -12,9 +12,9 @@ import pytest
 from n2d2c.errors import ResourceLimitError, UnsupportedError, UsageError
 from n2d2c.ir import ops
 
-from . import models
+from n2d2c.examples import dneuro_nets as models
 from .harness import export, manifest
-from .models import Builder
+from n2d2c.examples.dneuro_nets import Builder
 
 
 def test_unsupported_layers_get_one_error_naming_each(tmp_path):

@@ -10,7 +10,7 @@ import pytest
 from n2d2c.ir import ops
 
 from .harness import check_all, export, manifest
-from .models import Builder
+from n2d2c.examples.dneuro_nets import Builder
 
 
 def _conv_asymmetric(b):

@@ -5,33 +5,13 @@ back-pressure too, but for the 28x28 LeNet); the estimated cycles per frame matc
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
-from n2d2c import quantization
-from n2d2c.examples import zoo
-from n2d2c.frontend.onnx import load_onnx
-
-from . import models
+from n2d2c.examples import dneuro_nets as models
 from .harness import check_all, export, manifest
 
 
-def quantized_lenet28():
-    """zoo.lenet quantized in Single-shift mode, up to its logits (DNeuro has no Softmax:
-    its .Target sorts the logits)."""
-    graph = load_onnx(zoo.lenet(seed=3))
-    calib = np.random.default_rng(3).uniform(-1, 1, (8, 1, 28, 28)).astype(np.float32)
-    qgraph, _ = quantization.quantize_graph(graph, calib, {"nbbits": 8,
-                                                           "act-rescaling-mode": "Single-shift"})
-    softmax = qgraph.outputs[0].producer
-    qgraph.outputs = [softmax.inputs[0]]
-    qgraph.remove_dead_ops()
-    return qgraph
-
-
-NETWORKS = {"lenet_like": models.lenet_like, "residual_block": models.residual_block,
-            "depthwise_separable": models.depthwise_separable,
-            "quantized_lenet28": quantized_lenet28}
+NETWORKS = models.NETWORKS
 
 
 @pytest.mark.parametrize("name", sorted(NETWORKS))

@@ -11,9 +11,9 @@ import subprocess
 
 from support import require_tool
 
-from . import models
+from n2d2c.examples import dneuro_nets as models
 from .harness import export, manifest
-from .models import Builder
+from n2d2c.examples.dneuro_nets import Builder
 
 
 def cell_counts(stat: str) -> dict[str, int]:

@@ -1,10 +1,11 @@
-"""Small quantized networks in the integer IR for the dneuro tests (random weights)."""
+"""Small quantized networks written directly in the integer IR (random integer weights):
+the DNeuro backend's tests and benchmark stream them through GHDL."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from n2d2c.ir import Graph, TensorType, ops
+from ..ir import Graph, TensorType, ops
 
 
 class Builder:
@@ -89,3 +90,23 @@ def depthwise_separable(seed=2):
     y = b.conv(y, 8, 3, group=8, relu=True, shift=8, mode="double-shift")
     y = b.conv(y, 12, 1, relu=True, shift=9, mode="fixed-point16")
     return b.done(y)
+
+
+def quantized_lenet28():
+    """zoo.lenet quantized in Single-shift mode, up to its logits (DNeuro has no Softmax:
+    its .Target sorts the logits)."""
+    from .. import quantization
+    from ..frontend.onnx import load_onnx
+    from . import zoo
+    graph = load_onnx(zoo.lenet(seed=3))
+    calib = np.random.default_rng(3).uniform(-1, 1, (8, 1, 28, 28)).astype(np.float32)
+    qgraph, _ = quantization.quantize_graph(graph, calib, {"nbbits": 8,
+                                                           "act-rescaling-mode": "Single-shift"})
+    softmax = qgraph.outputs[0].producer
+    qgraph.outputs = [softmax.inputs[0]]
+    qgraph.remove_dead_ops()
+    return qgraph
+
+
+NETWORKS = {"lenet_like": lenet_like, "residual_block": residual_block,
+            "depthwise_separable": depthwise_separable, "quantized_lenet28": quantized_lenet28}
