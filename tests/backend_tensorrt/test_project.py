@@ -37,6 +37,28 @@ def digits(tmp_path_factory, calib):
 
 def test_every_source_compiles_against_the_real_headers(digits):
     syntax_check(digits, ALL_SOURCES)
+    wrapper = digits / "python" / "n2d2c_tensorrt.py"
+    compile(wrapper.read_text(), str(wrapper), "exec")  # the ctypes wrapper is valid Python
+
+
+@pytest.mark.parametrize("name", ["mobilenet_v2", "resnet18"])
+def test_zoo_networks_compile_and_carry_the_batch(tmp_path, name):
+    from n2d2c.examples import zoo
+    from n2d2c.frontend.onnx import load_onnx
+    model = zoo.mobilenet_v2(size=32, width=0.35, classes=10) if name == "mobilenet_v2" \
+        else zoo.resnet18(size=32, width=8, classes=10)
+    n2d2c.compile(load_onnx(model), tmp_path / name, backend="tensorrt", stimuli=1)
+    syntax_check(tmp_path / name, ["src/network.cpp"])
+    manifest = json.loads((tmp_path / name / "network.json").read_text())
+    assert manifest["batchable"], manifest["batch_note"]  # -batch 8 / 32 build
+    network = (tmp_path / name / "src" / "network.cpp").read_text()
+    assert 'b.input("input", DataType::kFLOAT, dims({b.B, 3, 32, 32}))' in network
+    # The expected outputs are the float simulator's on the exported stimulus (after
+    # the backend's pipeline: batch norms folded, hence float32 rounding apart).
+    x = np.fromfile(tmp_path / name / "stimuli" / "0.in0.bin", np.float32).reshape(1, 3, 32, 32)
+    want = n2d2c.run(load_onnx(model), {"input": x})["output"]
+    got = np.fromfile(tmp_path / name / "expected" / "0.out0.bin", np.float32)
+    np.testing.assert_allclose(got, want.reshape(-1), rtol=1e-5, atol=1e-6)
 
 
 def test_no_deprecated_tensorrt_api_is_used(digits):
