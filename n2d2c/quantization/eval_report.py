@@ -46,12 +46,12 @@ def format_result(result: EvalResult, *, title: str = "") -> str:
     if result.loss_name is not None:
         lines.append(f"loss {result.loss_name}: {result.loss:.6g} ({result.loss_scores})")
     width = max(8, max(len(n) for n in result.output_names) + 1)
-    lines.append(f"{'target':>{width}} {'precision':>10} {'recall':>10} {'F1':>10} "
-                 f"{'IoU':>10} {'support':>8}")
+    lines.append(f"{'target':>{width}} {'precision':>10} {'recall':>10} {'specificity':>11} "
+                 f"{'F1':>10} {'IoU':>10} {'support':>8}")
     for i, name in enumerate(result.output_names):
         lines.append(f"{name:>{width}} {_percent(s.precision[i]):>10} "
-                     f"{_percent(s.recall[i]):>10} {_percent(s.f1[i]):>10} "
-                     f"{_percent(s.iou[i]):>10} {int(s.support[i]):>8}")
+                     f"{_percent(s.recall[i]):>10} {_percent(s.specificity[i]):>11} "
+                     f"{_percent(s.f1[i]):>10} {_percent(s.iou[i]):>10} {int(s.support[i]):>8}")
     cell = max(4, len(str(int(s.confusion.max(initial=0)))) + 1)
     lines.append("confusion matrix (rows: target, columns: estimated):")
     lines.append(" " * 6 + "".join(f"{c:>{cell}}" for c in range(s.classes)))
@@ -68,7 +68,9 @@ def metrics(result: EvalResult) -> dict:
             "top_n": s.top_n, "top_n_rate": _number(s.top_n_rate),
             "mean_iou": _number(s.mean_iou),
             "per_target": [{"index": i, "name": name, "precision": _number(s.precision[i]),
-                            "recall": _number(s.recall[i]), "f1": _number(s.f1[i]),
+                            "recall": _number(s.recall[i]),
+                            "specificity": _number(s.specificity[i]),
+                            "informedness": _number(s.informedness[i]), "f1": _number(s.f1[i]),
                             "iou": _number(s.iou[i]), "support": int(s.support[i])}
                            for i, name in enumerate(result.output_names)],
             "confusion": s.confusion.tolist()}

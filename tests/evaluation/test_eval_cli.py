@@ -61,8 +61,13 @@ def test_eval_digits_matches_numpy(tmp_path, digits, capsys):
     assert "probabilities" in metrics["loss"]["scores"]
     assert metrics["confusion"] == confusion.tolist()
     for row in metrics["per_target"]:
-        assert row["precision"] == pytest.approx(precision[row["index"]])
-        assert row["recall"] == pytest.approx(recall[row["index"]])
+        c = row["index"]
+        assert row["precision"] == pytest.approx(precision[c])
+        assert row["recall"] == pytest.approx(recall[c])
+        negatives = y != c
+        specificity = np.sum(negatives & (predicted != c)) / np.sum(negatives)
+        assert row["specificity"] == pytest.approx(specificity)
+        assert row["informedness"] == pytest.approx(recall[c] + specificity - 1)
     assert f"accuracy: {accuracy * 100:.2f}% ({int(np.sum(predicted == y))}/{COUNT}" in text
     assert f"loss cross-entropy: {loss:.4g}"[:20] in text
     rows = (out / "confusion.csv").read_text().splitlines()

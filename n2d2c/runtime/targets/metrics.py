@@ -1,6 +1,6 @@
 """Scores of estimated targets against the data set's targets: success rate, top-N
-accuracy, the confusion matrix and, per target, precision, recall, F1 and IoU (what
-N2D2's TargetScore reports).  Ignored positions (target -1) are left out."""
+accuracy, the confusion matrix and, per target, precision, recall (sensitivity),
+specificity, informedness, F1 and IoU (N2D2's TargetScore confusion metrics).  Ignored positions (target -1) are left out."""
 
 from __future__ import annotations
 
@@ -30,6 +30,12 @@ class Scores:
     recall: np.ndarray
     f1: np.ndarray
     iou: np.ndarray
+    specificity: np.ndarray     # TN / (TN + FP)
+
+    @property
+    def informedness(self) -> np.ndarray:
+        """Recall + specificity - 1 (Youden's J), one of N2D2's confusion metrics."""
+        return self.recall + self.specificity - 1.0
 
     @property
     def classes(self) -> int:
@@ -73,8 +79,10 @@ def score(estimated, targets, classes: int, *, considered=None) -> Scores:
     recall = _ratio(tp, actual)
     f1 = _ratio(2 * tp, predicted + actual)
     iou = _ratio(tp, predicted + actual - tp)
+    negatives = confusion.sum() - actual
+    specificity = _ratio(negatives - (predicted - tp), negatives)
     count = int(t.size)
     success = float(np.mean(est[:, 0] == t)) if count else float("nan")
     top_n_rate = float(np.mean(np.any(est == t[:, None], axis=1))) if count else float("nan")
     return Scores(count, ignored, success, est.shape[1], top_n_rate, confusion, precision,
-                  recall, f1, iou)
+                  recall, f1, iou, specificity)
