@@ -72,7 +72,9 @@ def add_memory_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--export-parameters", metavar="PARAMS.INI",
                    help="N2D2 -export-parameters file: IncludeInputInBuffer, "
                         "OptimizeBufferMemory, OptimizeNoBranchConcat, MemoryAlignment, "
-                        "MemoryManagerStrategy (other keys are ignored)")
+                        "MemoryManagerStrategy (other keys are ignored); for --backend "
+                        "dneuro: NbDSPs, NbMemoryBytes, Network, EstimationFrequency, "
+                        "AccumulationNbBits")
     g.add_argument("--memory-strategy", metavar="NAME",
                    help="MemoryManagerStrategy (overrides the parameters file): "
                         "best (default: every heuristic, smallest arena), exact, "

@@ -21,6 +21,7 @@ import numpy as np
 
 from ...errors import InputError, ResourceLimitError, UsageError
 from ...ir import Graph, verify
+from ...util.inputs import note_input
 from ..c.project import random_input
 from ..registry import CompileOptions
 from .allocation import Parameters, allocate, estimate, report_text
@@ -38,6 +39,7 @@ PARAMETER_KEYS = {"NbDSPs": "nb_dsps", "NbMemoryBytes": "nb_memory_bytes", "Netw
 def read_parameters_file(path: str) -> dict[str, str]:
     """``Key = value`` lines of an N2D2 -export-parameters file (sections and ; # comments
     ignored); only the DNeuro keys are returned."""
+    note_input(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as err:
