@@ -28,6 +28,12 @@ def test_unsupported_layers_get_one_error_naming_each(tmp_path):
         export(b.g, tmp_path / "bad")
     text = str(err.value)
     assert "'my_tanh' (tanh)" in text and "'my_softmax' (softmax)" in text
+    # A quantized Tanh (its 8-bit table) is refused too, naming the function.
+    b = Builder("lut", (1, 3, 6, 6))
+    table = b.g.constant(np.zeros(256, np.int8), "t")
+    y = b.g.add(ops.Lookup(name="q_tanh", function="tanh"), [b.x, table]).output
+    with pytest.raises(UnsupportedError, match="'q_tanh' \\(lookup\\) \\(a table of tanh"):
+        export(b.done(y), tmp_path / "lut")
 
 
 def test_floating_point_rescale_and_float_models_are_refused(tmp_path):
@@ -115,3 +121,4 @@ def test_cli_compiles_an_onnx_model_and_names_its_softmax(tmp_path):
                          capture_output=True, text=True)
     assert run.returncode != 0 and "Traceback" not in run.stderr
     assert "softmax" in run.stderr.lower() and "dneuro has no block for" in run.stderr
+

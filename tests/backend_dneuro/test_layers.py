@@ -70,7 +70,16 @@ def _top1_last(b):
     return b.g.add(ops.ArgMax(name="top1_last", axis=1, select_last_index=True), [b.x]).output
 
 
+def _logistic(b):
+    # The quantizer's form of a Logistic activation: a table of the 8-bit input.
+    x = np.arange(-128, 128) * 0.05
+    table = np.clip(np.round(1 / (1 + np.exp(-x)) * 255), 0, 255).astype(np.uint8)
+    t = b.g.constant(table, "sigmoid_table")
+    return b.g.add(ops.Lookup(name="logistic", function="sigmoid"), [b.x, t]).output
+
+
 CASES = {
+    "logistic_table": _logistic,
     "top1_sorting": _top1,
     "top1_sorting_last_index": _top1_last,
     "conv_stride2_asymmetric_pads": _conv_asymmetric,

@@ -36,6 +36,7 @@ def _layer_context(layer: Layer, index: int, ids: dict[int, str]) -> dict:
            "rows": _c_array(layer.row_origin or (0,)), "cols": _c_array(layer.col_origin or (0,)),
            "weights": None, "requant": q is not None, "in_zp": q.in_zp if q else 0,
            "zp": q.zp if q else 0, "in_min": x.bounds[0], "last_index": layer.last_index}
+    ctx["table"] = None if layer.table is None else _c_array(layer.table)
     if layer.weights is not None:
         ctx.update(weights=_c_array(layer.weights), bias=_c_array(layer.bias))
     if q is not None:

@@ -30,6 +30,8 @@ from ...ir.ops.quant import per_channel
 from ..c.resize import resize_axis_nearest
 
 STREAM_DTYPES = (DType.I8, DType.U8, DType.I16)
+#: Functions of a ``lookup`` table read as DNeuro's Logistic activation.
+LOGISTIC_FUNCTIONS = ("sigmoid", "hard_sigmoid")
 
 
 @dataclass
@@ -93,6 +95,7 @@ class Layer:
     weights: np.ndarray | None = None      # [M, C or 1, KH, KW] int64
     bias: np.ndarray | None = None         # [M] int64
     requant: Requant | None = None
+    table: np.ndarray | None = None        # logistic: y = table[x - dtype_min(x)]
     # top1: the last of equal maxima wins (ArgMax's select_last_index).
     last_index: bool = False
     # Set by the allocation (allocation.py): parallel lanes of the tap loop.
@@ -315,6 +318,18 @@ class _Converters:
         r.layers.append(Layer(op.name, "top1", [x], out, ops=[op.label],
                               last_index=op.select_last_index))
 
+    def lookup(self, r: _Reader, op, _):
+        # DNeuro's Logistic activation; the quantizer's table of the 8-bit input makes it
+        # exact.  Tables of other functions (Tanh, Softplus...) have no DNeuro block.
+        if op.function not in LOGISTIC_FUNCTIONS:
+            r.refused.append(f"{op.label} (a table of {op.function or 'an unnamed function'};"
+                             " DNeuro's activations are Linear, Rectifier, Saturation, Logistic)")
+            return
+        x = r.stream(op.inputs[0], op)
+        out = r.new_stream(op.output)
+        r.layers.append(Layer(op.name, "logistic", [x], out, table=r.const(op.inputs[1]),
+                              ops=[op.label]))
+
     def concat(self, r: _Reader, op, _):
         inputs = [r.stream(v, op) for v in op.inputs]
         if op.axis not in (1, -3) or len({(s.height, s.width) for s in inputs}) != 1 or \
@@ -374,7 +389,7 @@ def read_network(graph: Graph, name: str) -> Network:
     if r.refused:
         raise UnsupportedError("dneuro has no block for: " + "; ".join(r.refused)
                                + " (supported: Conv incl. depthwise, Fc, max Pool, ElemWise "
-                                 "Sum, nearest Resize, Concat, Linear/Rectifier/Saturation, "
+                                 "Sum, nearest Resize, Concat, Linear/Rectifier/Saturation/Logistic, "
                                  "top-1 ArgMax)")
     if r.pending:
         names = ", ".join(sorted(r.pending))

@@ -122,6 +122,8 @@ def merge_block(layer: Layer, entity: str, data_bits: int, acc_bits: int) -> dic
          "ins": [{"C": s.channels, "signed": "true" if s.signed else "false"}
                  for s in layer.inputs],
          "requant": layer.requant is not None, "last_index": layer.last_index}
+    if layer.table is not None:
+        b.update(table=int_array(layer.table), offset=-layer.inputs[0].bounds[0])
     if layer.requant is not None:
         b.update(_requant_context(layer, y.channels, acc_bits))
     return b
