@@ -235,9 +235,9 @@ def cmd_eval(args) -> int:
     if args.output:
         from ..util.atomic import atomic_output_dir
         with atomic_output_dir(args.output) as folder:
-            written = write_outputs(folder, final, target_name=target.name,
+            written = write_outputs(folder, final, target=target,
                                     title=f"{Path(str(args.model)).name}: {final_label}",
-                                    extra_json=extra, no_display_label=target.no_display_label)
+                                    extra_json=extra)
         print(f"wrote {', '.join(written)} to {args.output}")
     return 0
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UnsupportedError
+from ..runtime.targets import Target
 from .evaluation import EvalResult
 
 #: Segmentation label maps written with -o (predicted and expected, side by side).
@@ -131,21 +132,39 @@ def confusion_png(result: EvalResult, path: Path, title: str) -> None:
     plt.close(figure)
 
 
-def label_map_pngs(result: EvalResult, folder: Path, no_display_label: int = -1) -> list[str]:
-    """estimated/target label maps of the first samples, one colour per target (black:
-    ignored, or the NoDisplayLabel)."""
+def label_colours(labels: np.ndarray, classes: int, target: Target,
+                  values: np.ndarray | None = None) -> np.ndarray:
+    """RGB [H, W, 3] in [0, 1] of a label map, coloured as N2D2 logs them: hue
+    (180 t / targets + LabelsHueOffset) mod 180 on OpenCV's 0..180 scale, full saturation;
+    brightness the estimated value (``EstimatedLabelsValueDisplay``); the NoDisplayLabel
+    nearly grey, ignored (or below ``ValueThreshold``) positions grey."""
+    from matplotlib.colors import hsv_to_rgb
+    labels = np.asarray(labels, np.int64)
+    hue = ((180 * np.maximum(labels, 0) // classes + target.labels_hue_offset) % 180) / 180.0
+    saturation = np.ones(labels.shape)
+    value = np.ones(labels.shape)
+    if values is not None and target.estimated_labels_value_display:
+        value = np.clip(values, 0.0, 1.0)
+    hidden = labels == target.no_display_label
+    saturation[hidden], value[hidden] = 10 / 255, 127 / 255
+    grey = labels < 0
+    if values is not None and target.value_threshold > 0:
+        grey |= values < target.value_threshold
+    hue[grey], saturation[grey], value[grey] = 0.0, 0.0, 127 / 255
+    return hsv_to_rgb(np.stack([hue, saturation, value], axis=-1))
+
+
+def label_map_pngs(result: EvalResult, folder: Path, target: Target) -> list[str]:
+    """Estimated and target label maps of the first samples, side by side."""
     plt = _pyplot()
     classes = result.scores.classes
-    colours = plt.get_cmap("tab20", max(classes, 2))(np.arange(max(classes, 2)))[:, :3]
     written = []
     for n in range(min(LABEL_MAPS, result.estimated_maps.shape[0])):
         figure, axes = plt.subplots(1, 2, figsize=(6, 3.2))
-        for ax, maps, what in ((axes[0], result.estimated_maps, "estimated"),
-                               (axes[1], result.target_maps, "target")):
-            labels = maps[n]
-            rgb = np.zeros(labels.shape + (3,))
-            shown = (labels >= 0) & (labels != no_display_label)
-            rgb[shown] = colours[labels[shown] % len(colours)]
+        panels = ((axes[0], label_colours(result.estimated_maps[n], classes, target,
+                                          result.estimated_values[n]), "estimated"),
+                  (axes[1], label_colours(result.target_maps[n], classes, target), "target"))
+        for ax, rgb, what in panels:
             ax.imshow(rgb, interpolation="nearest")
             ax.set_title(what)
             ax.axis("off")
@@ -157,8 +176,8 @@ def label_map_pngs(result: EvalResult, folder: Path, no_display_label: int = -1)
     return written
 
 
-def write_outputs(folder: Path, result: EvalResult, *, target_name: str, title: str,
-                  extra_json: dict | None = None, no_display_label: int = -1) -> list[str]:
+def write_outputs(folder: Path, result: EvalResult, *, target: Target, title: str,
+                  extra_json: dict | None = None) -> list[str]:
     """Write every output file into ``folder`` (an atomic output folder's temporary
     path); returns the names written."""
     data = metrics(result)
@@ -169,12 +188,12 @@ def write_outputs(folder: Path, result: EvalResult, *, target_name: str, title: 
     confusion_png(result, folder / "confusion.png", title)
     names = ["metrics.json", "confusion.csv", "confusion.png"]
     if result.table is not None:
-        log = folder / target_name / "labels_mapping.log.dat"
+        log = folder / target.name / "labels_mapping.log.dat"
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text(result.table.log())
         (log.parent / "labels_mapping_rules.log.dat").write_text(result.table.rules_log())
-        names += [f"{target_name}/labels_mapping.log.dat",
-                  f"{target_name}/labels_mapping_rules.log.dat"]
+        names += [f"{target.name}/labels_mapping.log.dat",
+                  f"{target.name}/labels_mapping_rules.log.dat"]
     if result.segmentation:
-        names += label_map_pngs(result, folder, no_display_label)
+        names += label_map_pngs(result, folder, target)
     return names

@@ -118,6 +118,7 @@ class EvalResult:
     loss_scores: str | None = None   # how the loss read the output
     estimated: np.ndarray | None = None         # best target [N] or [N, Ho, Wo]
     estimated_maps: np.ndarray | None = None    # segmentation: [N, Ho, Wo] best target
+    estimated_values: np.ndarray | None = None  # and its output value
     target_maps: np.ndarray | None = None
     table: LabelTable | None = None
     extra: dict = field(default_factory=dict)
@@ -186,6 +187,7 @@ class Evaluator:
                             estimated=estimated[:, 0])
         if segmentation:
             result.estimated_maps = estimated[:, 0]
+            result.estimated_values = values[:, 0]
             result.target_maps = targets
             if self.target.type == "TargetROIs":
                 result.extra["rois"] = self._rois(estimated[:, 0], values[:, 0], targets,

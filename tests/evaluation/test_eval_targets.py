@@ -201,3 +201,20 @@ def test_logistic_output_binary_threshold():
     # a multiclass loss on the one output sees the two classes (1 - p, p)
     evaluator.loss = get_loss("cross-entropy")
     assert evaluator.evaluate(p, y).loss == pytest.approx(bce, rel=1e-9)
+
+
+def test_label_map_colours_follow_n2d2():
+    """hue = (180 t / targets + LabelsHueOffset) mod 180 on OpenCV's scale (degrees / 2),
+    brightness = the estimated value, NoDisplayLabel nearly grey, ignore grey."""
+    from n2d2c.quantization.eval_report import label_colours
+    from n2d2c.runtime.targets import Target
+    labels = np.array([[0, 1, 2, -1]])
+    values = np.array([[1.0, 0.5, 1.0, 1.0]])
+    rgb = label_colours(labels, 4, Target(no_display_label=2), values)
+    np.testing.assert_allclose(rgb[0, 0], [1.0, 0.0, 0.0])            # hue 0: red
+    np.testing.assert_allclose(rgb[0, 1], [0.25, 0.5, 0.0])           # hue 90 deg at 50%
+    grey = 127 / 255
+    np.testing.assert_allclose(rgb[0, 3], [grey, grey, grey])
+    assert np.ptp(rgb[0, 2]) == pytest.approx(grey * 10 / 255)        # almost no colour
+    shifted = label_colours(np.array([[0]]), 4, Target(labels_hue_offset=120))
+    np.testing.assert_allclose(shifted[0, 0], [0.0, 0.0, 1.0], atol=1e-12)  # 120 x 2 deg: blue

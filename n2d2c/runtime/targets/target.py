@@ -48,6 +48,8 @@ class Target:
     masked_label: int = -1
     masked_label_value: bool = False
     value_threshold: float = 0.0
+    labels_hue_offset: int = 0                 # label map images: hue of target 0
+    estimated_labels_value_display: bool = True   # brightness = the estimated value
     properties: dict = field(default_factory=dict)   # the section's, for type-specific ones
 
     _PROPERTIES = {"TargetValue": ("target_value", float), "DefaultValue": ("default_value", float),
@@ -56,7 +58,9 @@ class Target:
                    "MaskLabelTarget": ("mask_label_target", str),
                    "MaskedLabel": ("masked_label", int),
                    "MaskedLabelValue": ("masked_label_value", _bool),
-                   "ValueThreshold": ("value_threshold", float)}
+                   "ValueThreshold": ("value_threshold", float),
+                   "LabelsHueOffset": ("labels_hue_offset", int),
+                   "EstimatedLabelsValueDisplay": ("estimated_labels_value_display", _bool)}
 
     @classmethod
     def from_section(cls, entry: dict) -> "Target":
