@@ -178,3 +178,15 @@ def test_host_helpers_run(digits, tmp_path):
     assert int(count) == len(lines) and int(channels) == 16
     wq = next(line for line in lines if line.startswith("/conv2/Conv.wq\t"))
     assert float(first) == pytest.approx(float(wq.split("\t")[1].split()[0]), rel=1e-7)
+
+
+def test_labelled_stimuli_for_the_success_rate(tmp_path):
+    data = np.load(FIXTURES / "digits_test.npz")
+    n2d2c.compile(FIXTURES / "digits_cnn.onnx", tmp_path / "p", backend="tensorrt",
+                  stimuli=5, stimuli_data=str(FIXTURES / "digits_test.npz"))
+    labels = (tmp_path / "p" / "stimuli" / "labels.txt").read_text().split()
+    assert [int(v) for v in labels] == data["y"][:5].tolist()
+    for k in range(5):
+        x = np.fromfile(tmp_path / "p" / "stimuli" / f"{k}.in0.bin", np.float32)
+        np.testing.assert_array_equal(x, data["x"][k].reshape(-1))
+    assert not (tmp_path / "p" / "stimuli" / "5.in0.bin").exists()

@@ -10,7 +10,7 @@ from pathlib import Path
 import jinja2
 import numpy as np
 
-from ...errors import UnsupportedError
+from ...errors import UnsupportedError, UsageError
 from ...ir import Graph, verify
 from ...version import __version__
 from ..c.project import random_input
@@ -151,10 +151,14 @@ def _stimuli_arrays(graph: Graph, opts: dict) -> tuple[list[dict], np.ndarray | 
     path = opts.get("stimuli_data")
     if path:
         from ...quantization.data import read_arrays, select_inputs
-        arrays = read_arrays(path)
-        labels = arrays.get("y")
-        samples = select_inputs({k: a for k, a in arrays.items() if k != "y"},
-                                [v.name for v in graph.inputs], path)
+        names = [v.name for v in graph.inputs]
+        samples = select_inputs(read_arrays(path), names, path)
+        labels = samples.pop("y", None)
+        if "x" in samples and names != ["x"]:  # the samples of a one-input graph
+            if len(names) != 1:
+                raise UsageError(f"stimuli_data '{path}' has one array 'x' for "
+                                 f"{len(names)} inputs; name the arrays after them")
+            samples = {names[0]: samples.pop("x")}
         count = len(next(iter(samples.values())))
         limit = int(opts["stimuli"]) if int(opts["stimuli"]) > 0 else count
         feeds = [{v.name: np.asarray(samples[v.name][i:i + 1], v.type.dtype.numpy)
