@@ -201,8 +201,7 @@ class Evaluator:
         from ..runtime.targets.rois import RoiOptions, roi_scores
         options = RoiOptions.from_properties(self.target.properties, self.target.name)
         return roi_scores(estimated, values, targets, classes, options,
-                          value_threshold=self.target.value_threshold,
-                          skip=self.target.no_display_label)
+                          value_threshold=self.target.value_threshold)
 
     def _masked(self, targets, estimated, values, mask_output):
         if mask_output is None:

@@ -1,14 +1,19 @@
 """TargetROIs at inference: bounding boxes from a pixel-wise segmentation by
-connected-component labelling, and their matching with the annotated regions.
+connected-component labelling, scored against the annotated regions as N2D2 does.
 
-Per target (except ``NoDisplayLabel`` when it is >= 0, usually the background), the
-macro-pixels estimated as that target (with a value >= ``ValueThreshold``) form 8-connected
-components; a component of fewer than ``MinSize`` macro-pixels is dropped, boxes closer than
-``MergeMaxHDist`` / ``MergeMaxVDist`` macro-pixels are merged, and boxes smaller than
-``FilterMinWidth`` x ``FilterMinHeight`` or outside the aspect-ratio (width / height) bounds
-``FilterMinAspectRatio`` / ``FilterMaxAspectRatio`` (0: no bound) are dropped.  The
-annotated regions are the connected components of the target map.  A box matches an
-unmatched annotation of its target with IoU >= ``MinOverlap`` (best IoU first).
+Target 0 is the background.  The macro-pixels estimated as each other target (with a value
+>= ``ValueThreshold``) form 8-connected components; a component of fewer than ``MinSize``
+macro-pixels is dropped; boxes smaller than ``FilterMinWidth`` x ``FilterMinHeight`` or
+outside the aspect-ratio (width / height) bounds ``FilterMinAspectRatio`` /
+``FilterMaxAspectRatio`` (0: no bound) are dropped, then boxes of a target closer than
+``MergeMaxHDist`` / ``MergeMaxVDist`` macro-pixels are merged.  A box's score is the mean
+estimated value of its target's macro-pixels inside it.  The annotated regions are the
+connected components of the target map (n2d2c reads no ROI annotation files).
+
+Matching, best score first: a box takes the annotation of highest IoU above ``MinOverlap``
+(whatever its target); a later box taking an annotation already taken is a duplicate and
+not counted.  The ROI confusion matrix counts (annotation target, box target) per match,
+(0, box target) per unmatched box and (annotation target, 0) per missed annotation.
 """
 
 from __future__ import annotations
@@ -57,7 +62,7 @@ class Box:
 
 @dataclass(frozen=True)
 class RoiOptions:
-    min_size: int = 1
+    min_size: int = 0
     min_overlap: float = 0.5
     filter_min_height: int = 0
     filter_min_width: int = 0
@@ -128,49 +133,63 @@ def _kept(box: Box, o: RoiOptions) -> bool:
 
 
 def estimated_rois(estimated: np.ndarray, values: np.ndarray, targets: int, options: RoiOptions,
-                   *, value_threshold: float = 0.0, skip: int = -1) -> list[Box]:
-    """The boxes of one estimated map [H, W] (best target per macro-pixel, its value)."""
-    boxes = []
-    for t in range(targets):
-        if t == skip:
-            continue
-        found = components((estimated == t) & (values >= value_threshold), t, options.min_size)
-        boxes += [b for b in _merge(found, options.merge_max_h_dist, options.merge_max_v_dist)
-                  if _kept(b, options)]
-    return boxes
+                   *, value_threshold: float = 0.0) -> list[tuple[Box, float]]:
+    """(box, score) of one estimated map [H, W] (best target per macro-pixel, its value),
+    best score first."""
+    scored = []
+    for t in range(1, targets):                       # 0: the background
+        shown = (estimated == t) & (values >= value_threshold)
+        found = [b for b in components(shown, t, options.min_size) if _kept(b, options)]
+        for box in _merge(found, options.merge_max_h_dist, options.merge_max_v_dist):
+            inside = shown[box.top:box.bottom, box.left:box.right]
+            score = float(values[box.top:box.bottom, box.left:box.right][inside].mean())
+            scored.append((box, score))
+    return sorted(scored, key=lambda item: -item[1])
 
 
-def annotated_rois(target_map: np.ndarray, targets: int, *, skip: int = -1) -> list[Box]:
-    return [b for t in range(targets) if t != skip for b in components(target_map == t, t)]
+def annotated_rois(target_map: np.ndarray, targets: int) -> list[Box]:
+    return [b for t in range(1, targets) for b in components(target_map == t, t)]
 
 
-def match(estimated: list[Box], annotated: list[Box], min_overlap: float) -> int:
-    """How many estimated boxes match an annotation of their target (each annotation at
-    most once, best IoU first)."""
-    pairs = sorted(((e.iou(a), i, j) for i, e in enumerate(estimated)
-                    for j, a in enumerate(annotated) if e.target == a.target),
-                   key=lambda p: (-p[0], p[1], p[2]))
-    used_e, used_a = set(), set()
-    for iou, i, j in pairs:
-        if iou < min_overlap:
-            break
-        if i not in used_e and j not in used_a:
-            used_e.add(i)
-            used_a.add(j)
-    return len(used_e)
+def match(boxes: list[Box], annotated: list[Box], min_overlap: float, confusion: np.ndarray):
+    """Add one image's matches to ``confusion`` [targets, targets]; returns the number of
+    duplicate boxes.  ``boxes`` come best score first."""
+    taken: set[int] = set()
+    duplicates = 0
+    for box in boxes:
+        best, best_iou = None, min_overlap
+        for j, truth in enumerate(annotated):
+            iou = box.iou(truth)
+            if iou > best_iou:
+                best, best_iou = j, iou
+        if best is None:
+            confusion[0, box.target] += 1             # a false alarm
+        elif best in taken:
+            duplicates += 1
+        else:
+            taken.add(best)
+            confusion[annotated[best].target, box.target] += 1
+    for j, truth in enumerate(annotated):
+        if j not in taken:
+            confusion[truth.target, 0] += 1           # a miss
+    return duplicates
 
 
 def roi_scores(estimated_maps, value_maps, target_maps, targets: int, options: RoiOptions, *,
-               value_threshold: float = 0.0, skip: int = -1) -> dict:
-    """ROI counts and precision/recall over a data set of [N, H, W] maps."""
-    found = annotated = matched = 0
+               value_threshold: float = 0.0) -> dict:
+    """The ROI confusion matrix, counts and precision/recall over [N, H, W] maps."""
+    confusion = np.zeros((targets, targets), np.int64)
+    found = annotated = duplicates = 0
     for est, val, tgt in zip(estimated_maps, value_maps, target_maps):
-        boxes = estimated_rois(est, val, targets, options, value_threshold=value_threshold,
-                               skip=skip)
-        truth = annotated_rois(tgt, targets, skip=skip)
+        boxes = [b for b, _ in estimated_rois(est, val, targets, options,
+                                              value_threshold=value_threshold)]
+        truth = annotated_rois(tgt, targets)
         found += len(boxes)
         annotated += len(truth)
-        matched += match(boxes, truth, options.min_overlap)
-    return {"estimated": found, "annotated": annotated, "matched": matched,
-            "precision": matched / found if found else None,
-            "recall": matched / annotated if annotated else None}
+        duplicates += match(boxes, truth, options.min_overlap, confusion)
+    correct = int(np.trace(confusion[1:, 1:]))
+    counted = found - duplicates
+    return {"estimated": found, "annotated": annotated, "matched": correct,
+            "duplicates": duplicates, "confusion": confusion.tolist(),
+            "precision": correct / counted if counted else None,
+            "recall": correct / annotated if annotated else None}
