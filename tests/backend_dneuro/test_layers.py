@@ -134,3 +134,35 @@ def test_weights_change_the_rtl_output(tmp_path):
         outs.append((out / "expected" / "output.txt").read_text())
     assert outs[0] != outs[1]
     assert np.loadtxt(tmp_path / "s1" / "stimuli" / "input.txt").size == 75
+
+
+@pytest.mark.parametrize("binary", [False, True], ids=["classes", "binary"])
+def test_output_map_to_rgb(tmp_path, binary):
+    """OutputMapToRGB colours the class map (top-1 of 4 classes, or a one-channel map above
+    OutputMapToRGBBinaryThreshold); the background class is black. GHDL and the emulator
+    equal the numpy colouring of the simulator's output."""
+    b = Builder("rgb", (1, 3, 5, 5), seed=3)
+    scores = b.conv(b.x, 1 if binary else 4, 3, shift=10)
+    out = export(b.done(scores), tmp_path / "rgb", frames=2, output_map_to_rgb=True,
+                 output_map_to_rgb_color_masks="ff0000 00ff00 0000ff 123456",
+                 output_map_to_rgb_background_class=1, output_map_to_rgb_binary_threshold=3)
+    check_all(out, gap=30, stall=30)
+    from n2d2c.runtime import simulate
+    assert manifest(out)["output"]["channels"] == 3
+    rgb = np.loadtxt(out / "expected" / "output.txt", dtype=np.int64)
+    # The colours are the table's: recomputed here from the simulator's scores.
+    scores_value = b.g.outputs[0].producer.inputs[0]
+    frames = []
+    stimuli = np.loadtxt(out / "stimuli" / "input.txt", dtype=np.int64)
+    for k in range(2):
+        sim = simulate(b.g.view([scores_value]), {"x": _dequantized(stimuli[25 * k:25 * (k + 1)])})
+        s = np.asarray(sim[scores_value.name]).reshape(-1, 25)
+        cls = (s[0] > 3).astype(int) if binary else np.argmax(s, axis=0)
+        table = np.array([[255, 0, 0], [0, 0, 0], [0, 0, 255], [0x12, 0x34, 0x56]])
+        frames.append(table[cls])
+    np.testing.assert_array_equal(rgb, np.concatenate(frames))
+
+
+def _dequantized(pixels):
+    """Float inputs that quantize (scale 0.05) back to these i8 pixels exactly."""
+    return (pixels.T.reshape(1, 3, 5, 5) * 0.05).astype(np.float32)

@@ -28,6 +28,14 @@ OPTIONS = (
                   "frames-per-second estimate"),
     BackendOption("accumulation_nb_bits", 0, "AccumulationNbBits: accumulator width (0: "
                   "2*data length + 4, widened to what every layer needs to be exact)"),
+    BackendOption("output_map_to_rgb", False, "OutputMapToRGB: add a block colouring the "
+                  "output's classes (top-1, or a binary threshold) as RGB"),
+    BackendOption("output_map_to_rgb_color_masks", "", "OutputMapToRGBColorMasks: RRGGBB hex "
+                  "colours, one per class (default: a fixed palette)"),
+    BackendOption("output_map_to_rgb_background_class", -1, "OutputMapToRGBBackgroundClass: "
+                  "the class drawn transparent (0, 0, 0)"),
+    BackendOption("output_map_to_rgb_binary_threshold", 0, "OutputMapToRGBBinaryThreshold: a "
+                  "one-channel output is class 1 above it"),
     BackendOption("export_parameters", "", "N2D2 -export-parameters INI file with the keys "
                   "above (NbDSPs = 128 ...); -X options given override it"),
     BackendOption("fifo_depth", 1, "G_FIFO_DEPTH the estimate assumes"),

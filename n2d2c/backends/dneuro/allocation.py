@@ -28,6 +28,10 @@ class Parameters:
     estimation_frequency: float = 200.0   # MHz
     accumulation_nb_bits: int = 0     # 0: 2*data length + 4, widened to what is exact
     fifo_depth: int = 1
+    output_map_to_rgb: bool = False
+    output_map_to_rgb_color_masks: str = ""
+    output_map_to_rgb_background_class: int = -1
+    output_map_to_rgb_binary_threshold: int = 0
 
 
 def _initial_lanes(layer: Layer) -> int:

@@ -35,7 +35,8 @@ def _layer_context(layer: Layer, index: int, ids: dict[int, str]) -> dict:
            "pixels": y.pixels, "out_size": y.pixels * y.channels,
            "rows": _c_array(layer.row_origin or (0,)), "cols": _c_array(layer.col_origin or (0,)),
            "weights": None, "requant": q is not None, "in_zp": q.in_zp if q else 0,
-           "zp": q.zp if q else 0, "in_min": x.bounds[0], "last_index": layer.last_index}
+           "zp": q.zp if q else 0, "in_min": x.bounds[0], "last_index": layer.last_index,
+           "threshold": layer.threshold}
     ctx["table"] = None if layer.table is None else _c_array(layer.table)
     if layer.weights is not None:
         ctx.update(weights=_c_array(layer.weights), bias=_c_array(layer.bias))

@@ -95,7 +95,8 @@ class Layer:
     weights: np.ndarray | None = None      # [M, C or 1, KH, KW] int64
     bias: np.ndarray | None = None         # [M] int64
     requant: Requant | None = None
-    table: np.ndarray | None = None        # logistic: y = table[x - dtype_min(x)]
+    table: np.ndarray | None = None        # logistic: y = table[x - dtype_min(x)]; rgb: colours
+    threshold: int | None = None           # rgb of a binary map: class = x > threshold
     # top1: the last of equal maxima wins (ArgMax's select_last_index).
     last_index: bool = False
     # Set by the allocation (allocation.py): parallel lanes of the tap loop.

@@ -28,12 +28,17 @@ from .allocation import Parameters, allocate, estimate, report_text
 from .emulator import emulator_source, file_stem
 from .hardware import accumulator_bound, signed_bits
 from .layers import Network, read_network
+from .rgb import add_rgb_output, reference
 from .rtl import network_files, render, timeout_cycles
 
 #: N2D2 export-parameter keys and the Parameters field each sets.
 PARAMETER_KEYS = {"NbDSPs": "nb_dsps", "NbMemoryBytes": "nb_memory_bytes", "Network": "network",
                   "EstimationFrequency": "estimation_frequency",
-                  "AccumulationNbBits": "accumulation_nb_bits"}
+                  "AccumulationNbBits": "accumulation_nb_bits",
+                  "OutputMapToRGB": "output_map_to_rgb",
+                  "OutputMapToRGBColorMasks": "output_map_to_rgb_color_masks",
+                  "OutputMapToRGBBackgroundClass": "output_map_to_rgb_background_class",
+                  "OutputMapToRGBBinaryThreshold": "output_map_to_rgb_binary_threshold"}
 
 
 def read_parameters_file(path: str) -> dict[str, str]:
@@ -55,6 +60,12 @@ def read_parameters_file(path: str) -> dict[str, str]:
     return found
 
 
+def _typed(default, value):
+    if isinstance(default, bool) and isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return type(default)(value)
+
+
 def parameters(opts: dict) -> Parameters:
     """Export parameters: the file's (``export_parameters``), then the -X options given."""
     values = {}
@@ -65,7 +76,7 @@ def parameters(opts: dict) -> Parameters:
         if opts.get(field) not in (None, getattr(defaults, field)):
             values[field] = opts[field]
     try:
-        typed = {k: type(getattr(defaults, k))(v) for k, v in values.items()}
+        typed = {k: _typed(getattr(defaults, k), v) for k, v in values.items()}
     except ValueError as err:
         raise InputError(f"dneuro export parameter: {err}") from None
     return replace(defaults, fifo_depth=int(opts.get("fifo_depth", 1)), **typed)
@@ -115,12 +126,16 @@ def simulate_streams(graph: Graph, network: Network, frames: int, seed: int):
     from ...runtime import simulate
     values = {v.name: v for v in graph.values()}
     names = [network.input.name] + [layer.output.name for layer in network.layers]
-    view = graph.view([values[n] for n in dict.fromkeys(names)])
+    view = graph.view([values[n] for n in dict.fromkeys(names) if n in values])
     rng = np.random.default_rng(seed)
     results = []
     for _ in range(frames):
         feeds = {v.name: random_input(rng, v) for v in graph.inputs}
-        results.append(dict(simulate(view, feeds)))
+        frame = dict(simulate(view, feeds))
+        for layer in network.layers:     # the blocks without an IR op (OutputMapToRGB)
+            if layer.output.name not in frame:
+                frame[layer.output.name] = reference(layer, frame[layer.inputs[0].name])
+        results.append(frame)
     return results
 
 
@@ -128,6 +143,10 @@ def write_project(graph: Graph, out_dir: Path, options: CompileOptions, opts: di
     verify(graph)
     params = parameters(opts)
     network = read_network(graph, graph.name)
+    if params.output_map_to_rgb:
+        add_rgb_output(network, params.output_map_to_rgb_color_masks,
+                       params.output_map_to_rgb_background_class,
+                       params.output_map_to_rgb_binary_threshold)
     dl = data_length(network)
     acc = accumulator_length(network, dl, params.accumulation_nb_bits)
     allocate(network, params)
