@@ -16,10 +16,6 @@ REFUSED_CASES = {
     "unpool_3x3_s2_pad_shape": "max_pool2d_with_indices",
     "gather_runtime_indices": "max_pool2d_with_indices",
     "cast_f32_int16_f32": "no i16 tensors",
-    "argmax_axis0_keep1_last1": "select_last_index",
-    "argmax_axis2_keep0_last1": "select_last_index",
-    "argmin_axis0_keep1_last1": "select_last_index",
-    "argmin_axis2_keep0_last1": "select_last_index",
 }
 
 

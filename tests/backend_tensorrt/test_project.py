@@ -190,3 +190,54 @@ def test_labelled_stimuli_for_the_success_rate(tmp_path):
         x = np.fromfile(tmp_path / "p" / "stimuli" / f"{k}.in0.bin", np.float32)
         np.testing.assert_array_equal(x, data["x"][k].reshape(-1))
     assert not (tmp_path / "p" / "stimuli" / "5.in0.bin").exists()
+
+
+KERNEL_ON_HOST = r"""
+// The plugin kernel text compiled as host C++: one "thread" walks the grid-stride loop.
+#include <cmath>
+#include <cstdio>
+#include <vector>
+#define __device__
+#define __forceinline__ inline
+#define __global__
+#define __restrict__
+#include <math.h>  // expf, log1pf, tanhf as CUDA spells them
+struct Index { unsigned x; };
+static const Index blockIdx{0}, threadIdx{0}, blockDim{1}, gridDim{1};
+#include "unary_kernels.cu"
+int main() {
+    std::vector<float> x;
+    float v;
+    while (std::scanf("%f", &v) == 1) x.push_back(v);
+    std::vector<float> y(x.size());
+    n2d2c_unary_f32(x.data(), y.data(), (long long)x.size(), OP);
+    for (float r : y) std::printf("%.9g\n", r);
+}
+"""
+
+
+def test_plugin_kernel_math_matches_the_simulator(digits, tmp_path):
+    """The CUDA text of each plugin function, run on the CPU against the simulator."""
+    from support import require_tool
+    from n2d2c.backends.tensorrt.coverage import PLUGIN_UNARY
+    from n2d2c.ir import parse_graph
+    from n2d2c.runtime import simulate
+    require_tool("g++")
+    (tmp_path / "host.cpp").write_text(KERNEL_ON_HOST)
+    x = np.concatenate([np.linspace(-30, 30, 601), [0.0, 1e-7, -1e-7, 20.0, 20.5, 88.0,
+                                                    -88.0]]).astype(np.float32)
+    for name, (code, _, _) in PLUGIN_UNARY.items():
+        exe = tmp_path / name
+        subprocess.run(["g++", "-std=c++17", "-O1", f"-DOP={code}",
+                        f"-I{digits / 'plugins'}", str(tmp_path / "host.cpp"), "-o", str(exe)],
+                       check=True)
+        out = subprocess.run([str(exe)], input="\n".join(map(repr, x.tolist())),
+                             capture_output=True, text=True, check=True).stdout.split()
+        graph = parse_graph(f"""
+graph @g(%x: tensor<{x.size}xf32>) {{
+  %y = {name}(%x) : tensor<{x.size}xf32>
+  return %y
+}}""")
+        want = simulate(graph, {"x": x})["y"]
+        np.testing.assert_allclose(np.array(out, np.float32), want, rtol=2e-6, atol=1e-6,
+                                   err_msg=name)

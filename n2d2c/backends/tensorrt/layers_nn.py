@@ -163,10 +163,22 @@ def _reduce(w: NetworkWriter, op):
 
 @handles("argmax", "argmin")
 def _arg(w: NetworkWriter, op):
-    if op.select_last_index:
-        raise UnsupportedError(f"{op.label}: select_last_index is not mapped to TensorRT")
     x = op.inputs[0]
     axis = normalize_axis(op, op.axis, x.type.rank)
     kind = "kMAX" if op.OP_NAME == "argmax" else "kMIN"
-    w.result(op, f"b.topkIndex({w.tensor(x)}, TopKOperation::{kind}, {axis}, "
-                 f"{str(bool(op.keepdims)).lower()}, {w.label(op)})")
+    label, keep = w.label(op), str(bool(op.keepdims)).lower()
+    t = w.tensor(x)
+    if not op.select_last_index:
+        w.result(op, f"b.topkIndex({t}, TopKOperation::{kind}, {axis}, {keep}, {label})")
+        return
+    # The last extreme is the first one of the reversed axis: index = n - 1 - that.
+    last = x.shape[axis] - 1
+    start = [last if a == axis else 0 for a in range(x.type.rank)]
+    stride = [-1 if a == axis else 1 for a in range(x.type.rank)]
+    reversed_ = (f"b.slice({t}, {_dims(start)}, {w.dims(x.shape, w.batch.is_batched(x))}, "
+                 f"{_dims(stride)}, SampleMode::kSTRICT_BOUNDS, 0.0f, {label})")
+    rank = op.outputs[0].type.rank
+    file = w.extra_file(f"{op.label}.last", np.full((1,) * rank, last, np.int64))
+    top = f"b.topkIndex({reversed_}, TopKOperation::{kind}, {axis}, {keep}, {label})"
+    w.result(op, f"b.binary(b.constant({cstr(file)}, {_dims((1,) * rank)}, DataType::kINT64), "
+                 f"{top}, ElementWiseOperation::kSUB, {label})")
