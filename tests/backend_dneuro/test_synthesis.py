@@ -22,15 +22,32 @@ def cell_counts(stat: str) -> dict[str, int]:
     return {name: int(n) for name, n in re.findall(r"^\s+(\w+)\s+(\d+)$", top, re.M)}
 
 
+def _netlist(out) -> str:
+    subprocess.run(["make", "-s", "-C", str(out), "build/network.v"], check=True,
+                   capture_output=True)
+    return (out / "build" / "network.v").read_text()
+
+
 def test_ghdl_synth_elaborates_every_network(tmp_path):
     require_tool("ghdl", "make")
-    for name, build in (("residual", models.residual_block),
-                        ("dw_separable", models.depthwise_separable)):
-        out = export(build(), tmp_path / name, frames=1)
-        subprocess.run(["make", "-s", "-C", str(out), "build/network.v"], check=True,
-                       capture_output=True)
-        netlist = (out / "build" / "network.v").read_text()
-        assert re.search(r"^module network\b", netlist, re.M)
+    for name, build in models.NETWORKS.items():
+        if name != "quantized_lenet28":
+            netlist = _netlist(export(build(), tmp_path / name, frames=1))
+            assert re.search(r"^module network\b", netlist, re.M)
+
+
+def test_ghdl_synth_elaborates_every_block_kind(tmp_path):
+    """Each block of test_layers (and OutputMapToRGB) through ghdl --synth."""
+    require_tool("ghdl", "make")
+    from .test_layers import CASES
+    kinds = set()
+    for name, case in sorted(CASES.items()):
+        b = Builder(name, (1, 3, 5, 5), seed=len(name))
+        out = export(b.done(case(b)), tmp_path / name, frames=1, output_map_to_rgb=True)
+        kinds.update(layer["kind"] for layer in manifest(out)["layers"])
+        assert re.search(r"^module network\b", _netlist(out), re.M), name
+    assert kinds == {"conv", "depthwise", "maxpool", "resize", "sum", "scale", "concat",
+                     "top1", "logistic", "rgb"}
 
 
 def test_yosys_xilinx_flow_maps_one_dsp_per_mac_lane(tmp_path):
