@@ -184,3 +184,17 @@ def hard_swish(xp, op, x):
 @array_kernel(ops.Swish)
 def swish(xp, op, x):
     return (x / (1.0 + xp.exp(-x * x.dtype.type(op.alpha)))).astype(x.dtype)
+
+
+@array_kernel(ops.LRN)
+def lrn(xp, op, x):
+    # Sum of squares over channels [c - floor((size-1)/2), c + ceil((size-1)/2)] (ONNX),
+    # as a running sum along the channel axis.
+    size = int(op.size)
+    before, after = (size - 1) // 2, size - 1 - (size - 1) // 2
+    squares = x.astype(xp.float64) ** 2
+    padded_ = xp.pad(squares, [(0, 0), (before + 1, after)] + [(0, 0)] * (x.ndim - 2))
+    running = xp.cumsum(padded_, axis=1)
+    channels = x.shape[1]
+    total = running[:, size:size + channels] - running[:, :channels]
+    return (x / (op.bias + op.alpha / size * total) ** op.beta).astype(xp.float32)
