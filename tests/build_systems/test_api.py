@@ -38,8 +38,8 @@ def test_compile_result_lists_arena_and_files(lenet_path, tmp_path):
     assert f"constexpr long ARENA_BYTES = {result.arena_bytes};" in header
     assert result.sizes["arena"] == result.arena_bytes > 0
     assert result.memory["lower_bound"] <= result.arena_bytes
-    proc = subprocess.run(["make", "-s", "-C", str(result.output_dir)], capture_output=True,
-                          text=True, timeout=600)
+    proc = subprocess.run(["make", "-s", "-C", str(result.output_dir), "OPT=-O0"],
+                          capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     run = subprocess.run([str(result.output_dir / "bin" / "run_test")], capture_output=True,
                          text=True, timeout=120, cwd=result.output_dir)

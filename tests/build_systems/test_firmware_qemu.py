@@ -53,6 +53,7 @@ def test_firmware_qemu(tmp_path):
     np.testing.assert_allclose(qemu_outputs(fw), reference_output(fw / "model.onnx"),
                                rtol=1e-4, atol=1e-6)
 
-    # Another n2d2c command line (the chip) regenerates the project too.
-    retargeted = run(["make", "MCU=stm32f7"], fw)
-    assert "-X mcu=stm32f7" in retargeted
+    # Another n2d2c command line (the chip) regenerates the project too (-n: the
+    # commands make would run).
+    retargeted = run(["make", "-n", "MCU=stm32f7"], fw)
+    assert "n2d2c compile" in retargeted and "-X mcu=stm32f7" in retargeted
