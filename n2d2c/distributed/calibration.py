@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from ..errors import UsageError
 from ..ir import Graph
-from ..quantization.calibration import (CalibrationStats, ShardCalibrator, merge_counts,
-                                        merge_ranges)
+from ..quantization.calibration import (CalibrationStats, ShardCalibrator, graph_fingerprint,
+                                        merge_counts, merge_ranges)
 from .data import DataRef, feeds_of
-from .tasks import run_tasks, spans
+from .tasks import run_tasks, share, spans
 
 #: Shards per worker: enough that a slow or lost worker delays the end little.
 SHARDS_PER_WORKER = 4
@@ -20,46 +20,68 @@ def calibrate_distributed(client, graph: Graph, data: DataRef, *,
                           shards: int | None = None) -> tuple[CalibrationStats, int]:
     """Statistics of every float activation of ``graph`` (the quantizer's prepared
     float graph) over ``data``, computed on ``client``'s workers; returns the stats
-    and the number of task retries that happened."""
-    count = run_tasks(client, _feed_count, [(data,)], description="calibration data",
-                      shared=[graph])
+    and the number of task retries that happened.
+
+    Each shard's histogram task prefers the worker that ran its range task: that
+    worker kept the shard's simulated values (within ``KEEP_BYTES``) and fills the
+    histograms without simulating again, as a single process does."""
+    token = graph_fingerprint(graph)
+    shared = [share(client, graph)]
+    count = run_tasks(client, _feed_count, [(token, data)], description="calibration data",
+                      shared=shared)
     total = count.results[0]
     if not total:
         raise UsageError("calibration needs at least one sample")
     workers = max(1, len(client.scheduler_info().get("workers", {})))
     plan = spans(total, shards or workers * SHARDS_PER_WORKER)
-    ranges = run_tasks(client, _shard_ranges, [(data, a, b) for a, b in plan],
-                       description="calibration ranges", shared=[graph])
+    ranges = run_tasks(client, _shard_ranges, [(token, data, a, b) for a, b in plan],
+                       description="calibration ranges", shared=shared)
     merged = merge_ranges(ranges.results)
-    counts = run_tasks(client, _shard_histograms, [(data, a, b, merged) for a, b in plan],
-                       description="calibration histograms", shared=[graph])
+    counts = run_tasks(client, _shard_histograms,
+                       [(token, data, a, b, merged) for a, b in plan],
+                       description="calibration histograms", shared=shared,
+                       prefer=ranges.where)
     stats = ShardCalibrator(graph).stats(merged, merge_counts(counts.results), total)
     return stats, count.retries + ranges.retries + counts.retries
 
 
 # -- worker side -----------------------------------------------------------------------
-def _feed_count(graph: Graph, data: DataRef) -> int:
+#: Simulated values a worker keeps between a shard's two sweeps.
+KEEP_BYTES = 256 << 20
+_CALIBRATORS: dict[str, ShardCalibrator] = {}
+_KEPT: dict[tuple, list] = {}
+
+
+def _calibrator(graph: Graph, token: str) -> ShardCalibrator:
+    """One calibrator (and its compiled simulator) per graph per worker process."""
+    if token not in _CALIBRATORS:
+        _CALIBRATORS.clear()
+        _KEPT.clear()
+        _CALIBRATORS[token] = ShardCalibrator(graph)
+    return _CALIBRATORS[token]
+
+
+def _feed_count(graph: Graph, token: str, data: DataRef) -> int:
     return len(feeds_of(graph, data))
 
 
-def _shard_ranges(graph: Graph, data: DataRef, start: int, stop: int):
-    return _calibrator(graph).ranges(feeds_of(graph, data)[start:stop])
+def _shard_ranges(graph: Graph, token: str, data: DataRef, start: int, stop: int):
+    shard = _calibrator(graph, token)
+    feeds = feeds_of(graph, data)[start:stop]
+    kept_bytes = sum(len(v) for v in _KEPT.values()) * shard.bytes_per_sample()
+    keep = [] if kept_bytes + len(feeds) * shard.bytes_per_sample() <= KEEP_BYTES else None
+    ranges = shard.ranges(feeds, keep)
+    if keep is not None:
+        _KEPT[(token, data, start, stop)] = keep
+    return ranges
 
 
-def _shard_histograms(graph: Graph, data: DataRef, start: int, stop: int, ranges):
-    return _calibrator(graph).histograms(feeds_of(graph, data)[start:stop], ranges)
-
-
-_CALIBRATORS: dict[int, ShardCalibrator] = {}
-
-
-def _calibrator(graph: Graph) -> ShardCalibrator:
-    """One calibrator (and its compiled simulator) per graph per worker process."""
-    key = id(graph)
-    if key not in _CALIBRATORS:
-        _CALIBRATORS.clear()
-        _CALIBRATORS[key] = ShardCalibrator(graph)
-    return _CALIBRATORS[key]
+def _shard_histograms(graph: Graph, token: str, data: DataRef, start: int, stop: int, ranges):
+    shard = _calibrator(graph, token)
+    kept = _KEPT.pop((token, data, start, stop), None)
+    if kept is not None:
+        return shard.histograms(kept, ranges, simulated=True)
+    return shard.histograms(feeds_of(graph, data)[start:stop], ranges)
 
 
 def cluster_calibrator(client, data: DataRef):

@@ -173,7 +173,15 @@ class ShardCalibrator:
         self.bins = bins
         self.values = observable_values(graph)
         self.names = [v.name for v in self.values]
-        self.runner = ValueRunner(graph, self.values)
+        self._runner: ValueRunner | None = None
+
+    @property
+    def runner(self) -> ValueRunner:
+        """The simulator of the observed values, built when a sweep first needs it
+        (merging shards' results needs none)."""
+        if self._runner is None:
+            self._runner = ValueRunner(self.graph, self.values)
+        return self._runner
 
     def bytes_per_sample(self) -> int:
         return sum(v.type.size * 8 for v in self.values)
