@@ -90,70 +90,18 @@ def _samples_and_labels(args, graph):
 def _choose_target(args, graph):
     """([output index, mask output index if any], Target) from --target, the INI target
     sections and the flags."""
-    from ..runtime.targets import Target
-    sections = graph.metadata.get("targets", {}) if hasattr(graph, "metadata") else {}
-    names = [v.name for v in graph.outputs]
-    entries = [(names.index(value), entry) for value, items in sections.items()
-               if value in names for entry in items]
-    chosen = None
-    if args.target:
-        for index, entry in entries:
-            if args.target in (entry["section"], entry["cell"], names[index]):
-                chosen = (index, Target.from_section(entry))
-                break
-        else:
-            if args.target not in names:
-                known = [e["section"] for _, e in entries] + names
-                raise UsageError(f"--target {args.target}: no such output or target",
-                                 hint="known: " + ", ".join(known))
-            chosen = (names.index(args.target), Target(name=args.target))
-    elif entries:
-        index, entry = entries[0]
-        chosen = (index, Target.from_section(entry))
-    else:
-        chosen = (0, Target(name=f"{names[0]}.Target"))
-    index, target = chosen
-    for flag, attr in (("top_n", "top_n"), ("weak_target", "weak_target"),
-                       ("binary_threshold", "binary_threshold")):
+    from ..quantization.eval_setup import select_target
+    indices, target = select_target(graph, args.target)
+    for flag in ("top_n", "weak_target", "binary_threshold"):
         if getattr(args, flag) is not None:
-            setattr(target, attr, getattr(args, flag))
-    if target.top_n < 1:
-        raise UsageError(f"--top-n {target.top_n}: must be at least 1")
-    return [index] + _mask_index(target, entries, names), target
-
-
-def _mask_index(target, entries, names) -> list[int]:
-    """[the output index of the target's MaskLabelTarget] when it masks, else []."""
-    if target.masked_label < 0:
-        return []
-    wanted = target.mask_label_target
-    for index, entry in entries:
-        if wanted in (entry["section"], entry["cell"]):
-            return [index]
-    if wanted in names:
-        return [names.index(wanted)]
-    raise UsageError(f"[{target.name}]MaskLabelTarget={wanted!r}: no such target or output",
-                     hint="known: " + ", ".join([e["section"] for _, e in entries] + names))
+            setattr(target, flag, getattr(args, flag))
+    return indices, target
 
 
 def _evaluator(args, graph, index, target):
-    from ..quantization.evaluation import Evaluator, output_activation
-    from ..runtime.losses import get_loss
-    from ..runtime.targets import LabelsMapping, read_label_names
-    mapping_path = args.labels_mapping or target.labels_mapping
-    mapping = LabelsMapping.read(mapping_path) if mapping_path else None
-    names = read_label_names(args.labels) if args.labels else None
-    shape = graph.outputs[index].shape
-    outputs = shape[1] if len(shape) >= 2 else 1
-    loss = get_loss(args.loss) if args.loss else None
-    # refuse what cannot work before the (possibly long) run
-    if outputs > 1 and target.top_n > outputs:
-        raise UsageError(f"[{target.name}]TopN={target.top_n} exceeds the {outputs} outputs")
-    if loss is not None and loss.kind.reads == "gaussian":
-        raise UsageError(f"loss '{loss.name}' compares two distributions; it does not score "
-                         f"a network's output against labels")
-    return Evaluator(target, outputs=outputs, activation=output_activation(graph, index),
-                     loss=loss, mapping=mapping, label_names=names)
+    from ..quantization.eval_setup import make_evaluator
+    return make_evaluator(graph, index, target, loss=args.loss,
+                          labels_mapping=args.labels_mapping, label_names=args.labels)
 
 
 # -- execution ---------------------------------------------------------------------------
