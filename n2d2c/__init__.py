@@ -14,7 +14,7 @@ Library use::
 
 from __future__ import annotations
 
-from .api import CompileResult, GeneratedFile, compile, load, run  # noqa: A004
+from .api import CompileResult, GeneratedFile, compile, evaluate, load, run  # noqa: A004
 from .errors import N2D2CError
 from .passes.registry import declare_pass
 from .version import __version__
@@ -35,4 +35,4 @@ def __getattr__(name: str):
 
 
 __all__ = ["CompileResult", "GeneratedFile", "N2D2CError", "Pipeline", "QuantizationOptions",
-           "__version__", "compile", "load", "run"]
+           "__version__", "compile", "evaluate", "load", "run"]

@@ -52,6 +52,43 @@ def run(model: str | os.PathLike | Graph, inputs: Mapping[str, np.ndarray] | np.
     return simulate(graph, arrays)
 
 
+def evaluate(model: str | os.PathLike | Graph, x, y, *, loss: str | None = None,
+             target: str | None = None, labels_mapping=None, labels=None,
+             top_n: int | None = None, weak_target: int | None = None,
+             quantization: "QuantizationOptions | Mapping | None" = None,
+             calibration: Calibration | None = None, **load_options) -> dict:
+    """Score ``model`` on samples ``x`` (an array, or arrays by input name) against labels
+    ``y`` with N2D2's Target semantics (docs/EVALUATION.md), in the simulator; with
+    ``calibration`` the quantized network is scored.  Returns what ``n2d2c eval`` writes
+    to metrics.json: success_rate, top_n_rate, per_target, confusion, loss, ..."""
+    from .frontend.binding import DataShape
+    from .quantization.eval_report import metrics
+    from .quantization.eval_setup import make_evaluator, select_target
+    from .quantization.evaluation import run_outputs
+    arrays = dict(x) if isinstance(x, Mapping) else {"": np.asarray(x)}
+    load_options.setdefault("data_shapes", {k: DataShape(np.shape(a), "the samples given",
+                                                         samples=True)
+                                            for k, a in arrays.items()})
+    graph = load(model, **load_options)
+    if "" in arrays:
+        arrays = {graph.inputs[0].name: arrays.pop("")}
+    indices, chosen = select_target(graph, target)
+    if top_n is not None:
+        chosen.top_n = top_n
+    if weak_target is not None:
+        chosen.weak_target = weak_target
+    evaluator = make_evaluator(graph, indices[0], chosen, loss=loss,
+                               labels_mapping=labels_mapping, label_names=labels)
+    if calibration is not None:
+        samples, _ = _calibration_samples(calibration)
+        graph, _ = _quantize(graph, samples, calibration, quantization)
+    names = [graph.outputs[i].name for i in indices]
+    outputs = run_outputs(graph, arrays, outputs=names)
+    result = evaluator.evaluate(outputs[names[0]], y,
+                                mask_output=outputs[names[1]] if len(names) > 1 else None)
+    return {"target": chosen.name, **metrics(result)}
+
+
 def random_inputs(graph: Graph, seed: int = 0) -> dict[str, np.ndarray]:
     """Reproducible inputs for every graph input: standard-normal floats; zeros for
     integer inputs (their meaning is the model's: indices, token ids, and 0 is the one

@@ -242,3 +242,19 @@ def test_dir_database_of_images(tmp_path, capsys):
     capsys.readouterr()
     metrics = json.loads((tmp_path / "o" / "metrics.json").read_text())
     assert metrics["per_target"][0]["name"] == "1" and metrics["per_target"][0]["support"] == 3
+
+
+def test_python_api_matches_the_cli(tmp_path, digits, capsys):
+    import n2d2c
+    x, y, probabilities = digits
+    result = n2d2c.evaluate(str(MODEL), x, y, loss="focal{gamma=2}", top_n=2)
+    p_true = probabilities[np.arange(len(y)), y].astype(np.float64)
+    focal = float(np.mean(-(1 - p_true) ** 2 * np.log(p_true)))
+    assert result["success_rate"] == pytest.approx(np.mean(probabilities.argmax(1) == y))
+    assert result["loss"]["value"] == pytest.approx(focal, rel=1e-4)
+    np.savez(tmp_path / "d.npz", x=x, y=y)
+    assert main(["eval", str(MODEL), "--data", str(tmp_path / "d.npz"), "--loss",
+                 "focal{gamma=2}", "--top-n", "2", "-o", str(tmp_path / "o")]) == 0
+    capsys.readouterr()
+    cli = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    assert {k: cli[k] for k in result} == json.loads(json.dumps(result))
