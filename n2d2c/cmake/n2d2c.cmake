@@ -17,7 +17,9 @@
 #               default <target> made a C identifier
 #   OPTIONS     more arguments of `n2d2c compile`, e.g. -X mcu=cortex-m4 --nbbits 8
 #               --calib-data calib.npz (run from the current source dir)
-#   OUTPUT_DIR  where the project goes (default: <binary dir>/n2d2c/<target>)
+#   OUTPUT_DIR  where the project goes (default: <binary dir>/n2d2c/<target>; the
+#               target property N2D2C_OUTPUT_DIR; stm32 adds N2D2C_STARTUP,
+#               N2D2C_LINKER_SCRIPT and N2D2C_QEMU_LINKER_SCRIPT for the firmware)
 #
 # The library's include folders give "network.hpp" (network.h) and, for applications
 # that embed several models, "<target>/network.hpp": each cpp model has its own namespace.
@@ -63,6 +65,12 @@ function(n2d2c_add_model target)
     message(FATAL_ERROR "n2d2c_add_model(${target}): BACKEND must be cpp, c or stm32, "
                         "not '${ARG_BACKEND}'")
   endif()
+  set(firmware_files "")
+  if(ARG_BACKEND STREQUAL "stm32")
+    # What a firmware takes from the project besides the library (target properties
+    # N2D2C_STARTUP, N2D2C_LINKER_SCRIPT, N2D2C_QEMU_LINKER_SCRIPT).
+    set(firmware_files startup.c stm32.ld qemu.ld)
+  endif()
   if(NOT ARG_NAME)
     string(MAKE_C_IDENTIFIER "${target}" ARG_NAME)
   endif()
@@ -77,9 +85,10 @@ function(n2d2c_add_model target)
   set(depfile "${out}.d")
   list(TRANSFORM sources PREPEND "${out}/" OUTPUT_VARIABLE generated_sources)
   list(TRANSFORM headers PREPEND "${out}/" OUTPUT_VARIABLE generated_headers)
+  list(TRANSFORM firmware_files PREPEND "${out}/" OUTPUT_VARIABLE generated_firmware_files)
   add_custom_command(
     OUTPUT "${stamp}"
-    BYPRODUCTS ${generated_sources} ${generated_headers}
+    BYPRODUCTS ${generated_sources} ${generated_headers} ${generated_firmware_files}
     COMMAND "${N2D2C_EXECUTABLE}" compile "${model}" --backend "${ARG_BACKEND}"
             --name "${ARG_NAME}" -o "${out}" -X stimuli=0 ${ARG_OPTIONS}
             --depfile "${depfile}" --depfile-target "${stamp}"
@@ -108,4 +117,9 @@ function(n2d2c_add_model target)
     endif()
   endif()
   set_target_properties(${target} PROPERTIES N2D2C_OUTPUT_DIR "${out}")
+  if(ARG_BACKEND STREQUAL "stm32")
+    set_target_properties(${target} PROPERTIES N2D2C_STARTUP "${out}/startup.c"
+                          N2D2C_LINKER_SCRIPT "${out}/stm32.ld"
+                          N2D2C_QEMU_LINKER_SCRIPT "${out}/qemu.ld")
+  endif()
 endfunction()
