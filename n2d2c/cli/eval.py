@@ -42,31 +42,22 @@ def add_eval_args(p) -> None:
                    help="evaluate float and quantized (needs --calib-data): both accuracies and "
                         "the disagreement rate")
     p.add_argument("--batch", type=int, metavar="N",
-                   help="samples per simulator run (binds a symbolic batch dimension)")
+                   help="samples per run (the set-batch pass; the last batch is padded)")
     p.add_argument("--limit", type=int, default=0, help="evaluate the first N samples only")
 
 
 # -- set-up ------------------------------------------------------------------------------
 def _load(args):
-    """The model (batch bound by --batch) and the data arrays."""
+    """The model (batch set by --batch) and the data arrays."""
     from ..quantization.eval_data import read_labelled
     vars(args).setdefault("_data_sets", {})["data"] = read_labelled(args.data)
     graph = load_model(args)
-    if args.batch:
+    if args.batch is not None:
         if args.batch < 1:
             raise UsageError(f"--batch {args.batch}: must be at least 1")
-        if len(graph.inputs) != 1:
-            raise UsageError("--batch needs a model with one input")
-        value = graph.inputs[0]
-        if value.shape[0] != args.batch:
-            dims = "x".join(map(str, (args.batch,) + value.shape[1:]))
-            args.input_shape = [f"{value.name}={dims}"]
-            try:
-                graph = load_model(args)
-            except ShapeError as err:
-                raise UsageError(f"--batch {args.batch}: the model fixes the batch of input "
-                                 f"'{value.name}' to {value.shape[0]}",
-                                 hint="--batch binds a symbolic batch dimension") from err
+        if any(v.shape[:1] != (args.batch,) for v in graph.inputs):
+            from ..passes import Pipeline      # the graph runs N samples at once
+            Pipeline.parse(f"set-batch{{size={args.batch}}}").run(graph)
     return run_pipeline(args, graph)
 
 

@@ -160,9 +160,19 @@ def test_symbolic_batch(tmp_path, digits, capsys):
     metrics = json.loads((tmp_path / "o" / "metrics.json").read_text())
     assert metrics["count"] == 50      # 3 full batches and a padded one
     assert metrics["success_rate"] == pytest.approx(np.mean(probabilities[:50].argmax(1) == y[:50]))
-    assert main(["eval", str(MODEL), "--data", str(tmp_path / "data.npz"), "--batch", "4"]) == \
+    # a one-sample model is batched by the set-batch pass: the same numbers
+    assert main(["eval", str(MODEL), "--data", str(tmp_path / "data.npz"), "--batch", "8",
+                 "--calib-data", str(CALIB), "--calib", "32", "--compare",
+                 "-o", str(tmp_path / "b8")]) == 0
+    assert main(["eval", str(MODEL), "--data", str(tmp_path / "data.npz"),
+                 "--calib-data", str(CALIB), "--calib", "32", "--compare",
+                 "-o", str(tmp_path / "b1")]) == 0
+    b8, b1 = (json.loads((tmp_path / d / "metrics.json").read_text()) for d in ("b8", "b1"))
+    assert b8["count"] == 50 and b8["confusion"] == b1["confusion"]
+    assert b8["float"]["confusion"] == b1["float"]["confusion"]
+    assert main(["eval", str(MODEL), "--data", str(tmp_path / "data.npz"), "--batch", "0"]) == \
         UsageError.exit_code
-    assert "fixes the batch" in capsys.readouterr().err
+    assert "must be at least 1" in capsys.readouterr().err
 
 
 def test_errors(tmp_path, digits, capsys):
