@@ -76,6 +76,9 @@ class Backend:
     # Quantizes by itself (TensorRT's Q/DQ): with calibration data it gets the float graph,
     # and the quantized one as extra["quantized_graph"] for its scales.
     takes_float_graph: bool = False
+    # The option `n2d2c compile --target NAME` sets: the chip or core of a backend for
+    # embedded targets (stm32: "mcu"); None where the backend has no such choice.
+    target_option: str | None = None
 
     def option_defaults(self) -> dict[str, object]:
         return {o.name: o.default for o in self.options}

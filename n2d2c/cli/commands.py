@@ -57,8 +57,11 @@ def cmd_run(args) -> int:
     graph = run_pipeline(args, load_model(args))
     if wants_quantization(args):
         graph, _ = quantize_from_args(args, graph)
+    if args.batch != 1:
+        from ..passes import Pipeline
+        Pipeline.parse(f"set-batch{{size={args.batch}}}").run(graph)
+    sim = Simulator(graph, device=args.device)  # fails before reading inputs without a GPU
     feeds = _read_inputs(args, graph)
-    sim = Simulator(graph)
     outputs = sim.run(feeds, profile=args.profile)
     np.set_printoptions(precision=6, suppress=True, threshold=64)
     for name, array in outputs.items():
@@ -88,6 +91,25 @@ def parse_backend_options(specs: list[str]) -> dict[str, str]:
     return options
 
 
+def set_target_option(backend, extra: dict[str, object], target: str) -> None:
+    """``--target NAME``: the backend's target option (``Backend.target_option``) set to
+    NAME in ``extra``; a UsageError for a backend without one, or when ``-X`` set that
+    option to another value."""
+    from ..backends.registry import all_backends
+    key = backend.target_option
+    if key is None:
+        with_targets = ", ".join(b.name for b in all_backends() if b.target_option)
+        raise UsageError(f"--target applies to backends for embedded targets, not "
+                         f"'{backend.name}'", hint=f"backends with --target: {with_targets}")
+    for name, value in list(extra.items()):
+        if str(name).replace("-", "_") == key:
+            if str(value).strip().lower() != target.strip().lower():
+                raise UsageError(f"--target {target} and -X {name}={value} disagree",
+                                 hint="give one of them")
+            del extra[name]
+    extra[key] = target
+
+
 def cmd_compile(args) -> int:
     """`n2d2c compile`: the flags turned into one ``n2d2c.compile`` call."""
     from ..api import compile as compile_model
@@ -97,9 +119,15 @@ def cmd_compile(args) -> int:
     from ..util.inputs import record_inputs
     backend = get_backend(args.backend)
     extra: dict[str, object] = dict(parse_backend_options(args.backend_option))
+    if args.target is not None:
+        set_target_option(backend, extra, args.target)
     quantize = (lambda graph: quantize_from_args(args, graph)) if wants_quantization(args) \
         else None
     with record_inputs():  # the files read here join the depfile the API writes
+        if args.export_parameters and "export_parameters" in backend.option_defaults():
+            # A backend with parameters of its own (dneuro: NbDSPs, ...) reads the file.
+            extra.setdefault("export_parameters", args.export_parameters)
+            args.export_parameters = None
         memory = memory_options(args)
         if (memory is not None or args.memory_report) and not backend.plans_memory:
             raise UsageError("--memory-report, --memory-strategy and --export-parameters apply "

@@ -19,6 +19,7 @@ from .fold_constants import FoldConstants
 from .fuse_activation import FuseActivation
 from .fuse_batchnorm import FuseBatchNorm
 from .fuse_padding import FusePadding
+from .integer_io import IntegerIO
 from .recognize_activations import RecognizeActivations
 from .remove_dropout import RemoveDropout
 from .set_batch import SetBatch
@@ -26,7 +27,7 @@ from .simplify_reshape import SimplifyReshape
 
 __all__ = [
     "DeadCode", "EqualizeWeights", "EqualizeWeightsResult", "FoldConstants", "FuseActivation",
-    "FuseBatchNorm", "FusePadding", "LayerRanges", "Pass", "PassOption", "PassResult", "PassRun",
+    "FuseBatchNorm", "FusePadding", "IntegerIO", "LayerRanges", "Pass", "PassOption", "PassResult", "PassRun",
     "Pipeline", "PipelineReport", "RecognizeActivations", "RemoveDropout", "RewritePattern",
     "SetBatch", "SimplifyReshape",
     "apply_patterns", "declare_pass", "describe_passes", "get_pass", "load_pass_module", "option",

@@ -34,6 +34,8 @@ def emit_project(target: CTarget, graph: Graph, out_dir: Path, options: CompileO
     """Write ``target``'s project for ``graph`` into ``out_dir``; returns what the API's
     result reports: the arena, the memory plan and the sizes (``project_facts``)."""
     opts = get_backend(target.name).resolve_options(options.extra)
+    if target.prepare_graph is not None:
+        graph = target.prepare_graph(graph.copy(), opts)
     verify(graph)
     emitter, memory = _plan(target, graph, options.name, opts)
     files = emitter.render_files()

@@ -73,6 +73,16 @@ class CSpelling:
         """A pragma that parallelises the next loop; plain C runs single-threaded."""
         return ""
 
+    def profile_mark(self, index: int) -> str:
+        """A statement ``run`` executes before layer ``index`` (and, with ``index`` the
+        number of layers, after the last): a target's profiling hook; nothing here."""
+        return ""
+
+    def layer_attributes(self) -> str:
+        """What precedes ``void`` in each layer's static function (with a trailing space),
+        e.g. a target's ``__attribute__((noinline))``; nothing here."""
+        return ""
+
     def f(self, x: float) -> str:
         return c_float(x)
 

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from ...errors import UsageError
+from ...ir import Graph
 from ..registry import Backend, BackendOption, get_backend, register_backend
 from .emitter import CEmitter
 
@@ -46,6 +48,11 @@ class CTarget:
     default_pipeline: str = DEFAULT_PIPELINE
     # Target options beyond PROJECT_OPTIONS, passed to the emitter's constructor.
     emitter_options: tuple[BackendOption, ...] = ()
+    # The option `--target` sets (Backend.target_option), one of emitter_options.
+    target_option: str | None = None
+    # Rewrites a copy of the graph before it is lowered, given the resolved backend
+    # options (stm32: integer inputs and outputs with -X io=integer); None: none.
+    prepare_graph: Callable[[Graph, dict], Graph] | None = None
 
     @property
     def compiler(self) -> str:
@@ -100,7 +107,8 @@ def register_target(target: CTarget) -> Backend:
 
     return register_backend(Backend(name=target.name, description=target.description,
                                     default_pipeline=target.default_pipeline, emit=emit,
-                                    options=target.options, plans_memory=True))
+                                    options=target.options, plans_memory=True,
+                                    target_option=target.target_option))
 
 
 def get_target(target: "str | CTarget") -> CTarget:

@@ -63,7 +63,11 @@ class Stm32Emitter(CEmitter):
         "qemu.ld": "files/qemu.ld.j2",
         "README.md": "files/README.md.j2",
         "size_check.sh": "files/size_check.sh.j2",
+        "profile.c": "files/profile.c.j2",
+        "qemu_profile.sh": "files/qemu_profile.sh.j2",
     }
+    # Files of -X profile=1 builds only.
+    PROFILE_FILES: ClassVar[tuple[str, ...]] = ("profile.c", "qemu_profile.sh")
     # conv_dsp writes output rows in increasing order, each from its window (ROWS), as the
     # generic convolution does; a dense layer's call has no x/y rows to relate.
     MEMORY_TRAITS: ClassVar[dict[str, object]] = {**CEmitter.MEMORY_TRAITS, "conv_dsp": ROWS}
@@ -72,8 +76,13 @@ class Stm32Emitter(CEmitter):
 
     def __init__(self, program, *, plan=None, mcu: str = DEFAULT_CORE,
                  arena_section: str = ".bss", flash_kib: int = 0, ram_kib: int = 0,
-                 stack: int = 4096, vectors=1, check_size: bool = True):
+                 stack: int = 4096, vectors=1, check_size: bool = True, io: str = "float",
+                 profile: bool = False):
         self.core = get_core(mcu, flash_kib, ram_kib)
+        # io=integer was applied to the graph before lowering (prepare_graph, __init__.py);
+        # here it only chooses the random test vectors.
+        self.io = io
+        self.profile = bool(profile)
         super().__init__(program, plan=plan)
         self.arena_section = str(arena_section).strip() or ".bss"
         self.stack = int(stack)
@@ -81,6 +90,21 @@ class Stm32Emitter(CEmitter):
         self.check_size = bool(check_size)
         self.vectors: list[tuple[dict, dict]] = []
         self.size_report: sizes.SizeReport | None = None
+
+    # -- per-layer profiling (-X profile=1: templates/stm32/files/profile.c.j2) ----------
+    def profile_mark(self, index: int) -> str:
+        return f"n2d2c_profile_mark({index});" if self.profile else ""
+
+    @property
+    def profile_layers(self) -> list[str]:
+        """The layers network_run calls, in order: what mark i starts."""
+        return [self.layer_symbol(layer) for layer, _ in self.code_layers]
+
+    def layer_attributes(self) -> str:
+        # GCC 12 -O2 inlines every layer (each called once) into network_run, and the
+        # register allocation of that one big function costs: 10 % more instructions on
+        # LeNet, 7 % on the digits CNN (benchmarks/cortex_m.py, with and without).
+        return "__attribute__((noinline)) "
 
     # -- the arena in its section ------------------------------------------------------
     def arena_attributes(self) -> str:
@@ -288,9 +312,19 @@ class Stm32Emitter(CEmitter):
 
         graph = self.program.graph
         spec = self.vector_spec
+        edges = graph.metadata.get("io_quantization", {})
+
+        def stimulus(rng, v):
+            # A quantized integer input: any level of its type (random_input gives zeros
+            # for integers: indices).
+            if v.name in edges:
+                info = np.iinfo(v.type.dtype.numpy)
+                return rng.integers(info.min, info.max + 1, v.shape).astype(v.type.dtype.numpy)
+            return random_input(rng, v)
+
         if isinstance(spec, (int, str)):
             rng = np.random.default_rng(0)
-            feeds = [{v.name: random_input(rng, v) for v in graph.inputs}
+            feeds = [{v.name: stimulus(rng, v) for v in graph.inputs}
                      for _ in range(int(spec))]
         else:
             feeds = [dict(f) for f in spec]
@@ -336,12 +370,31 @@ class Stm32Emitter(CEmitter):
     def output_is_float32(self, value) -> bool:
         return io_types.io_dtype(value) == "float32"
 
+    def io_comment(self, value) -> str:
+        """The header's words for an input or output; an integer edge made by -X io=integer
+        says what its levels stand for."""
+        text = super().io_comment(value)
+        edge = self.program.graph.metadata.get("io_quantization", {}).get(value.name)
+        if edge:
+            text += (f", quantized: real value (q - {edge['zero_point']}) * "
+                     f"{edge['scale']:.9g}")
+        return text
+
+    @property
+    def any_float_output(self) -> bool:
+        """Does the testbench compare float32 outputs (within a tolerance, in float)?  An
+        all-integer network's testbench then has no floating point at all."""
+        return any(self.output_is_float32(v) for v in self.program.outputs)
+
     # -- files -----------------------------------------------------------------------
     def render_files(self) -> dict[str, str]:
         """The project's files; raises ResourceLimitError when the network does not fit
         the chip (unless ``check_size`` is off), after writing nothing."""
         self.vectors = self._make_vectors()
         files = super().render_files()
+        if not self.profile:
+            for name in self.PROFILE_FILES:
+                del files[name]
         self.size_report = sizes.size_report(self)
         files["size_report.txt"] = self.size_report.text
         if self.check_size and not self.size_report.fits:
