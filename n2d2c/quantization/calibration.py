@@ -25,6 +25,7 @@ import numpy as np
 from ..errors import InputError, UsageError
 from ..ir import Graph, Value, print_graph
 from ..ir.ops import Constant
+from ..util.inputs import note_input
 from .histogram import DEFAULT_BINS, Histogram
 
 FORMAT_VERSION = 1
@@ -290,6 +291,7 @@ def calibrate_or_reload(graph: Graph, feeds, path: str | os.PathLike | None, *,
             stats = CalibrationStats.load(path)
             if stats.fingerprint == graph_fingerprint(graph) and (
                     not feeds or stats.samples == len(feeds)):
+                note_input(path)  # reused, so an input of the build (a rewritten one is not)
                 return stats
             warnings.warn(f"calibration statistics '{path}' were taken on another graph or "
                           "sample count; recalibrating", stacklevel=2)

@@ -153,3 +153,17 @@ def test_textual_ir_and_its_constants(lenet_path, tmp_path):
                  "--depfile", str(tmp_path / "out.d")]) == 0
     assert read_depfile(tmp_path / "out.d") == \
         (str(tmp_path / "out"), [str(ir), str(tmp_path / "lenet.npz")])
+
+
+def test_reused_calibration_statistics(tmp_path):
+    """A --calib-reload file is an input once it is reused, not while it is written."""
+    stats = tmp_path / "stats.npz"
+    args = ["compile", str(DIGITS), "--backend", "c", "-o", str(tmp_path / "out"),
+            "--calib-data", str(DIGITS_CALIB), "--calib", "4", "--calib-reload", str(stats),
+            "-X", "stimuli=0", "--depfile", str(tmp_path / "out.d")]
+    assert main(args) == 0 and stats.exists()
+    assert sorted(read_depfile(tmp_path / "out.d")[1]) == sorted(map(str, [DIGITS,
+                                                                          DIGITS_CALIB]))
+    assert main(args) == 0
+    assert sorted(read_depfile(tmp_path / "out.d")[1]) == \
+        sorted(map(str, [DIGITS, DIGITS_CALIB, stats]))
