@@ -1,8 +1,11 @@
 """Parallelism allocation within the FPGA's DSPs and memory, and the per-layer estimate.
 
-The pipeline runs at the pace of its slowest block, so the allocation repeatedly
-gives lanes (multipliers) to the current bottleneck until it is no longer the one
-that can be sped up or ``NbDSPs`` is spent: a balanced pipeline.  When even one lane
+The pipeline runs at the pace of its slowest block.  A conv block multiplies with
+``lanes`` output channels x ``channel_lanes`` input channels per cycle (a depthwise one
+with ``lanes``); the allocation bisects the pace T (cycles per frame) for the smallest
+one whose cheapest per-layer choices fit in ``NbDSPs``, and gives each layer the
+fewest DSPs that keep it within T: a balanced pipeline, no DSP spent on a layer
+faster than the bottleneck.  When even one lane
 per layer exceeds ``NbDSPs``, or the line buffers and weights exceed
 ``NbMemoryBytes`` (which lanes cannot trade away), the export fails with
 ResourceLimitError naming what is needed.
@@ -14,7 +17,7 @@ import math
 from dataclasses import dataclass
 
 from ...errors import ResourceLimitError
-from .hardware import cycles_per_frame, dsps, groups, lane_count_limit, memory_bytes
+from .hardware import cycles_per_frame, dsps, lane_count_limit, memory_bytes
 from .layers import Layer, Network
 
 
@@ -39,35 +42,80 @@ def _initial_lanes(layer: Layer) -> int:
     return 1 if layer.kind in ("conv", "depthwise") else lane_count_limit(layer)
 
 
-def _next_lanes(layer: Layer) -> int | None:
-    """The fewest lanes above the current count that save a group (None: at the limit)."""
-    now = groups(layer)
-    for lanes in range(layer.lanes + 1, lane_count_limit(layer) + 1):
-        if math.ceil(layer.output.channels / lanes) < now:
-            return lanes
-    return None
+def _fewest_for_each_count(total: int) -> list[int]:
+    """For every distinct ``ceil(total / k)``, the smallest ``k`` giving it (O(sqrt n))."""
+    found, k = [], 1
+    while k <= total:
+        found.append(k)
+        blocks = math.ceil(total / k)
+        if blocks == 1:
+            break
+        k = math.ceil(total / (blocks - 1))   # the first k with one block fewer
+    return found
+
+
+def _choices(layer: Layer) -> list[tuple[int, int]]:
+    """(lanes, channel lanes) worth considering for a layer: each saves a cycle per pixel
+    over the ones with fewer multipliers."""
+    if layer.kind not in ("conv", "depthwise"):
+        return [(_initial_lanes(layer), 1)]
+    qs = _fewest_for_each_count(layer.inputs[0].channels) if layer.kind == "conv" else [1]
+    return [(p, q) for p in _fewest_for_each_count(lane_count_limit(layer)) for q in qs]
+
+
+def _cheapest(layer: Layer, target: int) -> tuple[int, int, int] | None:
+    """(DSPs, lanes, channel lanes) of the fewest DSPs running ``layer`` within ``target``
+    cycles per frame (None: it cannot)."""
+    best = None
+    for lanes, q in _choices(layer):
+        layer.lanes, layer.channel_lanes = lanes, q
+        if cycles_per_frame(layer) <= target:
+            option = (dsps(layer), lanes, q)
+            best = option if best is None or option < best else best
+    return best
+
+
+def _plan(network: Network, target: int) -> list[tuple[int, int, int]] | None:
+    plan = []
+    for layer in network.layers:
+        option = _cheapest(layer, target)
+        if option is None:
+            return None
+        plan.append(option)
+    return plan
 
 
 def allocate(network: Network, params: Parameters) -> None:
-    """Set ``layer.lanes`` for every layer of ``network`` (module doc)."""
+    """Set every layer's lanes (module doc): the smallest cycles per frame T that the
+    layers reach within NbDSPs, each layer with the fewest DSPs that runs within T."""
+    slowest = []
+    fastest = []
     for layer in network.layers:
-        layer.lanes = _initial_lanes(layer)
-    used = sum(dsps(layer) for layer in network.layers)
+        cycles = []
+        for lanes, q in _choices(layer):
+            layer.lanes, layer.channel_lanes = lanes, q
+            cycles.append(cycles_per_frame(layer))
+        slowest.append(max(cycles))
+        fastest.append(min(cycles))
+    low, high = max(fastest), max(slowest)
+    cheapest = _plan(network, high)
+    used = sum(option[0] for option in cheapest)
     if params.nb_dsps and used > params.nb_dsps:
         raise ResourceLimitError(
             f"dneuro: the network needs at least {used} DSPs (one lane per layer), "
             f"NbDSPs is {params.nb_dsps}")
-    while True:
-        bottleneck = max(network.layers, key=cycles_per_frame)
-        lanes = _next_lanes(bottleneck) if bottleneck.kind in ("conv", "depthwise") else None
-        if lanes is None:
-            break
-        before = bottleneck.lanes
-        bottleneck.lanes = lanes
-        total = sum(dsps(layer) for layer in network.layers)
-        if params.nb_dsps and total > params.nb_dsps:
-            bottleneck.lanes = before
-            break
+    best = cheapest
+    while low < high:           # fewer cycles need more DSPs: bisect the pace
+        middle = (low + high) // 2
+        plan = _plan(network, middle)
+        if not params.nb_dsps or sum(option[0] for option in plan) <= params.nb_dsps:
+            best, high = plan, middle
+        else:
+            low = middle + 1
+    if low == high and best is not None:
+        best = _plan(network, high)
+    for layer, (_, lanes, q) in zip(network.layers, best):
+        layer.lanes, layer.channel_lanes = lanes, q
     check_memory(network, params)
 
 
@@ -90,6 +138,7 @@ class LayerEstimate:
     name: str
     kind: str
     lanes: int
+    channel_lanes: int
     dsps: int
     macs: int
     weight_bytes: int
@@ -125,11 +174,13 @@ def estimate(network: Network, params: Parameters, data_bits: int) -> Estimate:
     rows = []
     for layer in network.layers:
         weights, calc = memory_bytes(layer, data_bits, params.fifo_depth)
-        rows.append(LayerEstimate(layer.name, layer.kind, layer.lanes, dsps(layer),
+        rows.append(LayerEstimate(layer.name, layer.kind, layer.lanes, layer.channel_lanes,
+                                  dsps(layer),
                                   layer.macs_per_frame, weights, calc,
                                   cycles_per_frame(layer)))
     slowest = max(rows, key=lambda r: r.cycles)
-    mac_dsps = sum(r.lanes for r in rows if r.kind in ("conv", "depthwise"))
+    mac_dsps = sum(layer.lanes * layer.channel_lanes for layer in network.layers
+                   if layer.kind in ("conv", "depthwise"))
     return Estimate(tuple(rows), slowest.name, slowest.cycles,
                     params.estimation_frequency * 1e6 / slowest.cycles,
                     sum(r.dsps for r in rows), sum(r.macs for r in rows), mac_dsps)
@@ -138,7 +189,8 @@ def estimate(network: Network, params: Parameters, data_bits: int) -> Estimate:
 def report_text(est: Estimate, params: Parameters) -> str:
     lines = ["Estimated usage per layer:"]
     for r in est.layers:
-        lines += [f"--{r.name}--", f"Block: {r.kind}, {r.lanes} lane(s)",
+        lines += [f"--{r.name}--", f"Block: {r.kind}, {r.lanes} lane(s) x {r.channel_lanes} "
+                  "input channel(s) per cycle",
                   f"Number of MACs: {r.macs}", f"Number of affected DSPs: {r.dsps}"]
         if r.macs and r.lanes:
             lines.append(f"Number of MACs/DSPs: {r.macs // max(1, r.dsps)}")

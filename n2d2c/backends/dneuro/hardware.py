@@ -48,10 +48,16 @@ def window_geometry(layer: Layer) -> WindowGeometry:
     return WindowGeometry(ring, need, low, release)
 
 
+def channel_blocks(layer: Layer) -> int:
+    """Cycles per tap: the input channels of a conv in blocks of ``channel_lanes``."""
+    if layer.kind != "conv":
+        return 1
+    return math.ceil(layer.inputs[0].channels / layer.channel_lanes)
+
+
 def taps_per_group(layer: Layer) -> int:
     kh, kw = layer.kernel
-    channels = layer.inputs[0].channels if layer.kind == "conv" else 1
-    return kh * kw * channels
+    return kh * kw * channel_blocks(layer)
 
 
 def lane_count_limit(layer: Layer) -> int:
@@ -105,7 +111,7 @@ def uses_requant(layer: Layer) -> bool:
 
 def dsps(layer: Layer) -> int:
     """Multipliers of the block: one per MAC lane, one per lane of a rescale multiplier."""
-    mac = layer.lanes if layer.kind in ("conv", "depthwise") else 0
+    mac = layer.lanes * layer.channel_lanes if layer.kind in ("conv", "depthwise") else 0
     rescale_lanes = layer.lanes if layer.is_window else layer.output.channels
     return mac + (rescale_lanes if requant_mult_bits(layer) else 0)
 

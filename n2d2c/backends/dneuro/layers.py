@@ -101,6 +101,7 @@ class Layer:
     last_index: bool = False
     # Set by the allocation (allocation.py): parallel lanes of the tap loop.
     lanes: int = 1
+    channel_lanes: int = 1      # conv: input channels multiplied per cycle by each lane
     ops: list[str] = field(default_factory=list)   # the IR ops the block implements
 
     @property

@@ -8,8 +8,8 @@ import re
 import jinja2
 import numpy as np
 
-from .hardware import (PIPELINE_SLACK, fork_fifo_depth, groups, requant_mult_bits,
-                       taps_per_group, weight_bits, window_geometry)
+from .hardware import (PIPELINE_SLACK, channel_blocks, fork_fifo_depth, groups,
+                       requant_mult_bits, taps_per_group, weight_bits, window_geometry)
 from .layers import Layer, Network, Stream
 
 _ENV = jinja2.Environment(loader=jinja2.PackageLoader("n2d2c.backends.dneuro", "templates"),
@@ -55,18 +55,23 @@ def _padded(values: np.ndarray, count: int, fill: int) -> np.ndarray:
 
 
 def _weight_rom(layer: Layer, lanes: int, n_groups: int, wb: int) -> str:
-    """One word per (group, tap): the weights of the group's lanes, lane j at bits j*WB."""
+    """One word per (group, tap, block of input channels): lane j's weight of channel q
+    of the block at bits (j*Q + q)*WB (0 past the last output or input channel)."""
     w = layer.weights
-    m = w.shape[0]
+    m, channels = w.shape[0], w.shape[1]
+    q_lanes = layer.channel_lanes
     words = []
     for g in range(n_groups):
         for ky in range(layer.kernel[0]):
             for kx in range(layer.kernel[1]):
-                for c in range(w.shape[1] if layer.kind == "conv" else 1):
+                for block in range(channel_blocks(layer)):
                     bits = ""
                     for j in range(lanes):
                         out = g * lanes + j
-                        bits = _bits(int(w[out, c, ky, kx]) if out < m else 0, wb) + bits
+                        for q in range(q_lanes):
+                            c = block * q_lanes + q
+                            value = int(w[out, c, ky, kx]) if out < m and c < channels else 0
+                            bits = _bits(value, wb) + bits
                     words.append(f'    "{bits}"')
     if len(words) == 1:
         return f"    0 => {words[0].strip()}"
@@ -96,7 +101,7 @@ def window_block(layer: Layer, entity: str, data_bits: int, acc_bits: int) -> di
     b = {"title": _title(layer), "entity": entity, "kind": layer.kind,
          "C": x.channels, "H": x.height, "W": x.width, "M": y.channels, "OH": y.height,
          "OW": y.width, "KH": layer.kernel[0], "KW": layer.kernel[1],
-         "CI": x.channels if layer.kind == "conv" else 1, "P": lanes, "G": n_groups,
+         "CI": channel_blocks(layer), "NQ": layer.channel_lanes, "P": lanes, "G": n_groups,
          "TAPS": taps_per_group(layer), "R": geometry.ring_rows, "SLACK": PIPELINE_SLACK,
          "DL": data_bits, "ACC": acc_bits, "in_dtype": x.dtype.value, "out_dtype": y.dtype.value,
          "in_signed": "true" if x.signed else "false", "in_min": x.bounds[0],
