@@ -61,3 +61,17 @@ def test_importing_n2d2c_never_imports_cupy():
             "print(any(m.split('.')[0] == 'cupy' for m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_integer_transposed_convolution_is_exact():
+    from n2d2c.ir import parse_graph
+    graph = parse_graph("""
+graph @g(%x: tensor<2x4x5x5xi8>, %w: tensor<4x3x3x3xi8>, %b: tensor<6xi32>) {
+  %y = conv_transpose2d(%x, %w, %b) {strides = [2, 2], pads = [1, 1, 0, 1], dilations = [1, 2], group = 2} : tensor<2x6x10x11xi32>
+  return %y
+}""")
+    rng = np.random.default_rng(0)
+    feeds = {"x": rng.integers(-128, 128, (2, 4, 5, 5)).astype(np.int8),
+             "w": rng.integers(-128, 128, (4, 3, 3, 3)).astype(np.int8),
+             "b": rng.integers(-1000, 1000, 6).astype(np.int32)}
+    assert_same(Simulator(graph, device="array").run(feeds), Simulator(graph).run(feeds), "qdeconv")

@@ -43,6 +43,37 @@ def conv2d(xp, op, x, w, b=None):
     return activate(xp, op, y)
 
 
+def transposed_conv(xp, op, x, w, b, dtype):
+    """ConvTranspose2d as scatter of one matrix product per kernel tap: input cell
+    (ih, iw) adds x * w[tap] at (ih*s - pad + kh*d, iw*s - pad + kw*d), into a
+    buffer as large as every tap reaches, then cropped to the result."""
+    n, c, h, wd = x.shape
+    g = int(op.group)
+    _, m_g, kh_size, kw_size = w.shape
+    m, oh, ow = op.outputs[0].type.shape[1:]
+    sh, sw = (int(s) for s in op.strides)
+    dh, dw = (int(d) for d in op.dilations)
+    pt, pl = int(op.pads[0]), int(op.pads[1])
+    full_h = (h - 1) * sh + (kh_size - 1) * dh + 1
+    full_w = (wd - 1) * sw + (kw_size - 1) * dw + 1
+    out = xp.zeros((n, g, m_g, max(full_h, pt + oh), max(full_w, pl + ow)), dtype)
+    xg = x.astype(dtype).reshape(n, g, c // g, h * wd).transpose(0, 1, 3, 2)  # N G HW C/G
+    wg = w.astype(dtype).reshape(g, c // g, m_g, kh_size, kw_size)
+    for kh in range(kh_size):
+        for kw in range(kw_size):
+            tap = xp.matmul(xg, wg[:, :, :, kh, kw])                  # N G HW M/G
+            tap = tap.transpose(0, 1, 3, 2).reshape(n, g, m_g, h, wd)
+            out[:, :, :, kh * dh:kh * dh + (h - 1) * sh + 1:sh,
+                kw * dw:kw * dw + (wd - 1) * sw + 1:sw] += tap
+    y = out[:, :, :, pt:pt + oh, pl:pl + ow].reshape(n, m, oh, ow)
+    return y if b is None else y + xp.asarray(b, dtype).reshape(1, m, 1, 1)
+
+
+@array_kernel(ops.ConvTranspose2d, fused_activation=True)
+def conv_transpose2d(xp, op, x, w, b=None):
+    return activate(xp, op, transposed_conv(xp, op, x, w, b, xp.float32))
+
+
 @array_kernel(ops.Gemm, fused_activation=True)
 def gemm(xp, op, a, b, c=None):
     a, b = op.effective_operands(_f32(xp, a), _f32(xp, b))

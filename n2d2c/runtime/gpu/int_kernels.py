@@ -12,7 +12,7 @@ from ...ir.ops.quant import integer_dtype, per_channel
 from ..registry import FLOAT, INTEGER
 from . import array_kernel
 from .windows import im2col, padded, window_args, windows
-from .float_kernels import window_counts
+from .float_kernels import transposed_conv, window_counts
 
 
 def _i64(xp, x):
@@ -95,6 +95,11 @@ def qconv2d(xp, op, x, w, b=None):
     if b is not None:
         y = y + _i64(xp, b).reshape(1, m, 1, 1)
     return y
+
+
+@array_kernel(ops.ConvTranspose2d, dtypes=INTEGER)
+def qconv_transpose2d(xp, op, x, w, b=None):
+    return transposed_conv(xp, op, x, w, b, xp.int64)
 
 
 @array_kernel(ops.Gemm, dtypes=INTEGER)
