@@ -3,7 +3,8 @@ built with arm-none-eabi-gcc -Werror and run under qemu-system-arm: bit for bit 
 integer simulator's results.
 
 The cases walk the kernel's paths: channel counts that are and are not multiples of four
-(the word-by-word window copy, or value by value with K padded to a multiple of four),
+(the word-by-word window copy, or value by value with K padded to a multiple of four:
+unrolled for small windows, positions computed for big ones),
 group counts that the unrolled reduction divides or leaves a remainder of, the copy's
 loop of four groups a pass, odd output channel counts (a padding channel), odd row
 widths (a one-pixel block), strides, asymmetric and no padding, a dilation, uint8 and
@@ -75,6 +76,8 @@ def _cases() -> list[QCase]:
     conv("c3_m5_s2_asym_u8", (1, 3, 7, 8), 5, dtype="u8", pads=(0, 1, 2, 0), strides=(2, 2))
     # C = 1 (a first layer): K = 9 -> 12.
     conv("c1_m4_s1_p1_nobias", (1, 1, 6, 6), 4, bias=False)
+    # C = 6, 5x3: K = 90, a window too big for the unrolled copy (positions computed).
+    conv("c6_m4_5x3_computed_copy", (1, 6, 6, 7), 4, kernel=(5, 3), pads=(2, 1, 2, 1))
     # 1x1, C = 36: the copy's loop (9 groups: two passes and one), M = 3.
     conv("c36_m3_1x1_p0", (1, 36, 3, 5), 3, kernel=(1, 1), pads=(0, 0, 0, 0))
     # 1x1, C = 20: 5 groups (4 a pass and 1 after), fused rescale, uint8 input.

@@ -179,6 +179,10 @@ class Stm32Emitter(CEmitter):
         k.gw = 4 if k.ow >= 2 else 2
         k.col = self.pointer(self.scratch(layer, "col", k4 // 4 * k.gw, "int32"))
         k.unroll = self._conv_dsp_unroll(k4 // 4)
+        # Windows of up to this many values with C % 4 != 0 (first layers: 5x5x1, 3x3x3)
+        # are copied fully unrolled: two instructions a value instead of about ten
+        # (digits CNN's 3x3x1 conv1: 5.0 -> see benchmarks/RESULTS.md).
+        k.unrolled_window = 64
         return "conv_dsp", k
 
     def _prepare_depthwise(self, call: KernelCall, layer: Layer):
