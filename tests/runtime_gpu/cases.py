@@ -4,14 +4,19 @@ ResNet-18 / MobileNetV2 in float and int8 (several rescaling modes)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from backend_cpp import logic_cases, test_indexing_ops, test_ops, test_reduce_ops
 from backend_cpp.harness import import_case
 
+import n2d2c
 from n2d2c.examples import zoo
 from n2d2c.frontend.onnx import load_onnx
 from n2d2c.quantization import quantize_graph
 from n2d2c.runtime.registry import find_kernel
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
 def has_array_kernels(graph) -> bool:
@@ -44,4 +49,10 @@ def zoo_graphs(batch: int = 1) -> list[tuple[str, object, dict]]:
         for mode in modes:
             q, _ = quantize_graph(graph, calib, {"nbbits": 8, "act-rescaling-mode": mode})
             out.append((f"{name}/int8-{mode}", q, {"input": x}))
+    # Transposed convolutions and resizes (float and integer).
+    segmentation = n2d2c.load(FIXTURES / "segmentation_net.onnx",
+                              input_shapes={"image": (batch, 3, 32, 32)})
+    q, _ = quantize_graph(segmentation, calib, {"nbbits": 8})
+    for tag, graph in (("f32", segmentation), ("int8", q)):
+        out.append((f"segmentation/{tag}", graph, {"image": x}))
     return out

@@ -10,6 +10,7 @@ import numpy as np
 
 from ...errors import InputError
 from ...ir import ops
+from ..registry import INTEGER
 from . import array_kernel
 
 
@@ -162,3 +163,43 @@ def gelu(xp, op, x):
     else:
         inner = erf(xp, xd * math.sqrt(0.5))
     return (0.5 * xd * (1.0 + inner)).astype(xp.float32)
+
+
+def _resize_axes(xp, op, x, integer: bool):
+    """Resize axis by axis with the CPU kernels' coordinate tables (computed on the
+    host, runtime/kernels/resize.py): nearest gathers, linear weighs two gathers
+    (float64, or int64 with integer.resize_weights for the integer IR)."""
+    from ...ir.integer import resize_weights
+    from ..kernels.resize import axis_table
+    y = x if op.mode == "nearest" else x.astype(xp.int64 if integer else xp.float64)
+    for axis, n in enumerate(x.shape):
+        table = axis_table(op, axis, n)
+        if op.mode == "nearest":
+            if table is not None:
+                y = xp.take(y, xp.asarray(table[0]), axis=axis)
+            continue
+        if integer and n == op.sizes[axis] and op.scales[axis] == 1.0:
+            continue  # not a resized axis: no integer weights (as the CPU kernel)
+        if table is None:
+            continue
+        lo, hi, frac = table
+        shape = [1] * y.ndim
+        shape[axis] = -1
+        if integer:
+            w_lo, w_hi = (xp.asarray(w.reshape(shape)) for w in resize_weights(frac))
+        else:
+            w_hi = xp.asarray(frac.reshape(shape))
+            w_lo = 1.0 - w_hi
+        y = (xp.take(y, xp.asarray(lo), axis=axis) * w_lo
+             + xp.take(y, xp.asarray(hi), axis=axis) * w_hi)
+    return y
+
+
+@array_kernel(ops.Resize)
+def resize(xp, op, x):
+    return _resize_axes(xp, op, x, integer=False)
+
+
+@array_kernel(ops.Resize, dtypes=INTEGER)
+def qresize(xp, op, x):
+    return _resize_axes(xp, op, x, integer=True)
