@@ -33,11 +33,11 @@ class SetBatch(Pass):
     def apply(self, graph: Graph) -> PassResult:
         if self.size < 1:
             raise UsageError(f"set-batch: size must be >= 1, got {self.size}")
+        if all(v.type.rank and v.shape[0] == self.size for v in graph.inputs):
+            return PassResult({"batched": 0})  # already that batch (or 1 for 1)
         axes = BatchAxes(graph)
         if not axes.batchable:
             raise UnsupportedError(f"cannot run a batch of {self.size}: {axes.note}")
-        if self.size == 1 or all(v.shape[0] == self.size for v in graph.inputs):
-            return PassResult({"batched": 0})
         for v in graph.inputs:
             v.type = v.type.with_shape((self.size, *v.shape[1:]))
         count = 0
