@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -68,29 +69,41 @@ def measure(name: str, root: Path, dsps: int, frames: int, synth: bool) -> dict:
     return row
 
 
+def section(dsps: int = 24, frames: int = 3, synth: bool = False) -> str:
+    """The markdown section of benchmarks/RESULTS.md."""
+    with tempfile.TemporaryDirectory(prefix="dneuro_bench_") as tmp:
+        rows = [measure(name, Path(tmp), dsps, frames, synth) for name in NETWORKS]
+    lines = [f"## DNeuro: estimated vs GHDL cycles (NbDSPs = {dsps}, {frames} frames back "
+             "to back)", ""]
+    head = ("| network | estimated cycles/frame | GHDL cycles/frame | ratio | first frame "
+            "latency | bottleneck | DSPs (MAC) | MACs/frame | DSP utilisation |")
+    if synth:
+        head += " LUTs | DSP48E1 | RAM cells |"
+    lines += [head, "|" + "---|" * (head.count("|") - 1)]
+    for r in rows:
+        line = (f"| {r['network']} | {r['estimated']} | {r['measured']} | "
+                f"{r['measured'] / r['estimated']:.3f} | {r['latency']} | {r['bottleneck']} | "
+                f"{r['dsps']} ({r['mac_dsps']}) | {r['macs']} | {100 * r['utilisation']:.1f} % |")
+        if synth:
+            line += f" {r['luts']} | {r['dsp48']} | {r['rams']} |"
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def run() -> str:
+    """benchmarks/run_all.py's entry (no synthesis: minutes per network)."""
+    if shutil.which("ghdl") is None:
+        return "## DNeuro: estimated vs GHDL cycles\n\nskipped: ghdl not found\n"
+    return section()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dsps", type=int, default=24)
     parser.add_argument("--frames", type=int, default=3)
     parser.add_argument("--synth", action="store_true")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="dneuro_bench_") as tmp:
-        rows = [measure(name, Path(tmp), args.dsps, args.frames, args.synth)
-                for name in NETWORKS]
-    print(f"## dneuro (NbDSPs = {args.dsps}, GHDL cycles, {args.frames} frames back to back)\n")
-    head = ("| network | estimated cycles/frame | GHDL cycles/frame | ratio | first frame "
-            "latency | bottleneck | DSPs (MAC) | MACs/frame | DSP utilisation |")
-    if args.synth:
-        head += " LUTs | DSP48E1 | RAM cells |"
-    print(head)
-    print("|" + "---|" * (head.count("|") - 1))
-    for r in rows:
-        line = (f"| {r['network']} | {r['estimated']} | {r['measured']} | "
-                f"{r['measured'] / r['estimated']:.3f} | {r['latency']} | {r['bottleneck']} | "
-                f"{r['dsps']} ({r['mac_dsps']}) | {r['macs']} | {100 * r['utilisation']:.1f} % |")
-        if args.synth:
-            line += f" {r['luts']} | {r['dsp48']} | {r['rams']} |"
-        print(line)
+    print(section(args.dsps, args.frames, args.synth))
     return 0
 
 
