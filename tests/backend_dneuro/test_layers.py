@@ -166,3 +166,22 @@ def test_output_map_to_rgb(tmp_path, binary):
 def _dequantized(pixels):
     """Float inputs that quantize (scale 0.05) back to these i8 pixels exactly."""
     return (pixels.T.reshape(1, 3, 5, 5) * 0.05).astype(np.float32)
+
+
+def test_sixteen_bit_streams(tmp_path):
+    """i16 maps (G_DATA_LENGTH = 16): a conv with i16 weights between i16 tensors."""
+    from n2d2c.ir import Graph, TensorType
+    rng = np.random.default_rng(16)
+    g = Graph("i16")
+    x = g.add_input("x", TensorType((1, 2, 5, 5)))
+    q = g.add(ops.Quantize(name="q", scale=0.001, dtype="i16"), [x]).output
+    w = g.constant(rng.integers(-3000, 3000, (3, 2, 3, 3)).astype(np.int16), "w")
+    b = g.constant(rng.integers(-9000, 9000, 3).astype(np.int64), "b")
+    acc = g.add(ops.Conv2d(name="conv16", pads=(1, 1, 1, 1)), [q, w, b]).output
+    y = g.add(ops.Rescale(name="rs16", mode="single-shift", shifts=(13,), dtype="i16"),
+              [acc]).output
+    g.outputs = [g.add(ops.Dequantize(name="out", scale=0.01), [y]).output]
+    out = export(g, tmp_path / "i16", frames=2, nb_dsps=3)
+    assert manifest(out)["data_length"] == 16
+    check_all(out, gap=20, stall=20)
+    assert np.abs(np.loadtxt(out / "expected" / "output.txt")).max() > 127

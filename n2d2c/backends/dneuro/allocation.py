@@ -85,7 +85,7 @@ def _plan(network: Network, target: int) -> list[tuple[int, int, int]] | None:
     return plan
 
 
-def allocate(network: Network, params: Parameters) -> None:
+def allocate(network: Network, params: Parameters, data_bits: int = 8) -> None:
     """Set every layer's lanes (module doc): the smallest cycles per frame T that the
     layers reach within NbDSPs, each layer with the fewest DSPs that runs within T."""
     slowest = []
@@ -116,7 +116,7 @@ def allocate(network: Network, params: Parameters) -> None:
         best = _plan(network, high)
     for layer, (_, lanes, q) in zip(network.layers, best):
         layer.lanes, layer.channel_lanes = lanes, q
-    check_memory(network, params)
+    check_memory(network, params, data_bits)
 
 
 def check_memory(network: Network, params: Parameters, data_bits: int = 8) -> None:

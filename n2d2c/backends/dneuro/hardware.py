@@ -105,10 +105,6 @@ def requant_mult_bits(layer: Layer) -> int:
     return signed_bits(0, int(layer.requant.mult.max()))
 
 
-def uses_requant(layer: Layer) -> bool:
-    return layer.requant is not None
-
-
 def dsps(layer: Layer) -> int:
     """Multipliers of the block: one per MAC lane, one per lane of a rescale multiplier."""
     mac = layer.lanes * layer.channel_lanes if layer.kind in ("conv", "depthwise") else 0

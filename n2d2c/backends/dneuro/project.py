@@ -149,7 +149,7 @@ def write_project(graph: Graph, out_dir: Path, options: CompileOptions, opts: di
                        params.output_map_to_rgb_binary_threshold)
     dl = data_length(network)
     acc = accumulator_length(network, dl, params.accumulation_nb_bits)
-    allocate(network, params)
+    allocate(network, params, dl)
     est = estimate(network, params, dl)
     frames = int(opts["frames"])
     entity = entity_name(params.network)
