@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ShapeError, UsageError
+from ..errors import UsageError
 from .common import load_model, run_pipeline
 from .quantize import quantize_from_args, wants_quantization
 
@@ -62,20 +62,9 @@ def _load(args):
 
 
 def _samples_and_labels(args, graph):
-    from ..quantization.data import select_inputs
-    data = dict(args._data_sets["data"])
-    labels = data.pop("y")
-    data = select_inputs(data, [v.name for v in graph.inputs], args.data)
-    data.pop("y", None)
-    samples = data if len(data) > 1 else {"x": data["x"] if "x" in data
-                                          else next(iter(data.values()))}
-    if args.limit and args.limit > 0:
-        labels = labels[:args.limit]
-        samples = {k: v[:args.limit] for k, v in samples.items()}
-    count = len(next(iter(samples.values())))
-    if len(labels) != count:
-        raise ShapeError(f"'{args.data}': {count} samples but {len(labels)} labels")
-    return samples, labels
+    from ..quantization.eval_data import samples_and_labels
+    return samples_and_labels(args._data_sets["data"], [v.name for v in graph.inputs],
+                              args.data, args.limit)
 
 
 def _choose_target(args, graph):
@@ -125,7 +114,15 @@ def _outputs(args, graph, samples, indices, what: str) -> list[np.ndarray]:
     total = len(next(iter(samples.values())))
     progress = _Progress(total, what)
     try:
-        if args.backend == "sim":
+        client = getattr(args, "_client", None)
+        if args.backend == "sim" and client is not None:
+            from ..distributed.evaluation import LabelledRef, outputs_distributed
+            ref = LabelledRef.of(args.data, [v.name for v in graph.inputs], args.limit)
+            results, retries = outputs_distributed(client, graph, ref, names, total)
+            workers = len(client.scheduler_info().get("workers", {}))
+            print(f"n2d2c: {what} outputs on {workers} Dask worker(s), {retries} task retries",
+                  file=sys.stderr)
+        elif args.backend == "sim":
             results = run_outputs(graph, samples, outputs=names, progress=progress)
         else:
             from . import eval_backends
@@ -139,6 +136,18 @@ def _outputs(args, graph, samples, indices, what: str) -> list[np.ndarray]:
 
 # -- the command -------------------------------------------------------------------------
 def cmd_eval(args) -> int:
+    """Score the model; with --scheduler/--workers the simulator's runs (and the
+    calibration) go to one Dask cluster held for the whole command."""
+    from ..distributed import cluster, wants_cluster
+    if args.backend != "sim" and wants_cluster(args.scheduler, args.workers):
+        raise UsageError(f"--scheduler/--workers shard the simulator's runs; --backend "
+                         f"{args.backend} runs on this machine")
+    with cluster(args.scheduler, args.workers) as client:
+        args._client = client
+        return _eval(args)
+
+
+def _eval(args) -> int:
     from ..quantization.eval_report import format_result, metrics, write_outputs
     graph = _load(args)
     samples, labels = _samples_and_labels(args, graph)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import warnings
 from pathlib import Path
@@ -37,8 +38,10 @@ def quantize_from_args(args, graph, *, echo_report: bool = False):
     from ..distributed import DataRef, cluster, cluster_calibrator
     from ..quantization import QuantizationWarning, quantize_graph
     options = options_from_args(args)
-    with warnings.catch_warnings(record=True) as caught, \
-            cluster(getattr(args, "scheduler", None), getattr(args, "workers", 0)) as client:
+    held = getattr(args, "_client", None)  # a cluster the command already holds (eval)
+    clients = contextlib.nullcontext(held) if held is not None else \
+        cluster(getattr(args, "scheduler", None), getattr(args, "workers", 0))
+    with warnings.catch_warnings(record=True) as caught, clients as client:
         warnings.simplefilter("always", QuantizationWarning)
         calibrator = None if client is None else cluster_calibrator(
             client, DataRef.of(args.calib_data, [v.name for v in graph.inputs], options.calib))

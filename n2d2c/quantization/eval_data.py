@@ -57,3 +57,24 @@ def read_labelled(path) -> dict[str, np.ndarray]:
         raise InputError(f"'{path}' has no labels: evaluation needs an .npz with 'x' and 'y' "
                          f"or a DIR database (one sub-folder per label)")
     return arrays
+
+
+def samples_and_labels(arrays: dict[str, np.ndarray], input_names, path,
+                       limit: int = 0) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """({input name or "x": samples}, labels) of a labelled data set's arrays, the
+    first ``limit`` samples when ``limit`` > 0 (what ``n2d2c eval`` scores, here and on
+    Dask workers alike)."""
+    from .data import select_inputs
+    data = dict(arrays)
+    labels = data.pop("y")
+    data = select_inputs(data, list(input_names), path)
+    data.pop("y", None)
+    samples = data if len(data) > 1 else {"x": data["x"] if "x" in data
+                                          else next(iter(data.values()))}
+    if limit and limit > 0:
+        labels = labels[:limit]
+        samples = {k: v[:limit] for k, v in samples.items()}
+    count = len(next(iter(samples.values())))
+    if len(labels) != count:
+        raise ShapeError(f"'{path}': {count} samples but {len(labels)} labels")
+    return samples, labels
