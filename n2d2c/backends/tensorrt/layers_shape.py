@@ -7,7 +7,7 @@ import numpy as np
 
 from ...errors import UnsupportedError
 from ...ir.ops.shape_rules import normalize_axis
-from .layers import NetworkWriter, cfloat, handles
+from .layers import NetworkWriter, cfloat, cstr, handles
 
 
 def _dims(values) -> str:
@@ -107,8 +107,14 @@ def _gather(w: NetworkWriter, op):
     x, indices = op.inputs
     axis = normalize_axis(op, op.axis, x.type.rank)
     elements = str(op.OP_NAME == "gather_elements").lower()
-    w.result(op, f"b.gather({w.tensor(x)}, {w.tensor(indices)}, {axis}, {elements}, "
-                 f"{w.label(op)})")
+    index = w.tensor(indices) if w.graph.constant_value(indices) is None else None
+    if index is None:
+        # Constant indices counted from the end are wrapped here (TensorRT may not).
+        values = np.asarray(w.graph.constant_value(indices)).astype(np.int64)
+        values = np.where(values < 0, values + x.shape[axis], values)
+        file = w.extra_file(f"{op.label}.indices", values)
+        index = (f"b.constant({cstr(file)}, {_dims(values.shape)}, DataType::kINT64)")
+    w.result(op, f"b.gather({w.tensor(x)}, {index}, {axis}, {elements}, {w.label(op)})")
 
 
 @handles("trilu")
@@ -134,6 +140,10 @@ def _resize(w: NetworkWriter, op):
         raise UnsupportedError(f"{op.label}: coordinate transformation "
                                f"{op.coordinate_transformation_mode!r} is not mapped to TensorRT")
     mode = "kNEAREST" if op.mode == "nearest" else "kLINEAR"
+    # pytorch_half_pixel reads source 0 for a size-1 output axis: TensorRT's kUPPER.
+    selector = "kUPPER" if op.coordinate_transformation_mode == "pytorch_half_pixel" \
+        else "kFORMULA"
     w.result(op, f"b.resize({w.tensor(op.inputs[0])}, {w.out_dims(op.outputs[0])}, "
                  f"InterpolationMode::{mode}, ResizeCoordinateTransformation::{transform}, "
-                 f"ResizeRoundMode::{ROUNDING[op.nearest_mode]}, -0.75f, {w.label(op)})")
+                 f"ResizeRoundMode::{ROUNDING[op.nearest_mode]}, -0.75f, ResizeSelector::"
+                 f"{selector}, {w.label(op)})")
