@@ -94,3 +94,17 @@ graph @g(%x: tensor<1x3x4x4xf32>) {
   return %s
 }""")
     assert "'sm' (softmax) works along axis 0" in BatchAxes(mixed).note
+
+
+def test_constant_negative_gather_indices_are_wrapped(tmp_path):
+    graph = parse_graph("""
+graph @g(%x: tensor<1x5xf32>) {
+  %i = constant dense<[-1, 0, -5]> : tensor<3xi64>
+  %y = gather(%x, %i) {axis = 1} : tensor<1x3xf32> loc("pick")
+  return %y
+}""")
+    n2d2c.compile(graph, tmp_path / "g", backend="tensorrt", passes="", stimuli=0)
+    network = (tmp_path / "g" / "src" / "network.cpp").read_text()
+    file = network.split('b.gather(t[0], b.constant("')[1].split('"')[0]
+    np.testing.assert_array_equal(np.fromfile(tmp_path / "g" / "weights" / file, np.int64),
+                                  [4, 0, 0])
