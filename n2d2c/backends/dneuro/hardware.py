@@ -87,7 +87,13 @@ def weight_bits(layer: Layer) -> int:
 
 
 def accumulator_bound(layer: Layer) -> int:
-    """Largest magnitude the accumulator of ``layer`` can reach on any input (exact)."""
+    """Largest magnitude the accumulator of ``layer`` can reach on any input (exact), and
+    at least the rescale's input zero point (the RTL subtracts it in one more bit)."""
+    zero_point = abs(layer.requant.in_zp) if layer.requant is not None else 0
+    return max(_accumulator_bound(layer), zero_point)
+
+
+def _accumulator_bound(layer: Layer) -> int:
     x = layer.inputs[0]
     big = max(abs(v) for v in x.bounds)
     if layer.kind in ("conv", "depthwise"):
