@@ -70,7 +70,9 @@ class Stm32Emitter(CEmitter):
     PROFILE_FILES: ClassVar[tuple[str, ...]] = ("profile.c", "qemu_profile.sh")
     # conv_dsp writes output rows in increasing order, each from its window (ROWS), as the
     # generic convolution does; a dense layer's call has no x/y rows to relate.
-    MEMORY_TRAITS: ClassVar[dict[str, object]] = {**CEmitter.MEMORY_TRAITS, "conv_dsp": ROWS}
+    MEMORY_TRAITS: ClassVar[dict[str, object]] = {
+        **CEmitter.MEMORY_TRAITS, "conv_dsp": ROWS,
+        "pool_max_dsp": CEmitter.MEMORY_TRAITS["pool2d"]}
     compiler: ClassVar[str] = "arm-none-eabi-gcc"
     alignment: ClassVar[int] = 8
 
@@ -248,6 +250,23 @@ class Stm32Emitter(CEmitter):
                               f"bias of {layer.name}"))
         self._requant_epilogue(k, call, layer, channels=n)
         return self._prepare_conv_dsp(k, np.asarray(self.const_data(b)).T, layer)
+
+    def prepare_pool2d(self, call: KernelCall, layer: Layer):
+        """int8/uint8 max pooling over channels in multiples of four: four lanes per word
+        (templates/stm32/pool_max_dsp.j2) on DSP cores; else the generic kernel."""
+        name, k = super().prepare_pool2d(call, layer)
+        x = call.reads["x"]
+        if (self.core.dsp and k.kind == "max" and k.yt in ("int8_t", "uint8_t")
+                and x.storage.dtype == call.writes["y"].storage.dtype
+                and k.c % 4 == 0):
+            k.lanes_min = "0x80808080u" if k.yt == "int8_t" else "0u"
+            kh, kw = call.params["kernel"]
+            full = (set(k.h_lo) | set(k.w_lo)) == {0} and set(k.h_hi) == {kh} \
+                and set(k.w_hi) == {kw}
+            k.taps = ([i * k.dh * k.xh + j * k.dw * k.xw for i in range(kh) for j in range(kw)]
+                      if full else None)
+            return "pool_max_dsp", k
+        return name, k
 
     # -- 32-bit requantization ----------------------------------------------------------
     _acc32 = False
