@@ -18,7 +18,8 @@ Overrides, and why:
   int8 depthwise convolution (templates/stm32/depthwise_dsp.j2: four channels per
   32-bit load, weights repacked into 16-bit lanes here); other grouped convolutions
   reduce contiguous channels through the ``conv_dot`` spelling macro of the generic
-  convolution (templates/stm32/spelling.j2);
+  convolution (templates/stm32/spelling.j2); int8 max pooling takes four channels per
+  word (templates/stm32/pool_max_dsp.j2: SSUB8/USUB8 and SEL);
 * a size report (sizes.py) that refuses a network the chip cannot hold.
 """
 
