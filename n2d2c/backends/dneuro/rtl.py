@@ -109,7 +109,11 @@ def window_block(layer: Layer, entity: str, data_bits: int, acc_bits: int) -> di
          "need": int_array(geometry.need),
          "origin_off": int_array(np.subtract(layer.row_origin, geometry.low)),
          "release": int_array(geometry.release),
-         "has_weights": layer.weights is not None, "requant": layer.requant is not None}
+         "has_weights": layer.weights is not None, "requant": layer.requant is not None,
+         "slot_base": int_array(range(0, geometry.ring_rows * x.width, x.width)),
+         "group_base": int_array(range(0, n_groups * lanes, lanes)),
+         "block_base": int_array(range(0, channel_blocks(layer) * layer.channel_lanes,
+                                       layer.channel_lanes))}
     if layer.weights is not None:
         wb = weight_bits(layer)
         b.update(WB=wb, wrom=_weight_rom(layer, lanes, n_groups, wb),
