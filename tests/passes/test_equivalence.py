@@ -34,7 +34,8 @@ PIPELINES = ["fold-constants", "dead-code", "remove-dropout", "fuse-bn", "fuse-p
 LOSSY = {"quantize"}  # tests/quantization
 # Passes that change the graph's interface on purpose (the inputs' shapes), so the same
 # feeds do not apply; tested in their own files.
-INTERFACE = {"set-batch"}  # tests/passes/test_set_batch.py
+INTERFACE = {"set-batch",   # tests/passes/test_set_batch.py
+             "integer-io"}  # tests/passes/test_integer_io_pass.py
 
 
 def test_every_pass_is_covered():
