@@ -18,7 +18,7 @@ sys.path.insert(0, str(HERE))
 from common import machine_description  # noqa: E402
 
 BENCHMARKS = ["sim_vs_ort", "cpp_vs_ort", "quantized", "memory", "pass_scaling", "build_time",
-              "fuzz", "conformance", "cortex_m", "dneuro"]
+              "fuzz", "conformance", "cortex_m", "dneuro", "scale_out"]
 
 
 def main() -> int:
