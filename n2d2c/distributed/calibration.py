@@ -23,8 +23,8 @@ def calibrate_distributed(client, graph: Graph, data: DataRef, *,
     and the number of task retries that happened.
 
     Each shard's histogram task prefers the worker that ran its range task: that
-    worker kept the shard's simulated values (within ``KEEP_BYTES``) and fills the
-    histograms without simulating again, as a single process does."""
+    worker kept the simulated values of as many of the shard's samples as fit in
+    ``KEEP_BYTES`` and simulates only the others again, as a single process does."""
     token = graph_fingerprint(graph)
     shared = [share(client, graph)]
     count = run_tasks(client, _feed_count, [(token, data)], description="calibration data",
@@ -68,20 +68,20 @@ def _feed_count(graph: Graph, token: str, data: DataRef) -> int:
 def _shard_ranges(graph: Graph, token: str, data: DataRef, start: int, stop: int):
     shard = _calibrator(graph, token)
     feeds = feeds_of(graph, data)[start:stop]
-    kept_bytes = sum(len(v) for v in _KEPT.values()) * shard.bytes_per_sample()
-    keep = [] if kept_bytes + len(feeds) * shard.bytes_per_sample() <= KEEP_BYTES else None
-    ranges = shard.ranges(feeds, keep)
-    if keep is not None:
+    room = KEEP_BYTES // max(1, shard.bytes_per_sample()) - sum(map(len, _KEPT.values()))
+    keep: list = []
+    ranges = shard.ranges(feeds, keep, max(0, room))
+    if keep:
         _KEPT[(token, data, start, stop)] = keep
     return ranges
 
 
 def _shard_histograms(graph: Graph, token: str, data: DataRef, start: int, stop: int, ranges):
     shard = _calibrator(graph, token)
-    kept = _KEPT.pop((token, data, start, stop), None)
-    if kept is not None:
-        return shard.histograms(kept, ranges, simulated=True)
-    return shard.histograms(feeds_of(graph, data)[start:stop], ranges)
+    kept = _KEPT.pop((token, data, start, stop), [])
+    rest = feeds_of(graph, data)[start + len(kept):stop]
+    return merge_counts([shard.histograms(kept, ranges, simulated=True),
+                         shard.histograms(rest, ranges)])
 
 
 def cluster_calibrator(client, data: DataRef):

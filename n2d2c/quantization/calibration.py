@@ -188,9 +188,10 @@ class ShardCalibrator:
         return sum(v.type.size * 8 for v in self.values)
 
     def ranges(self, feeds: Iterable[Mapping[str, np.ndarray]],
-               keep: list | None = None) -> Ranges:
-        """Finite range of every value over ``feeds``; each sample's results are
-        appended to ``keep`` when given (the histogram sweep then reuses them)."""
+               keep: list | None = None, keep_count: int | None = None) -> Ranges:
+        """Finite range of every value over ``feeds``; the results of the first
+        ``keep_count`` samples (all by default) are appended to ``keep`` when given,
+        and the histogram sweep reuses them instead of simulating again."""
         lows = {n: np.inf for n in self.names}
         highs = {n: -np.inf for n in self.names}
         with single_threaded():
@@ -202,7 +203,7 @@ class ShardCalibrator:
                     if finite.size:
                         lows[n] = min(lows[n], float(finite.min()))
                         highs[n] = max(highs[n], float(finite.max()))
-                if keep is not None:
+                if keep is not None and (keep_count is None or len(keep) < keep_count):
                     keep.append(result)
         return {n: (lows[n], highs[n]) for n in self.names}
 
@@ -265,16 +266,17 @@ def merge_counts(parts: Iterable[Mapping[str, np.ndarray]]) -> dict[str, np.ndar
 def calibrate(graph: Graph, feeds: Iterable[Mapping[str, np.ndarray]], *,
               bins: int = DEFAULT_BINS, cache_bytes: int = 256 << 20) -> CalibrationStats:
     """Statistics of every float activation of ``graph`` over ``feeds``, in this
-    process.  When all values of all samples fit in ``cache_bytes`` the histogram
-    sweep reuses the range sweep's results instead of simulating again."""
+    process.  The histogram sweep reuses the range sweep's results of as many samples
+    as fit in ``cache_bytes`` and simulates the others again."""
     feeds = list(feeds)
     if not feeds:
         raise UsageError("calibration needs at least one sample")
     shard = ShardCalibrator(graph, bins)
-    keep = [] if shard.bytes_per_sample() * len(feeds) <= cache_bytes else None
-    ranges = shard.ranges(feeds, keep)
-    counts = shard.histograms(keep if keep is not None else feeds, ranges,
-                              simulated=keep is not None)
+    # Keep as many samples' values as fit in cache_bytes; simulate only the rest again.
+    kept: list = []
+    ranges = shard.ranges(feeds, kept, cache_bytes // max(1, shard.bytes_per_sample()))
+    counts = merge_counts([shard.histograms(kept, ranges, simulated=True),
+                           shard.histograms(feeds[len(kept):], ranges)])
     return shard.stats(ranges, counts, len(feeds))
 
 

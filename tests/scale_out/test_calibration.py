@@ -120,3 +120,13 @@ def test_an_unknown_data_url_is_a_clear_error():
     from n2d2c.errors import InputError
     with pytest.raises(InputError, match="cannot open data URL 'nosuch://bucket/x.npz'"):
         DataRef.of("nosuch://bucket/x.npz", ["input"]).arrays()
+
+
+def test_keeping_only_some_samples_values_changes_no_statistic(graph_and_feeds):
+    """The histogram sweep reuses the values of the samples that fit in the cache and
+    simulates the others again: any cache size gives the same statistics."""
+    graph, feeds = graph_and_feeds
+    per_sample = ShardCalibrator(graph).bytes_per_sample()
+    everything = calibrate(graph, feeds)
+    for cache in (0, 7 * per_sample + 1):
+        _assert_same_stats(everything, calibrate(graph, feeds, cache_bytes=cache))
