@@ -6,6 +6,7 @@ import weakref
 
 from ...ir import ops
 from . import array_kernel
+from ..kernels.shape import crop_for_pad
 
 # op -> its value on the device: copied once, not on every run.
 _DEVICE_VALUES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -59,12 +60,7 @@ def split(xp, op, x):
 
 @array_kernel(ops.Pad, dtypes=None)
 def pad(xp, op, x):
-    rank = x.ndim
-    begins, ends = op.pads[:rank], op.pads[rank:]
-    crop = tuple(slice(max(0, -b), x.shape[i] - max(0, -e))
-                 for i, (b, e) in enumerate(zip(begins, ends)))
-    x = x[crop]
-    widths = [(max(0, b), max(0, e)) for b, e in zip(begins, ends)]
+    x, widths = crop_for_pad(op, x)
     if not any(b or e for b, e in widths):
         return x
     if op.mode == "constant":

@@ -44,15 +44,19 @@ def split(op: ops.Split, x):
     return list(np.split(x, bounds, axis=axis))
 
 
-@kernel(ops.Pad, dtypes=ANY)
-def pad(op: ops.Pad, x):
+def crop_for_pad(op: ops.Pad, x):
+    """(``x`` cropped by the negative pads, the (before, after) widths left to pad):
+    ONNX's negative pads crop, so crop first, then pad what is left."""
     rank = x.ndim
     begins, ends = op.pads[:rank], op.pads[rank:]
-    # Negative pads crop (ONNX); crop first, then pad what is left.
     crop = tuple(slice(max(0, -b), x.shape[i] - max(0, -e))
                  for i, (b, e) in enumerate(zip(begins, ends)))
-    x = x[crop]
-    widths = [(max(0, b), max(0, e)) for b, e in zip(begins, ends)]
+    return x[crop], [(max(0, b), max(0, e)) for b, e in zip(begins, ends)]
+
+
+@kernel(ops.Pad, dtypes=ANY)
+def pad(op: ops.Pad, x):
+    x, widths = crop_for_pad(op, x)
     if not any(b or e for b, e in widths):
         return x
     if op.mode == "reflect":
