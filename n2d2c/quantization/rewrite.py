@@ -66,6 +66,10 @@ class GraphRewrite:
         self.warnings: list[str] = []
         self.requantizations = 0
         self.float_ops: list[str] = []
+        # Of those, the ops that read only graph inputs and constants (through float ops):
+        # they run before any quantize, at the graph's edge, not between integer ops.
+        self.input_float_ops: list[str] = []
+        self._before_quantization: set[int] = {id(v) for v in self.g.inputs}
 
     def run(self) -> Graph:
         """The integer-IR graph (not yet verified)."""
@@ -91,12 +95,17 @@ class GraphRewrite:
                     self._emit_pass(op)
             else:
                 self._emit_float(op)
-        if self.float_ops:
-            # One warning for all of them: the model still compiles, in mixed precision.
-            text = (f"{len(self.float_ops)} op(s) have no integer kernel and stay float "
-                    f"between dequantize and quantize: {', '.join(self.float_ops)}")
-            self.warnings.append(text)
-            warnings.warn(text, QuantizationWarning, stacklevel=3)
+        islands = [name for name in self.float_ops if name not in self.input_float_ops]
+        for count, text in ((len(islands), "have no integer kernel and stay float between "
+                             f"dequantize and quantize: {', '.join(islands)}"),
+                            (len(self.input_float_ops), "run in float on the graph's inputs, "
+                             "before they are quantized: "
+                             f"{', '.join(self.input_float_ops)}")):
+            if count:
+                # One warning per kind: the model still compiles, in mixed precision.
+                text = f"{count} op(s) {text}"
+                self.warnings.append(text)
+                warnings.warn(text, QuantizationWarning, stacklevel=3)
         outputs = []
         for v in g.outputs:
             outputs.append(self.as_float(v))
@@ -376,11 +385,17 @@ class GraphRewrite:
         result = self._add(new_op, inputs, [v.name for v in op.outputs])
         for old, new in zip(op.outputs, result.outputs):
             self.fval[id(old)] = new
+        at_input = all(id(v) in self._before_quantization
+                       or self.plan.domain.get(id(v)) == "const" for v in op.inputs)
+        if at_input:
+            self._before_quantization.update(id(v) for v in op.outputs)
         interpolating = isinstance(op, Resize) and op.mode != "nearest"
         if op.name in self.opt.keep_float:
             return  # asked for (mixed.py), not for want of a kernel: the report lists it
         if interpolating or not isinstance(op, PASS_OPS + (Softmax, Concat, Dequantize, Quantize)):
             self.float_ops.append(f"{op.name} ({op.OP_NAME})")
+            if at_input:
+                self.input_float_ops.append(self.float_ops[-1])
 
 
 def _levels(values) -> tuple[int, ...]:

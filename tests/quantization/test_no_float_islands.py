@@ -77,3 +77,39 @@ def test_int8_stays_close_to_float(quantized):
         worst = max(worst, float(np.abs(want - got).max() / np.abs(want).max()))
     print(f"{name}: max |int8 - float| / max |float| = {worst:.4f}")
     assert worst < bound, worst
+
+
+def _quantization_warnings(text: str) -> list[str]:
+    from n2d2c.ir import parse_graph
+    graph = parse_graph(text)
+    x = np.random.default_rng(0).standard_normal((8, 1, 4, 4)).astype(np.float32)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        quantize_graph(graph, {"x": x}, nbbits=8)
+    return [str(w.message) for w in caught if issubclass(w.category, QuantizationWarning)]
+
+
+def test_a_float_op_on_the_graph_input_is_named_as_such_not_as_an_island():
+    # A bilinear up-sampling of the raw input (the MobileNetV3 digits fixture has one):
+    # it runs before the first quantize, at the graph's edge.
+    messages = _quantization_warnings("""graph @g(%x: tensor<1x1x4x4xf32>) {
+  %u = resize(%x) {sizes = [1, 1, 8, 8], scales = [1.0, 1.0, 2.0, 2.0], mode = "linear"} : tensor<1x1x8x8xf32>
+  %w = constant dense<[0.5, -0.25]> : tensor<2x1x1x1xf32>
+  %y = conv2d(%u, %w) : tensor<1x2x8x8xf32>
+  return %y
+}""")
+    assert messages == ["1 op(s) run in float on the graph's inputs, before they are "
+                        "quantized: u (resize)"]
+
+
+def test_a_float_op_between_integer_ops_is_still_an_island():
+    messages = _quantization_warnings("""graph @g(%x: tensor<1x1x4x4xf32>) {
+  %w = constant dense<[0.5, -0.25]> : tensor<2x1x1x1xf32>
+  %c = conv2d(%x, %w) : tensor<1x2x4x4xf32>
+  %e = div(%c, %c) : tensor<1x2x4x4xf32>
+  %v = constant dense<[0.5, 1.0]> : tensor<1x2x1x1xf32>
+  %y = conv2d(%e, %v) : tensor<1x1x4x4xf32>
+  return %y
+}""")
+    assert len(messages) == 1 and "stay float between dequantize and quantize: e (div)" \
+        in messages[0]
