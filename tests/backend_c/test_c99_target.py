@@ -83,6 +83,26 @@ def test_c99_network_is_strict_c99(tmp_path):
     assert "_POSIX_C_SOURCE" not in (out / "network.c").read_text()
 
 
+def test_two_networks_link_into_one_program(tmp_path):
+    """Each network's weights are prefixed by its name, as its API is: two C networks
+    (here the same model under two names) link into one firmware without a clash."""
+    require_compiler("c")
+    case = INT_CASES[0]
+    objects = []
+    for name in ("first", "second"):
+        out = compile_to_dir(case.graph, tmp_path / name, target="c", name=name, stimuli=0)
+        assert f"{name}_w_" in (out / "weights.h").read_text()
+        for source in ("network.c", "weights.c"):
+            obj = tmp_path / f"{name}_{source}.o"
+            subprocess.run(["cc", "-c", str(out / source), "-o", str(obj)], check=True)
+            objects.append(str(obj))
+    main = tmp_path / "main.c"
+    main.write_text("int main(void) { return 0; }\n")
+    proc = subprocess.run(["cc", str(main), *objects, "-o", str(tmp_path / "both"), "-lm"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+
+
 def test_c_backend_is_registered_with_its_options():
     backend = get_backend("c")
     assert backend.plans_memory

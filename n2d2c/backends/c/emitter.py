@@ -116,8 +116,10 @@ class CEmitter(CSpelling, GenericKernels):
 
     def add_const(self, base: str, data: np.ndarray, comment: str = "",
                   ctype: str | None = None) -> str:
-        """Emit ``data`` as a const array in the weights file; returns its symbol."""
-        symbol = self.symbol(base)
+        """Emit ``data`` as a const array in the weights file; returns its symbol, named
+        like the API (``api_name``: prefixed by the network in C, where two networks of
+        one firmware would otherwise both define ``w_conv1``)."""
+        symbol = self.symbol(self.api_name(base))
         data = np.ascontiguousarray(data)
         if ctype is None:
             ctype = self.ctype(data.dtype.name if data.dtype.kind in "iu" else "float32")
