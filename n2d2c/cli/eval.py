@@ -116,10 +116,11 @@ def _outputs(args, graph, samples, indices, what: str) -> list[np.ndarray]:
     try:
         client = getattr(args, "_client", None)
         if args.backend == "sim" and client is not None:
+            from ..distributed import worker_count
             from ..distributed.evaluation import LabelledRef, outputs_distributed
             ref = LabelledRef.of(args.data, [v.name for v in graph.inputs], args.limit)
             results, retries = outputs_distributed(client, graph, ref, names, total)
-            workers = len(client.scheduler_info().get("workers", {}))
+            workers = worker_count(client)
             print(f"n2d2c: {what} outputs on {workers} Dask worker(s), {retries} task retries",
                   file=sys.stderr)
         elif args.backend == "sim":

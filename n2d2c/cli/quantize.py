@@ -35,7 +35,7 @@ def wants_quantization(args) -> bool:
 
 def quantize_from_args(args, graph, *, echo_report: bool = False):
     """Quantize ``graph`` as the flags say; returns (graph, report)."""
-    from ..distributed import DataRef, cluster, cluster_calibrator
+    from ..distributed import DataRef, cluster, cluster_calibrator, worker_count
     from ..quantization import QuantizationWarning, quantize_graph
     options = options_from_args(args)
     held = getattr(args, "_client", None)  # a cluster the command already holds (eval)
@@ -48,7 +48,7 @@ def quantize_from_args(args, graph, *, echo_report: bool = False):
         qgraph, report = quantize_graph(graph, calibration_data(args, graph), options,
                                         calibrator=calibrator)
         if client is not None:
-            workers = len(client.scheduler_info().get("workers", {}))
+            workers = worker_count(client)
             print(f"n2d2c: calibrated on {workers} Dask worker(s), {calibrator.retries} task "
                   "retries", file=sys.stderr)
     for w in caught:

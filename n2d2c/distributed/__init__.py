@@ -12,8 +12,8 @@ Dask is imported only when a cluster is asked for.
 from __future__ import annotations
 
 from .calibration import calibrate_distributed, cluster_calibrator
-from .cluster import SCHEDULER_ENV, cluster, wants_cluster
+from .cluster import SCHEDULER_ENV, cluster, wants_cluster, worker_count
 from .data import DataRef
 
 __all__ = ["SCHEDULER_ENV", "DataRef", "calibrate_distributed", "cluster", "cluster_calibrator",
-           "wants_cluster"]
+           "wants_cluster", "worker_count"]

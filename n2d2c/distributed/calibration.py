@@ -9,6 +9,7 @@ from ..errors import UsageError
 from ..ir import Graph
 from ..quantization.calibration import (CalibrationStats, ShardCalibrator, graph_fingerprint,
                                         merge_counts, merge_ranges)
+from .cluster import worker_count
 from .data import DataRef, feeds_of
 from .tasks import run_tasks, share, spans
 
@@ -27,12 +28,12 @@ def calibrate_distributed(client, graph: Graph, data: DataRef, *,
     ``KEEP_BYTES`` and simulates only the others again, as a single process does."""
     token = graph_fingerprint(graph)
     shared = [share(client, graph)]
-    count = run_tasks(client, _feed_count, [(token, data)], description="calibration data",
+    count = run_tasks(client, _feed_count, [(data,)], description="calibration data",
                       shared=shared)
     total = count.results[0]
     if not total:
         raise UsageError("calibration needs at least one sample")
-    workers = max(1, len(client.scheduler_info().get("workers", {})))
+    workers = max(1, worker_count(client))
     plan = spans(total, shards or workers * SHARDS_PER_WORKER)
     ranges = run_tasks(client, _shard_ranges, [(token, data, a, b) for a, b in plan],
                        description="calibration ranges", shared=shared)
@@ -41,7 +42,8 @@ def calibrate_distributed(client, graph: Graph, data: DataRef, *,
                        [(token, data, a, b, merged) for a, b in plan],
                        description="calibration histograms", shared=shared,
                        prefer=ranges.where)
-    stats = ShardCalibrator(graph).stats(merged, merge_counts(counts.results), total)
+    stats = ShardCalibrator(graph).stats(merged, merge_counts(counts.results), total,
+                                         fingerprint=token)
     return stats, count.retries + ranges.retries + counts.retries
 
 
@@ -61,7 +63,7 @@ def _calibrator(graph: Graph, token: str) -> ShardCalibrator:
     return _CALIBRATORS[token]
 
 
-def _feed_count(graph: Graph, token: str, data: DataRef) -> int:
+def _feed_count(graph: Graph, data: DataRef) -> int:
     return len(feeds_of(graph, data))
 
 

@@ -48,3 +48,8 @@ def cluster(scheduler: str | None = None, workers: int = 0, *,
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                       dashboard_address=":0") as local, Client(local) as client:
         yield client
+
+
+def worker_count(client) -> int:
+    """How many workers ``client``'s scheduler has now."""
+    return len(client.scheduler_info().get("workers", {}))

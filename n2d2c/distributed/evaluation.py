@@ -8,12 +8,14 @@ Only these outputs travel, never the inputs."""
 
 from __future__ import annotations
 
+import functools
+import os
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..ir import Graph
-from ..quantization.calibration import graph_fingerprint
+from .cluster import worker_count
 from .tasks import run_tasks, share, spans
 
 SHARDS_PER_WORKER = 4
@@ -30,24 +32,18 @@ class LabelledRef:
 
     @classmethod
     def of(cls, location, input_names, limit: int = 0) -> "LabelledRef":
-        import os
         return cls(os.path.abspath(os.fspath(location)), tuple(input_names), int(limit or 0))
 
     def samples(self) -> dict[str, np.ndarray]:
         return _samples(self)
 
 
+@functools.lru_cache(maxsize=2)
 def _samples(ref: LabelledRef) -> dict[str, np.ndarray]:
+    """The samples ``n2d2c eval`` scores, read once per worker process."""
     from ..quantization.eval_data import read_labelled, samples_and_labels
-    cached = _CACHE.get(ref)
-    if cached is None:
-        _CACHE.clear()  # one data set per worker at a time
-        cached = _CACHE[ref] = samples_and_labels(read_labelled(ref.location),
-                                                  ref.input_names, ref.location, ref.limit)[0]
-    return cached
-
-
-_CACHE: dict[LabelledRef, dict[str, np.ndarray]] = {}
+    return samples_and_labels(read_labelled(ref.location), ref.input_names, ref.location,
+                              ref.limit)[0]
 
 
 def outputs_distributed(client, graph: Graph, data: LabelledRef, names: list[str],
@@ -56,19 +52,18 @@ def outputs_distributed(client, graph: Graph, data: LabelledRef, names: list[str
     ``quantization.evaluation.run_outputs`` gives them, computed on ``client``'s
     workers; and the number of task retries."""
     batch = max((v.shape[0] if v.type.rank else 1) for v in graph.inputs) if graph.inputs else 1
-    workers = max(1, len(client.scheduler_info().get("workers", {})))
+    workers = max(1, worker_count(client))
     # Shards of whole batches, so that padding happens only at the data set's end.
     batches = -(-total // batch)
     plan = [(a * batch, min(total, b * batch))
             for a, b in spans(batches, workers * SHARDS_PER_WORKER)]
-    outcome = run_tasks(client, _shard_outputs,
-                        [(graph_fingerprint(graph), data, names, a, b) for a, b in plan],
+    outcome = run_tasks(client, _shard_outputs, [(data, names, a, b) for a, b in plan],
                         description="evaluation", shared=[share(client, graph)])
     joined = {n: np.concatenate([part[n] for part in outcome.results]) for n in names}
     return joined, outcome.retries
 
 
-def _shard_outputs(graph: Graph, token: str, data: LabelledRef, names, start: int, stop: int):
+def _shard_outputs(graph: Graph, data: LabelledRef, names, start: int, stop: int):
     from ..quantization.evaluation import run_outputs
     samples = {k: v[start:stop] for k, v in data.samples().items()}
     return run_outputs(graph, samples, outputs=list(names))

@@ -22,7 +22,7 @@ from ..errors import UsageError
 from ..ir import Graph
 from ..ir.ops import Constant
 from ..quantization import QuantizationOptions, QuantizationWarning, quantize_graph
-from ..quantization.calibration import CalibrationStats, single_threaded
+from ..quantization.calibration import CalibrationStats
 from ..quantization.report import sqnr_db
 from .data import DataRef, feeds_of
 
@@ -112,23 +112,20 @@ def evaluate_config(graph: Graph, stats: CalibrationStats, data: DataRef,
     """Quantize ``graph`` with ``config`` (statistics already calibrated) and measure
     it on ``data``.  Runs on a worker, or in this process without a cluster."""
     from ..backends.c.memory import plan_graph
-    from ..runtime import Simulator
+    from ..quantization.evaluation import run_outputs
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", QuantizationWarning)
         qgraph, _ = quantize_graph(graph, stats, QuantizationOptions.from_any(config))
-    feeds = feeds_of(graph, data)
-    reference, quantized = Simulator(graph), Simulator(qgraph)
-    name = graph.outputs[0].name
-    want, got = [], []
-    with single_threaded():
-        for feed in feeds:
-            want.append(np.asarray(reference.run(feed)[name], np.float64))
-            got.append(np.asarray(quantized.run(feed)[qgraph.outputs[0].name], np.float64))
-    want_all, got_all = np.concatenate(want), np.concatenate(got)
+    arrays = data.arrays()
+    inputs = {k: v if data.count < 0 else v[:data.count] for k, v in arrays.items() if k != "y"}
+    want_all = np.asarray(run_outputs(graph, inputs, outputs=[graph.outputs[0].name])
+                          [graph.outputs[0].name], np.float64)
+    got_all = np.asarray(run_outputs(qgraph, inputs, outputs=[qgraph.outputs[0].name])
+                         [qgraph.outputs[0].name], np.float64)
     samples = want_all.shape[0]
     want_class = want_all.reshape(samples, -1).argmax(axis=1)
     got_class = got_all.reshape(samples, -1).argmax(axis=1)
-    labels = data.arrays().get("y")
+    labels = arrays.get("y")
     accuracy = None
     if labels is not None:
         labels = np.asarray(labels).reshape(-1)[:samples].astype(np.int64)
@@ -173,6 +170,7 @@ def run_sweep(graph: Graph, configs: Sequence[dict[str, object]], *, calibration
     on ``evaluation``: one task each on ``client``'s workers, or here in turn."""
     from ..quantization import calibrate, prepare_graph
     from .calibration import calibrate_distributed
+    from .cluster import worker_count
     from .tasks import progress, run_tasks
     prepared = prepare_graph(graph)
     if client is None:
@@ -186,5 +184,5 @@ def run_sweep(graph: Graph, configs: Sequence[dict[str, object]], *, calibration
     stats, retries = calibrate_distributed(client, prepared, calibration)
     outcome = run_tasks(client, evaluate_config, [(evaluation, c) for c in configs],
                         description="sweep", shared=[graph, stats])
-    workers = len(client.scheduler_info().get("workers", {}))
+    workers = worker_count(client)
     return SweepOutcome(outcome.results, retries + outcome.retries, workers)

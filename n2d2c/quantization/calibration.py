@@ -227,15 +227,18 @@ class ShardCalibrator:
                     hists[n].add(result[n])
         return {n: h.counts for n, h in hists.items()}
 
-    def stats(self, ranges: Ranges, counts: Mapping[str, np.ndarray],
-              samples: int) -> CalibrationStats:
+    def stats(self, ranges: Ranges, counts: Mapping[str, np.ndarray], samples: int, *,
+              fingerprint: str | None = None) -> CalibrationStats:
+        """The statistics of merged shards (``fingerprint``: the graph's, when the caller
+        has already hashed it)."""
         hists = self.empty_histograms(ranges)
         values = {}
         for n in self.names:
             lo, hi = _finite_range(ranges[n])
             hists[n].counts = np.asarray(counts[n], np.int64).copy()
             values[n] = ValueStats(lo, hi, hists[n])
-        return CalibrationStats(values, samples, graph_fingerprint(self.graph), self.bins)
+        return CalibrationStats(values, samples, fingerprint or graph_fingerprint(self.graph),
+                                self.bins)
 
 
 def _finite_range(bounds: tuple[float, float]) -> tuple[float, float]:

@@ -150,18 +150,18 @@ class ArgReduce(Operation):
         shape = x.shape[:axis] + keep + x.shape[axis + 1:]
         return [x.with_shape(shape).with_dtype(DType.I64)]
 
-    def evaluate(self, x: np.ndarray) -> np.ndarray:
-        """The numpy reference shared by the simulator, fold-constants and the ONNX
-        frontend's folder (one tie rule for all three)."""
+    def evaluate(self, x: np.ndarray, xp=np) -> np.ndarray:
+        """The reference shared by the simulator, the array/GPU simulator (``xp``: numpy
+        or cupy), fold-constants and the ONNX frontend's folder (one tie rule for all)."""
         axis = self.resolved_axis(x.ndim)
-        pick = np.argmax if self.LARGEST else np.argmin
+        pick = xp.argmax if self.LARGEST else xp.argmin
         if self.select_last_index:
             # The first extreme of the reversed axis is the last one of the original.
-            index = x.shape[axis] - 1 - pick(np.flip(x, axis), axis=axis)
+            index = x.shape[axis] - 1 - pick(xp.flip(x, axis), axis=axis)
         else:
             index = pick(x, axis=axis)
-        index = np.asarray(index, np.int64)
-        return np.expand_dims(index, axis) if self.keepdims else index
+        index = xp.asarray(index, xp.int64)
+        return xp.expand_dims(index, axis) if self.keepdims else index
 
 
 ArgMax = _family(ArgReduce, "ArgMax", "argmax", "Index of the largest value.", LARGEST=True)

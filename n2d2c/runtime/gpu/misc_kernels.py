@@ -76,14 +76,7 @@ def sign(xp, op, x):
 
 @array_kernel(ops.ArgMax, ops.ArgMin, dtypes=None)
 def arg_reduce(xp, op, x):
-    axis = op.resolved_axis(x.ndim)
-    pick = xp.argmax if op.LARGEST else xp.argmin
-    if op.select_last_index:
-        index = x.shape[axis] - 1 - pick(xp.flip(x, axis), axis=axis)
-    else:
-        index = pick(x, axis=axis)
-    index = index.astype(xp.int64)
-    return xp.expand_dims(index, axis) if op.keepdims else index
+    return op.evaluate(x, xp)
 
 
 def _wrapped(xp, op, indices, size, axis):
