@@ -1,4 +1,5 @@
-"""Classification accuracy and confusion matrix of a (float or quantized) graph."""
+"""Classification accuracy and confusion matrix of a (float or quantized) graph: the
+short Python helper (``n2d2c eval`` and ``quantization.evaluation`` are the full one)."""
 
 from __future__ import annotations
 
@@ -17,16 +18,6 @@ class Evaluation:
     accuracy: float
     confusion: np.ndarray     # [true class, predicted class] counts
     count: int
-
-    def format(self) -> str:
-        classes = self.confusion.shape[0]
-        width = max(4, len(str(int(self.confusion.max(initial=0)))) + 1)
-        lines = [f"accuracy: {self.accuracy * 100:.2f}% ({int(np.trace(self.confusion))}/"
-                 f"{self.count})", "confusion matrix (rows: true class, columns: predicted):",
-                 " " * 6 + "".join(f"{c:>{width}}" for c in range(classes))]
-        for t in range(classes):
-            lines.append(f"{t:>5} " + "".join(f"{v:>{width}}" for v in self.confusion[t]))
-        return "\n".join(lines) + "\n"
 
 
 def predict(graph: Graph, x, *, output: int = 0) -> np.ndarray:
