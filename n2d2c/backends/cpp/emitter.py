@@ -7,7 +7,8 @@ Overrides, and why:
 * kernels: ``templates/cpp/`` adds ``conv2d_direct`` (register tiles of output
   pixels x channel vectors over a zero-padded NHWC input; 1x1 convolutions and
   dense layers are the same kernel, a GEMM) and ``depthwise_conv2d``, with
-  activations applied to vectors in the epilogue.  ``prepare_conv2d`` and
+  activations applied to vectors in the epilogue; the int8 kernels are prepared by
+  ``integer.py`` (``IntegerKernels``, a mixin).  ``prepare_conv2d`` and
   ``prepare_gemm`` choose them for float layers with constant weights and fall
   back to the generic kernels (``c/templates/generic/``) otherwise; every other
   kernel is generic, parallelised by ``parallel_for``;
@@ -27,7 +28,7 @@ from ...errors import InternalError
 from ..c.emitter import CEmitter, Ctx
 from ..c.kernel_memory import NONE, ROWS, KernelMemory
 from ..c.program import KernelCall, Layer, c_identifier
-from .requant32 import requant32_tables
+from .integer import INTEGER_MEMORY_TRAITS, IntegerKernels
 
 CPP_TEMPLATES = Path(__file__).parent / "templates" / "cpp"
 
@@ -50,13 +51,7 @@ def _direct_conv_memory(call: KernelCall, ctx: Ctx) -> KernelMemory:
     return NONE
 
 
-def _i8_conv_memory(call: KernelCall, ctx: Ctx) -> KernelMemory:
-    """conv2d_i8: row-ordered for a convolution (it reads its input in place); a dense layer
-    run by the same kernel has no rows to wrap."""
-    return ROWS if call.kernel == "conv2d" else NONE
-
-
-class CppEmitter(CEmitter):
+class CppEmitter(IntegerKernels, CEmitter):
     target: ClassVar[str] = "cpp"
     template_dirs: ClassVar[tuple[Path, ...]] = (CPP_TEMPLATES,) + CEmitter.template_dirs
     file_templates: ClassVar[dict[str, str]] = {
@@ -73,7 +68,7 @@ class CppEmitter(CEmitter):
     # The C++ kernels whose access order allows sharing (see the templates): depthwise and
     # direct convolutions, float and integer, have a row-ordered variant.
     MEMORY_TRAITS: ClassVar[dict[str, object]] = {
-        **CEmitter.MEMORY_TRAITS, "conv2d_i8": _i8_conv_memory, "depthwise_int": ROWS,
+        **CEmitter.MEMORY_TRAITS, **INTEGER_MEMORY_TRAITS,
         "depthwise_conv2d": ROWS, "conv2d_direct": _direct_conv_memory}
     language: ClassVar[str] = "c++"
     compiler: ClassVar[str] = "g++"
@@ -218,134 +213,6 @@ class CppEmitter(CEmitter):
         self._epilogue(k)
         return "conv2d_direct", k
 
-    @staticmethod
-    def _integer_conv(call: KernelCall) -> bool:
-        """int8/uint8 activations x constant int8 weights (+ constant int32 bias) -> int32
-        accumulators (stored, or requantized by a fused rescale), no fused activation:
-        exact int32 accumulation, as ir/ops/quant.py defines it."""
-        wts, bias = call.params.get("weights"), call.params.get("bias")
-        x, y = call.reads["x"], call.writes["y"]
-        c, m = x.shape[1], y.shape[1]
-        group = call.params["group"]
-        return (wts is not None and wts.dtype == np.int8
-                and x.storage.dtype in ("int8", "uint8")
-                and call.params.get("acc_dtype", y.storage.dtype) == "int32"
-                and call.params.get("act") is None and "b" not in call.reads
-                and (bias is None or np.asarray(bias).dtype == np.int32)
-                and (group == 1 or (group == c == m)))
-
-    def _prepare_conv2d_int(self, call: KernelCall, layer: Layer):
-        k = self._conv_common(call, False)
-        x, y = call.reads["x"], call.writes["y"]
-        wts = call.params["weights"]
-        bias = call.params.get("bias")
-        k.layer = layer.name
-        k.struct = self.symbol(f"{layer.name}_shape")
-        k.xc, k.yc = x.strides[1], y.strides[1]
-        self._requant_epilogue_i32(k, call, layer)
-        if k.group != 1:
-            if k.xc != 1:
-                # Channels spaced out: no vector loads of 16 channels.
-                return super().prepare_conv2d(call, layer)
-            return self._prepare_depthwise_int(k, call, layer, wts, bias)
-        if k.dw != 1 or k.xc != 1 or (k.kw != 1 and k.xw != k.c):
-            # Taps not contiguous along a row (dilated, channels or pixels spaced out).
-            return super().prepare_conv2d(call, layer)
-        return self._prepare_conv2d_i8(k, call, layer, wts, bias)
-
-    def _prepare_depthwise_int(self, k: Ctx, call: KernelCall, layer: Layer, wts, bias):
-        """The 8-bit depthwise kernel (depthwise_int.j2): weights [CP/16][KH][KG][16][4], the
-        taps of a kernel row 4 by 4 (the missing ones 0), bias padded to CP."""
-        k.signed = k.xt == self.ctype("int8")
-        k.cp = -(-k.m // 16) * 16
-        k.kg = -(-k.kw // 4)
-        taps = np.zeros((k.cp, k.kh, 4 * k.kg), np.int8)
-        taps[:k.m, :, :k.kw] = wts.reshape(k.m, k.kh, k.kw)
-        packed = taps.reshape(k.cp // 16, 16, k.kh, k.kg, 4).transpose(0, 2, 3, 1, 4)
-        k.w = self.add_const(f"w_{layer.name}", packed,
-                             f"weights of {layer.name}, depthwise int8 [CP/16][KH][KG][16][4]")
-        b = np.zeros(k.cp, np.int64)
-        if bias is not None:
-            b[:k.m] = np.asarray(bias, np.int64)
-        if k.signed:
-            # Activations are loaded plus 128: take 128 x the sum of the weights back.
-            b[:k.m] -= 128 * wts.reshape(k.m, -1).astype(np.int64).sum(axis=1)
-        k.b = self.add_const(f"b_{layer.name}", b.astype(np.int32),
-                             f"bias of {layer.name}, padded to {k.cp}"
-                             + (", minus 128 x the weight sums" if k.signed else ""))
-        k.pragma = self.parallel_for(k.oh * k.ow * k.m * k.kh * k.kw)
-        k.region, k.loop = self.parallel_region(k.oh * k.ow * k.m * k.kh * k.kw)
-        return "depthwise_int", k
-
-    def _prepare_conv2d_i8(self, k: Ctx, call: KernelCall, layer: Layer, wts, bias):
-        """The int8 register-tiled kernel (conv2d_i8.j2) for a convolution or a dense layer
-        (a 1-row image whose pixels are its rows)."""
-        m, c, kh, kw = wts.shape
-        k.signed = k.xt == self.ctype("int8")
-        k.kr = -(-(kw * c) // 4) * 4
-        k.mp = -(-m // 16) * 16
-        rows = np.zeros((k.mp, kh, k.kr), np.int8)
-        rows[:m, :, :kw * c] = wts.transpose(0, 2, 3, 1).reshape(m, kh, kw * c)
-        packed = rows.reshape(k.mp // 16, 16, kh, k.kr // 4, 4).transpose(0, 2, 3, 1, 4)
-        k.w = self.add_const(f"w_{layer.name}", packed,
-                             f"weights of {layer.name}, int8 [M/16][KH][KR/4][16][4]")
-        b = np.zeros(k.mp, np.int64)
-        if bias is not None:
-            b[:m] = np.asarray(bias, np.int64)
-        if k.signed:
-            # Activations are stored plus 128: take 128 x the sum of the weights back.
-            b[:m] -= 128 * wts.reshape(m, -1).astype(np.int64).sum(axis=1)
-        k.b = self.add_const(f"b_{layer.name}", b.astype(np.int32),
-                             f"bias of {layer.name}, padded to {k.mp}"
-                             + (", minus 128 x the weight sums" if k.signed else ""))
-        # No padded copy: the kernel reads the input in place, padding implicitly (see
-        # conv2d_i8.j2), so its output may wrap over the input (memory trait rows).
-        k.region, k.loop = self.parallel_region(k.oh * k.ow * k.m * k.c * k.kh * k.kw,
-                                                collapse=2)
-        return "conv2d_i8", k
-
-    def _prepare_dense_i8(self, call: KernelCall, layer: Layer):
-        """An int8 dense layer as the int8 convolution of a 1-row image whose pixels are the
-        rows of A (a 1x1 kernel over K channels)."""
-        a, b, y = call.reads["a"], call.reads["b"], call.writes["y"]
-        c = call.reads.get("c")
-        rows, kk = a.shape
-        n = b.shape[1]
-        k = Ctx(x=self.operand("x", a), y=self.operand("y", y), n=1, c=kk, m=n, height=1,
-                width=rows, oh=1, ow=rows, kh=1, kw=1, sh=1, sw=1, dh=1, dw=1, pt=0, pl=0,
-                xn=0, xh=0, xw=a.strides[0], xc=a.strides[1], yn=0, yh=0, yw=y.strides[0],
-                yc=y.strides[1], xt=self.ctype(a.storage.dtype), yt=self.ctype(y.storage.dtype),
-                ydtype=y.storage.dtype, group=1, layer=layer.name,
-                struct=self.symbol(f"{layer.name}_shape"))
-        self._requant_epilogue_i32(k, call, layer)
-        wts = self.const_data(b).T.reshape(n, kk, 1, 1)
-        bias = self.const_data(c)[0] if c is not None else None
-        return self._prepare_conv2d_i8(k, call, layer, wts, bias)
-
-    def _requant_epilogue_i32(self, k: Ctx, call: KernelCall, layer: Layer) -> None:
-        """The fused rescale of the int32 accumulators of conv2d_i8 / depthwise_int: in int32
-        arithmetic where requant32.py proves it exact (macro requantize_i32), else the
-        generic int64 function."""
-        self._requant_epilogue(k, call, layer)
-        op = call.params.get("rescale")
-        facts = None if op is None else requant32_tables(op, k.m)
-        if facts is None:
-            return
-        tables, spelled = [], {}
-        for key, values in facts.items():
-            if len(set(values)) == 1:
-                spelled[key] = self.int_literal(values[0])
-            else:
-                symbol = f"{key}_"
-                tables.append({"symbol": symbol,
-                               "values": [self.int_literal(v) for v in values]})
-                spelled[key] = f"{symbol}[c]"
-        k.requantize = self.symbol(f"{layer.name}_requantize32")
-        k.requant_decl = self.spell("requantize_i32", {
-            "name": k.requantize, "yt": self.ctype(k.ydtype), "varying": bool(tables),
-            "comment": f"{op.name}: {op.mode} rescale to {op.dtype}", "tables": tables,
-            "z": self.int_literal(int(op.zero_point)), **spelled})
-
     def _padded_bias(self, bias, call, layer, groups, per_group, padded):
         if bias is None:
             b = self._bias(call, layer)     # none, or computed at run time (not padded)
@@ -360,12 +227,7 @@ class CppEmitter(CEmitter):
         a, b, y = call.reads["a"], call.reads["b"], call.writes["y"]
         c = call.reads.get("c")
         alpha, beta = call.params["alpha"], call.params["beta"]
-        if (a.rank == 2 and a.storage.dtype in ("int8", "uint8") and a.strides[1] == 1
-                and b.storage.kind == "const"
-                and b.storage.dtype == "int8" and call.params.get("acc_dtype") == "int32"
-                and alpha == 1.0 and (c is None or (beta == 1.0 and c.storage.kind == "const"
-                                                    and c.strides[0] == 0))
-                and call.params.get("act") is None):
+        if self._integer_gemm(call):
             return self._prepare_dense_i8(call, layer)
         dense = (y.storage.dtype == "float32" and b.storage.kind == "const" and a.rank == 2
                  and a.strides[1] == 1
