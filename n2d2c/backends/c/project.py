@@ -37,6 +37,8 @@ def emit_project(target: CTarget, graph: Graph, out_dir: Path, options: CompileO
     if target.prepare_graph is not None:
         graph = target.prepare_graph(graph.copy(), opts)
     verify(graph)
+    if target.complete_options is not None:
+        opts = target.complete_options(graph, opts, options.name)
     emitter, memory = _plan(target, graph, options.name, opts)
     files = emitter.render_files()
     out_dir = Path(out_dir)

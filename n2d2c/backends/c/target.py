@@ -53,6 +53,10 @@ class CTarget:
     # Rewrites a copy of the graph before it is lowered, given the resolved backend
     # options (stm32: integer inputs and outputs with -X io=integer); None: none.
     prepare_graph: Callable[[Graph, dict], Graph] | None = None
+    # Completes the resolved options before the project is generated, given the graph and
+    # the network's name (cpp: -X tune=1 times kernel choices on this machine and hands the
+    # emitter the tune file it made); None: nothing to complete.
+    complete_options: Callable[[Graph, dict, str], dict] | None = None
 
     @property
     def compiler(self) -> str:

@@ -7,8 +7,9 @@ The project driver is the C layer's (``n2d2c/backends/c/project.py``): this
 module only declares the target.  Options (``compile_to_dir`` keywords, or
 ``-X KEY=VALUE`` on the CLI; ``n2d2c backends`` lists them): the C-family
 project options (``c/target.py: PROJECT_OPTIONS``: stimuli, seed, expected,
-buffer_plan, memory, memory_report, fuse) and ``parallel`` (OpenMP pragmas on
-large loops).
+buffer_plan, memory, memory_report, fuse), ``parallel`` (OpenMP pragmas on
+large loops), and ``tune`` / ``tiling`` (per-layer kernel choices: ``tuning.py``,
+``autotune.py``).
 """
 
 from __future__ import annotations
@@ -22,11 +23,28 @@ from ..c.target import CTarget, register_target
 from ..registry import BackendOption
 from .emitter import CppEmitter
 
+def _complete_options(graph: Graph, options: dict, name: str) -> dict:
+    """-X tune=1: the autotuner's tune file in place of the option (autotune.py)."""
+    tune = options.get("tune")
+    if isinstance(tune, str) and tune.strip().lower() in ("1", "true", "yes", "on"):
+        from .autotune import autotune
+        return {**options, "tune": autotune(graph, name, options)}
+    return options
+
+
 CPP = CTarget(
     name="cpp",
     description="C++14 + OpenMP project: specialised kernels, static arena, Makefile, testbench",
     emitter=CppEmitter,
-    emitter_options=(BackendOption("parallel", True, "OpenMP pragmas on large loops"),),
+    emitter_options=(
+        BackendOption("parallel", True, "OpenMP pragmas on large loops"),
+        BackendOption("tune", "", "per-layer kernel choices: 1 times candidates on this "
+                      "machine (one build each) and keeps the fastest; PATH reads a tune file "
+                      "(the project keeps its choices as tune.json)"),
+        BackendOption("tiling", "", "register tile PWxNV (pixels x channel vectors) of every "
+                      "direct convolution, e.g. 8x3; default: from the vector width"),
+    ),
+    complete_options=_complete_options,
 )
 BACKEND = register_target(CPP)
 

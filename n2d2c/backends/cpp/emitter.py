@@ -29,6 +29,7 @@ from ..c.emitter import CEmitter, Ctx
 from ..c.kernel_memory import NONE, ROWS, KernelMemory
 from ..c.program import KernelCall, Layer, c_identifier
 from .integer import INTEGER_MEMORY_TRAITS, IntegerKernels
+from .tuning import TUNE_FILE, Tuning
 
 CPP_TEMPLATES = Path(__file__).parent / "templates" / "cpp"
 
@@ -37,11 +38,21 @@ CPP_TEMPLATES = Path(__file__).parent / "templates" / "cpp"
 PAD_CHANNELS = 16
 
 
+# The row-ordered variant of conv2d_direct reads all the weights once per output row: worth
+# the arena bytes it saves only while they stay in the core's L2 cache (ResNet-18's 512x512
+# 3x3 layers, 9.4 MB of weights over 2 output rows, ran 2.3x slower row by row: their weights
+# came twice from DRAM).
+ROW_ORDER_WEIGHT_BYTES = 512 * 1024
+
+
 def _direct_conv_memory(call: KernelCall, ctx: Ctx) -> KernelMemory:
     """conv2d_direct: row-ordered unless it is a dense layer or grouped (groups loop
-    first); a padded convolution of one image first copies its whole input into the
-    padded scratch (staged)."""
+    first), or its weights are too large to be read once per output row; a padded
+    convolution of one image first copies its whole input into the padded scratch
+    (staged)."""
     if ctx.gemm or ctx.group != 1:
+        return NONE
+    if ctx.oh > 1 and call.params["weights"].size * 4 > ROW_ORDER_WEIGHT_BYTES:
         return NONE
     if ctx.pad is None:
         return ROWS
@@ -75,10 +86,39 @@ class CppEmitter(IntegerKernels, CEmitter):
     compiler_flags: ClassVar[tuple[str, ...]] = ("-std=c++14", "-fopenmp", "-Wall", "-Wextra")
     restrict: ClassVar[str] = "__restrict__"
 
-    def __init__(self, program, *, plan=None, parallel: bool = True):
+    def __init__(self, program, *, plan=None, parallel: bool = True, tune="", tiling: str = ""):
         super().__init__(program, plan=plan)
         self.parallel = parallel
         self.namespace = c_identifier(program.name)
+        self.tuning = Tuning.from_options(tune, tiling)
+        # Layers of conv2d_direct with their tiles: what tune.json records.
+        self.tiled: dict[str, dict] = {}
+
+    def kernel_choice(self, layer: str) -> dict:
+        """The tune file's choice for ``layer`` ({} when none): {"kernel": "direct",
+        "tile": [pw, nv]} or {"kernel": "winograd", "variant": ...}."""
+        return self.tuning.kernel_choice(layer)
+
+    def _tile(self, k: Ctx, layer: Layer) -> None:
+        """The register tile of a direct convolution or dense layer (k.tile; None: the
+        default for the vector width), recorded for tune.json."""
+        k.tile = self.tuning.tile(layer.name)
+        choice = {"kernel": "direct"}
+        if k.tile is not None:
+            choice["tile"] = [k.tile.pw, k.tile.nv]
+        self.tiled[layer.name] = choice
+
+    def render_files(self) -> dict[str, str]:
+        files = super().render_files()
+        if self.tuning.layers or self.tuning.forced is not None:
+            # The choices this code was generated with, including layers the tuner did not
+            # reach (default choice), so that the file alone reproduces the code.
+            layers = {**self.tuning.layers,
+                      **{name: {**self.tuning.layers.get(name, {}), **choice}
+                         for name, choice in self.tiled.items()}}
+            tuning = Tuning(layers, self.tuning.vlen, self.tuning.machine)
+            files[TUNE_FILE] = tuning.text()
+        return dict(sorted(files.items()))
 
     # -- spelling --------------------------------------------------------------------
     def const_int(self, name: str, value: int) -> str:
@@ -211,6 +251,7 @@ class CppEmitter(IntegerKernels, CEmitter):
         k.pragma = self.parallel_for(k.oh * k.ow * k.m * cg * k.kh * k.kw, collapse=2)
         k.row_pragma = self.parallel_for(k.oh * k.ow * k.m * cg * k.kh * k.kw)
         self._epilogue(k)
+        self._tile(k, layer)
         return "conv2d_direct", k
 
     def _padded_bias(self, bias, call, layer, groups, per_group, padded):
@@ -257,6 +298,7 @@ class CppEmitter(IntegerKernels, CEmitter):
             k.b = self._padded_bias(bias, call, layer, 1, n, np_)
         k.pragma = self.parallel_for(m * n * kk, collapse=2)
         self._epilogue(k)
+        self._tile(k, layer)
         return "conv2d_direct", k
 
 
