@@ -38,6 +38,8 @@ OPTIONS = (
                   "one-channel output is class 1 above it"),
     BackendOption("export_parameters", "", "N2D2 -export-parameters INI file with the keys "
                   "above (NbDSPs = 128 ...); -X options given override it"),
+    BackendOption("batch_size", 1, "BatchSize: G_BATCH_SIZE, frames streamed side by side "
+                  "(a beat carries one pixel of each; one multiplier per lane and frame)"),
     BackendOption("fifo_depth", 1, "G_FIFO_DEPTH the estimate assumes"),
     BackendOption("frames", 3, "test frames exported and streamed by the testbench"),
     BackendOption("seed", 0, "seed of the random test frames"),

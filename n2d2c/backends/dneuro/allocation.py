@@ -5,7 +5,8 @@ The pipeline runs at the pace of its slowest block.  A conv block multiplies wit
 with ``lanes``); the allocation bisects the pace T (cycles per frame) for the smallest
 one whose cheapest per-layer choices fit in ``NbDSPs``, and gives each layer the
 fewest DSPs that keep it within T: a balanced pipeline, no DSP spent on a layer
-faster than the bottleneck.  When even one lane
+faster than the bottleneck.  With a batch (G_BATCH_SIZE frames side by side) every
+lane costs one multiplier per frame; the pace is that of one frame.  When even one lane
 per layer exceeds ``NbDSPs``, or the line buffers and weights exceed
 ``NbMemoryBytes`` (which lanes cannot trade away), the export fails with
 ResourceLimitError naming what is needed.
@@ -31,6 +32,7 @@ class Parameters:
     estimation_frequency: float = 200.0   # MHz
     accumulation_nb_bits: int = 0     # 0: 2*data length + 4, widened to what is exact
     fifo_depth: int = 1
+    batch_size: int = 1               # G_BATCH_SIZE: frames streamed side by side
     output_map_to_rgb: bool = False
     output_map_to_rgb_color_masks: str = ""
     output_map_to_rgb_background_class: int = -1
@@ -88,6 +90,8 @@ def _plan(network: Network, target: int) -> list[tuple[int, int, int]] | None:
 def allocate(network: Network, params: Parameters, data_bits: int = 8) -> None:
     """Set every layer's lanes (module doc): the smallest cycles per frame T that the
     layers reach within NbDSPs, each layer with the fewest DSPs that runs within T."""
+    for layer in network.layers:
+        layer.batch = params.batch_size
     slowest = []
     fastest = []
     for layer in network.layers:
@@ -153,19 +157,21 @@ class Estimate:
     cycles_per_frame: int
     fps: float
     total_dsps: int
-    total_macs: int
+    total_macs: int                   # of one frame
     mac_dsps: int
+    batch: int = 1                    # frames side by side, each cycle count is per batch
 
     @property
     def dsp_utilisation(self) -> float:
         """MACs per cycle over the multipliers allocated to MACs, at the bottleneck's pace."""
         if not self.mac_dsps:
             return 0.0
-        return self.total_macs / self.cycles_per_frame / self.mac_dsps
+        return self.batch * self.total_macs / self.cycles_per_frame / self.mac_dsps
 
     def as_dict(self) -> dict:
         return {"bottleneck": self.bottleneck, "cycles_per_frame": self.cycles_per_frame,
                 "fps": self.fps, "dsps": self.total_dsps, "macs": self.total_macs,
+                "batch": self.batch, "mac_dsps": self.mac_dsps,
                 "dsp_utilisation": self.dsp_utilisation,
                 "layers": [vars(layer) for layer in self.layers]}
 
@@ -179,11 +185,12 @@ def estimate(network: Network, params: Parameters, data_bits: int) -> Estimate:
                                   layer.macs_per_frame, weights, calc,
                                   cycles_per_frame(layer)))
     slowest = max(rows, key=lambda r: r.cycles)
-    mac_dsps = sum(layer.lanes * layer.channel_lanes for layer in network.layers
+    mac_dsps = sum(layer.lanes * layer.channel_lanes * layer.batch for layer in network.layers
                    if layer.kind in ("conv", "depthwise"))
+    batch = params.batch_size
     return Estimate(tuple(rows), slowest.name, slowest.cycles,
-                    params.estimation_frequency * 1e6 / slowest.cycles,
-                    sum(r.dsps for r in rows), sum(r.macs for r in rows), mac_dsps)
+                    batch * params.estimation_frequency * 1e6 / slowest.cycles,
+                    sum(r.dsps for r in rows), sum(r.macs for r in rows), mac_dsps, batch)
 
 
 def report_text(est: Estimate, params: Parameters) -> str:
@@ -204,7 +211,8 @@ def report_text(est: Estimate, params: Parameters) -> str:
               f"Total memory required for weights: {weights / 1024:.2f} KiB",
               f"Total memory required for calculations: {calc / 1024:.2f} KiB",
               f"Total memory required: {(weights + calc) / 1024:.2f} KiB",
-              f"Bottleneck layer: {est.bottleneck} ({est.cycles_per_frame} cycles per frame)",
+              f"Bottleneck layer: {est.bottleneck} ({est.cycles_per_frame} cycles per frame"
+              + (f", per batch of {est.batch} frames side by side)" if est.batch > 1 else ")"),
               f"DSP utilisation (MACs per cycle / MAC DSPs): {100 * est.dsp_utilisation:.1f} %",
               f"Estimated frames per second at {params.estimation_frequency:g} MHz: "
               f"{est.fps:.1f}"]

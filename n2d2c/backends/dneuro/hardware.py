@@ -112,14 +112,17 @@ def requant_mult_bits(layer: Layer) -> int:
 
 
 def dsps(layer: Layer) -> int:
-    """Multipliers of the block: one per MAC lane, one per lane of a rescale multiplier."""
+    """Multipliers of the block: one per MAC lane, one per lane of a rescale multiplier,
+    each once per frame of the batch."""
     mac = layer.lanes * layer.channel_lanes if layer.kind in ("conv", "depthwise") else 0
     rescale_lanes = layer.lanes if layer.is_window else layer.output.channels
-    return mac + (rescale_lanes if requant_mult_bits(layer) else 0)
+    return layer.batch * (mac + (rescale_lanes if requant_mult_bits(layer) else 0))
 
 
 def memory_bytes(layer: Layer, data_bits: int, fifo_depth: int) -> tuple[int, int]:
-    """(weights, calculation) bytes: the weight ROM; the line buffer and the output FIFO."""
+    """(weights, calculation) bytes: the weight ROM (shared by the batch); the line buffer
+    and the output FIFO (one pixel of each frame of the batch per word)."""
+    data_bits *= layer.batch
     fifo = (fifo_depth + PIPELINE_SLACK) * layer.output.channels * data_bits
     if not layer.is_window:
         return 0, math.ceil(fifo / 8)

@@ -35,6 +35,7 @@ from .rtl import network_files, render, timeout_cycles
 PARAMETER_KEYS = {"NbDSPs": "nb_dsps", "NbMemoryBytes": "nb_memory_bytes", "Network": "network",
                   "EstimationFrequency": "estimation_frequency",
                   "AccumulationNbBits": "accumulation_nb_bits",
+                  "BatchSize": "batch_size",     # n2d2c's: G_BATCH_SIZE of the export
                   "OutputMapToRGB": "output_map_to_rgb",
                   "OutputMapToRGBColorMasks": "output_map_to_rgb_color_masks",
                   "OutputMapToRGBBackgroundClass": "output_map_to_rgb_background_class",
@@ -147,6 +148,9 @@ def write_project(graph: Graph, out_dir: Path, options: CompileOptions, opts: di
         add_rgb_output(network, params.output_map_to_rgb_color_masks,
                        params.output_map_to_rgb_background_class,
                        params.output_map_to_rgb_binary_threshold)
+    if params.batch_size < 1 or int(opts["frames"]) % params.batch_size:
+        raise UsageError(f"dneuro: the test frames ({opts['frames']}) must be a positive "
+                         f"multiple of BatchSize ({params.batch_size})")
     dl = data_length(network)
     acc = accumulator_length(network, dl, params.accumulation_nb_bits)
     allocate(network, params, dl)
@@ -155,7 +159,7 @@ def write_project(graph: Graph, out_dir: Path, options: CompileOptions, opts: di
     entity = entity_name(params.network)
     files = network_files(network, entity, dl, acc, frames,
                           timeout_cycles(est.cycles_per_frame, frames,
-                                         network.input.pixels * frames))
+                                         network.input.pixels * frames), params.batch_size)
     sources = sorted(n for n in files if n.startswith("rtl/") and n != f"rtl/{entity}.vhd"
                      and n not in ("rtl/dneuro_pkg.vhd", "rtl/dneuro_fifo.vhd"))
     ordered = ["rtl/dneuro_pkg.vhd", "rtl/dneuro_fifo.vhd", *sources, f"rtl/{entity}.vhd"]

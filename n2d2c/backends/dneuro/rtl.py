@@ -128,8 +128,9 @@ def merge_block(layer: Layer, entity: str, data_bits: int, acc_bits: int) -> dic
     b = {"title": _title(layer), "entity": entity, "kind": layer.kind,
          "n_inputs": len(layer.inputs), "H": y.height, "W": y.width, "M": y.channels,
          "DL": data_bits, "ACC": acc_bits, "out_dtype": y.dtype.value,
-         "ins": [{"C": s.channels, "signed": "true" if s.signed else "false"}
-                 for s in layer.inputs],
+         "ins": [{"C": s.channels, "signed": "true" if s.signed else "false",
+                  "offset": sum(t.channels for t in layer.inputs[:k])}
+                 for k, s in enumerate(layer.inputs)],
          "requant": layer.requant is not None, "last_index": layer.last_index}
     if layer.kind == "logistic":
         b.update(table=int_array(layer.table), offset=-layer.inputs[0].bounds[0])
@@ -143,7 +144,7 @@ def merge_block(layer: Layer, entity: str, data_bits: int, acc_bits: int) -> dic
 
 
 def network_files(network: Network, entity: str, data_bits: int, acc_bits: int,
-                  frames: int, timeout: int) -> dict[str, str]:
+                  frames: int, timeout: int, batch: int = 1) -> dict[str, str]:
     """``rtl/*.vhd`` and ``tb/network_tb.vhd`` of ``network``."""
     ids: dict[int, str] = {}
     streams = []
@@ -200,7 +201,7 @@ def network_files(network: Network, entity: str, data_bits: int, acc_bits: int,
            "out_signed": "true" if y.signed else "false",
            "streams": streams, "forks": [f for s in streams for f in s["fork"]],
            "blocks": blocks, "input_id": input_id, "output_id": stream_id(y),
-           "frames": frames, "timeout": timeout}
+           "frames": frames, "timeout": timeout, "batch": batch}
     files["rtl/dneuro_pkg.vhd"] = render("rtl/dneuro_pkg.vhd.j2")
     files["rtl/dneuro_fifo.vhd"] = render("rtl/dneuro_fifo.vhd.j2")
     files[f"rtl/{entity}.vhd"] = render("rtl/network.vhd.j2", net=net)
