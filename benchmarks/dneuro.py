@@ -50,12 +50,11 @@ def measure(name: str, root: Path, dsps: int, frames: int, synth: bool) -> dict:
     ends = [int(v) for v in found.group(1).split(",") if v]
     measured = min(b - a for a, b in zip(ends, ends[1:]))
     est = info["estimate"]
-    mac_dsps = sum(r["lanes"] * r["channel_lanes"] for r in est["layers"]
-                   if r["kind"] in ("conv", "depthwise"))
+    mac_dsps = est["mac_dsps"]
     row = {"network": name, "estimated": est["cycles_per_frame"], "measured": measured,
            "latency": ends[0], "bottleneck": est["bottleneck"], "dsps": est["dsps"],
-           "mac_dsps": mac_dsps, "macs": est["macs"],
-           "utilisation": est["macs"] / measured / mac_dsps if mac_dsps else 0.0}
+           "mac_dsps": mac_dsps, "macs": est["macs"], "batch": est["batch"],
+           "utilisation": est["dsp_utilisation"] * est["cycles_per_frame"] / measured}
     if synth:
         subprocess.run(["make", "-s", "-C", str(out), "synth", "YOSYS_SYNTH=synth_xilinx"],
                        check=True, capture_output=True)

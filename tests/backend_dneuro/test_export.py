@@ -62,8 +62,8 @@ def test_too_few_dsps_or_too_little_memory_is_a_clear_error(tmp_path):
 
 def test_more_dsps_give_a_faster_balanced_pipeline(tmp_path):
     """Lanes go to the bottleneck: the estimate falls as NbDSPs grows and never exceeds it,
-    until the bottleneck has one lane per output channel (lanes parallelise output
-    channels only), after which more DSPs are left unused."""
+    until the bottleneck has one lane per output channel and (its one input channel
+    taken) every tap of a kernel row per cycle, after which more DSPs are left unused."""
     previous = None
     for dsps in (3, 8, 16, 96):
         info = manifest(export(models.lenet_like(), tmp_path / f"d{dsps}", nb_dsps=dsps,
@@ -73,8 +73,9 @@ def test_more_dsps_give_a_faster_balanced_pipeline(tmp_path):
             assert info["cycles_per_frame"] < previous
         previous = info["cycles_per_frame"]
     slowest = next(r for r in info["layers"] if r["name"] == info["bottleneck"])
-    assert slowest["lanes"] == 6 and info["dsps"] < 96     # conv1's 6 output channels
-    assert info["cycles_per_frame"] == 12 * 12 * 25        # its 5x5 taps per output pixel
+    assert slowest["name"] == "conv3" and info["dsps"] < 96      # the first conv
+    assert (slowest["lanes"], slowest["channel_lanes"], slowest["tap_lanes"]) == (6, 1, 5)
+    assert info["cycles_per_frame"] == 12 * 12 * 5         # one kernel row per cycle
 
 
 def test_export_parameters_file_and_report(tmp_path):

@@ -59,7 +59,7 @@ def test_yosys_xilinx_flow_maps_one_dsp_per_mac_lane(tmp_path):
                    check=True, capture_output=True, timeout=600)
     counts = cell_counts((out / "build" / "synth_xilinx.stat").read_text())
     layer = manifest(out)["estimate"]["layers"][0]
-    lanes = layer["lanes"] * layer["channel_lanes"]      # multipliers of the MAC lanes
+    lanes = layer["lanes"] * layer["channel_lanes"] * layer["tap_lanes"]   # MAC multipliers
     assert lanes == 3 and counts.get("DSP48E1") == lanes, counts
     luts = sum(n for cell, n in counts.items() if cell.startswith("LUT"))
     brams = sum(n for cell, n in counts.items() if cell.startswith(("RAMB", "RAM32", "RAM64")))

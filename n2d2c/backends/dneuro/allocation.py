@@ -2,7 +2,10 @@
 
 The pipeline runs at the pace of its slowest block.  A conv block multiplies with
 ``lanes`` output channels x ``channel_lanes`` input channels per cycle (a depthwise one
-with ``lanes``); the allocation bisects the pace T (cycles per frame) for the smallest
+with ``lanes``), and, once every input channel is taken at once, ``tap_lanes`` taps of a
+kernel row (a first conv with one input channel would otherwise bound the pipeline at
+one cycle per tap; each tap lane costs a read port, i.e. a copy of the line buffer);
+the allocation bisects the pace T (cycles per frame) for the smallest
 one whose cheapest per-layer choices fit in ``NbDSPs``, and gives each layer the
 fewest DSPs that keep it within T: a balanced pipeline, no DSP spent on a layer
 faster than the bottleneck.  With a batch (G_BATCH_SIZE frames side by side) every
@@ -18,7 +21,7 @@ import math
 from dataclasses import dataclass
 
 from ...errors import ResourceLimitError
-from .hardware import cycles_per_frame, dsps, lane_count_limit, memory_bytes
+from .hardware import cycles_per_frame, dsps, lane_count_limit, mac_multipliers, memory_bytes
 from .layers import Layer, Network
 
 
@@ -56,28 +59,39 @@ def _fewest_for_each_count(total: int) -> list[int]:
     return found
 
 
-def _choices(layer: Layer) -> list[tuple[int, int]]:
-    """(lanes, channel lanes) worth considering for a layer: each saves a cycle per pixel
-    over the ones with fewer multipliers."""
+Choice = tuple[int, int, int]       # (lanes, channel lanes, tap lanes)
+
+
+def _choices(layer: Layer) -> list[Choice]:
+    """(lanes, channel lanes, tap lanes) worth considering for a layer: each saves a cycle
+    per pixel over the ones with fewer multipliers.  Taps go parallel only once the input
+    channels are all taken at once (a conv's, or a depthwise one's single channel)."""
     if layer.kind not in ("conv", "depthwise"):
-        return [(_initial_lanes(layer), 1)]
-    qs = _fewest_for_each_count(layer.inputs[0].channels) if layer.kind == "conv" else [1]
-    return [(p, q) for p in _fewest_for_each_count(lane_count_limit(layer)) for q in qs]
+        return [(_initial_lanes(layer), 1, 1)]
+    channels = layer.inputs[0].channels if layer.kind == "conv" else 1
+    lanes = _fewest_for_each_count(lane_count_limit(layer))
+    found = [(p, q, 1) for p in lanes for q in _fewest_for_each_count(channels)]
+    return found + [(p, channels, t) for p in lanes
+                    for t in _fewest_for_each_count(layer.kernel[1])[1:]]
 
 
-def _cheapest(layer: Layer, target: int) -> tuple[int, int, int] | None:
-    """(DSPs, lanes, channel lanes) of the fewest DSPs running ``layer`` within ``target``
-    cycles per frame (None: it cannot)."""
+def _set(layer: Layer, choice: Choice) -> None:
+    layer.lanes, layer.channel_lanes, layer.tap_lanes = choice
+
+
+def _cheapest(layer: Layer, target: int) -> tuple[int, int, Choice] | None:
+    """(DSPs, tap lanes, choice) of the fewest DSPs running ``layer`` within ``target``
+    cycles per frame, then the fewest line-buffer copies (None: it cannot)."""
     best = None
-    for lanes, q in _choices(layer):
-        layer.lanes, layer.channel_lanes = lanes, q
+    for choice in _choices(layer):
+        _set(layer, choice)
         if cycles_per_frame(layer) <= target:
-            option = (dsps(layer), lanes, q)
+            option = (dsps(layer), choice[2], choice)
             best = option if best is None or option < best else best
     return best
 
 
-def _plan(network: Network, target: int) -> list[tuple[int, int, int]] | None:
+def _plan(network: Network, target: int) -> list[tuple[int, int, Choice]] | None:
     plan = []
     for layer in network.layers:
         option = _cheapest(layer, target)
@@ -96,8 +110,8 @@ def allocate(network: Network, params: Parameters, data_bits: int = 8) -> None:
     fastest = []
     for layer in network.layers:
         cycles = []
-        for lanes, q in _choices(layer):
-            layer.lanes, layer.channel_lanes = lanes, q
+        for choice in _choices(layer):
+            _set(layer, choice)
             cycles.append(cycles_per_frame(layer))
         slowest.append(max(cycles))
         fastest.append(min(cycles))
@@ -118,8 +132,8 @@ def allocate(network: Network, params: Parameters, data_bits: int = 8) -> None:
             low = middle + 1
     if low == high and best is not None:
         best = _plan(network, high)
-    for layer, (_, lanes, q) in zip(network.layers, best):
-        layer.lanes, layer.channel_lanes = lanes, q
+    for layer, (_, _, choice) in zip(network.layers, best):
+        _set(layer, choice)
     check_memory(network, params, data_bits)
 
 
@@ -143,6 +157,7 @@ class LayerEstimate:
     kind: str
     lanes: int
     channel_lanes: int
+    tap_lanes: int
     dsps: int
     macs: int
     weight_bytes: int
@@ -181,12 +196,11 @@ def estimate(network: Network, params: Parameters, data_bits: int) -> Estimate:
     for layer in network.layers:
         weights, calc = memory_bytes(layer, data_bits, params.fifo_depth)
         rows.append(LayerEstimate(layer.name, layer.kind, layer.lanes, layer.channel_lanes,
-                                  dsps(layer),
+                                  layer.tap_lanes, dsps(layer),
                                   layer.macs_per_frame, weights, calc,
                                   cycles_per_frame(layer)))
     slowest = max(rows, key=lambda r: r.cycles)
-    mac_dsps = sum(layer.lanes * layer.channel_lanes * layer.batch for layer in network.layers
-                   if layer.kind in ("conv", "depthwise"))
+    mac_dsps = sum(mac_multipliers(layer) * layer.batch for layer in network.layers)
     batch = params.batch_size
     return Estimate(tuple(rows), slowest.name, slowest.cycles,
                     batch * params.estimation_frequency * 1e6 / slowest.cycles,
@@ -197,7 +211,7 @@ def report_text(est: Estimate, params: Parameters) -> str:
     lines = ["Estimated usage per layer:"]
     for r in est.layers:
         lines += [f"--{r.name}--", f"Block: {r.kind}, {r.lanes} lane(s) x {r.channel_lanes} "
-                  "input channel(s) per cycle",
+                  f"input channel(s) x {r.tap_lanes} kernel tap(s) per cycle",
                   f"Number of MACs: {r.macs}", f"Number of affected DSPs: {r.dsps}"]
         if r.macs and r.lanes:
             lines.append(f"Number of MACs/DSPs: {r.macs // max(1, r.dsps)}")

@@ -55,9 +55,14 @@ def channel_blocks(layer: Layer) -> int:
     return math.ceil(layer.inputs[0].channels / layer.channel_lanes)
 
 
+def column_blocks(layer: Layer) -> int:
+    """Cycles per kernel row: its taps in blocks of ``tap_lanes``."""
+    return math.ceil(layer.kernel[1] / layer.tap_lanes)
+
+
 def taps_per_group(layer: Layer) -> int:
-    kh, kw = layer.kernel
-    return kh * kw * channel_blocks(layer)
+    """Cycles of one group of lanes for one output pixel."""
+    return layer.kernel[0] * column_blocks(layer) * channel_blocks(layer)
 
 
 def lane_count_limit(layer: Layer) -> int:
@@ -114,9 +119,16 @@ def requant_mult_bits(layer: Layer) -> int:
 def dsps(layer: Layer) -> int:
     """Multipliers of the block: one per MAC lane, one per lane of a rescale multiplier,
     each once per frame of the batch."""
-    mac = layer.lanes * layer.channel_lanes if layer.kind in ("conv", "depthwise") else 0
+    mac = mac_multipliers(layer)
     rescale_lanes = layer.lanes if layer.is_window else layer.output.channels
     return layer.batch * (mac + (rescale_lanes if requant_mult_bits(layer) else 0))
+
+
+def mac_multipliers(layer: Layer) -> int:
+    """Multipliers of the MAC lanes of one frame: lanes x input channels x kernel taps."""
+    if layer.kind not in ("conv", "depthwise"):
+        return 0
+    return layer.lanes * layer.channel_lanes * layer.tap_lanes
 
 
 def memory_bytes(layer: Layer, data_bits: int, fifo_depth: int) -> tuple[int, int]:
@@ -127,7 +139,9 @@ def memory_bytes(layer: Layer, data_bits: int, fifo_depth: int) -> tuple[int, in
     if not layer.is_window:
         return 0, math.ceil(fifo / 8)
     x = layer.inputs[0]
-    lines = window_geometry(layer).ring_rows * x.width * x.channels * data_bits
+    # one copy of the line buffer per read port (tap lane)
+    lines = window_geometry(layer).ring_rows * x.width * x.channels * data_bits * \
+        layer.tap_lanes
     weights = 0 if layer.weights is None else layer.weights.size * weight_bits(layer)
     return math.ceil(weights / 8), math.ceil((lines + fifo) / 8)
 

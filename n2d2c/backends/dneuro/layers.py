@@ -102,6 +102,8 @@ class Layer:
     # Set by the allocation (allocation.py): parallel lanes of the tap loop.
     lanes: int = 1
     channel_lanes: int = 1      # conv: input channels multiplied per cycle by each lane
+    # conv/depthwise: taps of a kernel row multiplied per cycle (line-buffer read ports).
+    tap_lanes: int = 1
     # G_BATCH_SIZE: frames side by side in a beat, each with its own multipliers.
     batch: int = 1
     ops: list[str] = field(default_factory=list)   # the IR ops the block implements

@@ -8,7 +8,7 @@ import re
 import jinja2
 import numpy as np
 
-from .hardware import (PIPELINE_SLACK, channel_blocks, fork_fifo_depth, groups,
+from .hardware import (PIPELINE_SLACK, channel_blocks, column_blocks, fork_fifo_depth, groups,
                        requant_mult_bits, taps_per_group, weight_bits, window_geometry)
 from .layers import Layer, Network, Stream
 
@@ -55,23 +55,27 @@ def _padded(values: np.ndarray, count: int, fill: int) -> np.ndarray:
 
 
 def _weight_rom(layer: Layer, lanes: int, n_groups: int, wb: int) -> str:
-    """One word per (group, tap, block of input channels): lane j's weight of channel q
-    of the block at bits (j*Q + q)*WB (0 past the last output or input channel)."""
+    """One word per (group, kernel row, block of row taps, block of input channels): lane
+    j's weight of tap t, channel q of the blocks at bits ((j*T + t)*Q + q)*WB (0 past the
+    last output channel, input channel or tap)."""
     w = layer.weights
-    m, channels = w.shape[0], w.shape[1]
-    q_lanes = layer.channel_lanes
+    m, channels, kw = w.shape[0], w.shape[1], w.shape[3]
+    q_lanes, t_lanes = layer.channel_lanes, layer.tap_lanes
     words = []
     for g in range(n_groups):
         for ky in range(layer.kernel[0]):
-            for kx in range(layer.kernel[1]):
+            for column in range(column_blocks(layer)):
                 for block in range(channel_blocks(layer)):
                     bits = ""
                     for j in range(lanes):
                         out = g * lanes + j
-                        for q in range(q_lanes):
-                            c = block * q_lanes + q
-                            value = int(w[out, c, ky, kx]) if out < m and c < channels else 0
-                            bits = _bits(value, wb) + bits
+                        for t in range(t_lanes):
+                            kx = column * t_lanes + t
+                            for q in range(q_lanes):
+                                c = block * q_lanes + q
+                                value = int(w[out, c, ky, kx]) \
+                                    if out < m and c < channels and kx < kw else 0
+                                bits = _bits(value, wb) + bits
                     words.append(f'    "{bits}"')
     if len(words) == 1:
         return f"    0 => {words[0].strip()}"
@@ -102,6 +106,7 @@ def window_block(layer: Layer, entity: str, data_bits: int, acc_bits: int) -> di
          "C": x.channels, "H": x.height, "W": x.width, "M": y.channels, "OH": y.height,
          "OW": y.width, "KH": layer.kernel[0], "KW": layer.kernel[1],
          "CI": channel_blocks(layer), "NQ": layer.channel_lanes, "P": lanes, "G": n_groups,
+         "NT": layer.tap_lanes, "KXB": column_blocks(layer),
          "TAPS": taps_per_group(layer), "R": geometry.ring_rows, "SLACK": PIPELINE_SLACK,
          "DL": data_bits, "ACC": acc_bits, "in_dtype": x.dtype.value, "out_dtype": y.dtype.value,
          "in_signed": "true" if x.signed else "false", "in_min": x.bounds[0],
@@ -113,7 +118,9 @@ def window_block(layer: Layer, entity: str, data_bits: int, acc_bits: int) -> di
          "slot_base": int_array(range(0, geometry.ring_rows * x.width, x.width)),
          "group_base": int_array(range(0, n_groups * lanes, lanes)),
          "block_base": int_array(range(0, channel_blocks(layer) * layer.channel_lanes,
-                                       layer.channel_lanes))}
+                                       layer.channel_lanes)),
+         "column_base": int_array(range(0, column_blocks(layer) * layer.tap_lanes,
+                                        layer.tap_lanes))}
     if layer.weights is not None:
         wb = weight_bits(layer)
         b.update(WB=wb, wrom=_weight_rom(layer, lanes, n_groups, wb),
