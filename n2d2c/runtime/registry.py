@@ -12,6 +12,12 @@ Ops are pure data (``n2d2c.ir.ops``); a kernel is a plain function
 The element type used for the lookup is that of the op's first operand (its
 first result for ops without operands, e.g. constants).  Lookup is by exact op
 class: a subclass never silently inherits its parent's arithmetic.
+
+Precision: a kernel registered with ``precision="fast"`` (``n2d2c.runtime.fast``:
+float32 im2col + BLAS, exact float64 BLAS for integers) replaces the plain kernel
+of its key when the simulator runs at the default ``precision="fast"``; with
+``precision="reference"`` only the plain kernels run (float64 accumulation).  An
+op without a fast kernel runs its plain one at either precision.
 """
 
 from __future__ import annotations
@@ -28,9 +34,10 @@ INTEGER: tuple[DType, ...] = (DType.I8, DType.U8, DType.I16, DType.I32, DType.I6
 ANY = None
 
 DEVICES = ("cpu", "gpu", "array")
+PRECISIONS = ("fast", "reference")
 
-# (device, op class, dtype or None for "any") -> kernel
-_KERNELS: dict[tuple[str, type, DType | None], Kernel] = {}
+# (device, op class, dtype or None for "any", precision or None for every one) -> kernel
+_KERNELS: dict[tuple[str, type, DType | None, str | None], Kernel] = {}
 
 # Modules holding the built-in kernels, imported on first lookup so that
 # ``import n2d2c.runtime`` stays cheap (numba is only loaded when needed).
@@ -48,6 +55,7 @@ _BUILTIN_MODULES = {
         "n2d2c.runtime.kernels.resize",
         "n2d2c.runtime.kernels.softmax",
         "n2d2c.runtime.kernels.detection",
+        "n2d2c.runtime.fast",
     ),
     # The same array kernels (runtime/gpu) on cupy, and on numpy to test them anywhere.
     "gpu": ("n2d2c.runtime.gpu.cupy_device",),
@@ -57,8 +65,12 @@ _loaded: set[str] = set()
 
 
 def kernel(*op_classes: type[Operation], dtypes: Iterable[DType] | None = FLOAT,
-           device: str = "cpu", fused_activation: bool = False) -> Callable[[Kernel], Kernel]:
+           device: str = "cpu", fused_activation: bool = False,
+           precision: str | None = None) -> Callable[[Kernel], Kernel]:
     """Register the decorated function as the kernel of ``op_classes``.
+
+    ``precision="fast"`` registers it in front of the plain kernel for simulators
+    built at that precision (see the module docstring); None serves every precision.
 
     ``fused_activation`` declares that the kernel applies the op's fused
     ``activation`` attribute itself; the simulator refuses to run an op whose
@@ -66,6 +78,8 @@ def kernel(*op_classes: type[Operation], dtypes: Iterable[DType] | None = FLOAT,
     """
     if device not in DEVICES:
         raise ValueError(f"unknown device {device!r}")
+    if precision is not None and precision not in PRECISIONS[:1]:
+        raise ValueError(f"a kernel's precision is None or 'fast', not {precision!r}")
     keys = (None,) if dtypes is None else tuple(dtypes)
 
     def register(fn: Kernel) -> Kernel:
@@ -73,9 +87,9 @@ def kernel(*op_classes: type[Operation], dtypes: Iterable[DType] | None = FLOAT,
             fn.fused_activation = True
         for cls in op_classes:
             for dt in keys:
-                key = (device, cls, dt)
+                key = (device, cls, dt, precision)
                 if key in _KERNELS and _KERNELS[key] is not fn:
-                    raise TypeError(f"{device} kernel for {cls.__name__} "
+                    raise TypeError(f"{device} {precision or ''} kernel for {cls.__name__} "
                                     f"({dt.value if dt else 'any type'}) registered twice")
                 _KERNELS[key] = fn
         return fn
@@ -98,13 +112,24 @@ def key_dtype(op: Operation) -> DType:
     return op.outputs[0].type.dtype
 
 
-def find_kernel(op: Operation, device: str = "cpu") -> Kernel | None:
+def find_kernel(op: Operation, device: str = "cpu", precision: str = "reference") -> Kernel | None:
+    """``op``'s kernel: at ``precision="fast"`` its fast kernel where one is
+    registered, else (and always at "reference") its plain one."""
     load_builtin_kernels(device)
     cls = type(op)
-    return _KERNELS.get((device, cls, key_dtype(op))) or _KERNELS.get((device, cls, None))
+    dtype = key_dtype(op)
+    tags = ("fast", None) if precision == "fast" else (None,)
+    for tag in tags:
+        fn = _KERNELS.get((device, cls, dtype, tag)) or _KERNELS.get((device, cls, None, tag))
+        if fn is not None:
+            return fn
+    return None
 
 
-def registered(device: str = "cpu") -> dict[tuple[type, DType | None], Kernel]:
-    """A copy of the table for one device (for documentation and tests)."""
+def registered(device: str = "cpu", precision: str | None = None
+               ) -> dict[tuple[type, DType | None], Kernel]:
+    """A copy of the table for one device (for documentation and tests): the plain
+    kernels, or those registered at ``precision`` ("fast")."""
     load_builtin_kernels(device)
-    return {(cls, dt): fn for (dev, cls, dt), fn in _KERNELS.items() if dev == device}
+    return {(cls, dt): fn for (dev, cls, dt, tag), fn in _KERNELS.items()
+            if dev == device and tag == precision}

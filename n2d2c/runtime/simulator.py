@@ -1,4 +1,5 @@
-"""Reference (float) simulator: runs an IR graph op by op with the kernel table."""
+"""The simulator: runs an IR graph op by op with the kernel table (fast float32 /
+exact-BLAS kernels by default, the float64-accumulating reference on request)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import numpy as np
 from ..errors import InputError, InternalError, N2D2CError, ShapeError, UnsupportedError, UsageError
 from ..ir import Graph, Layout, Operation, Value, verify
 from ..ir.types import DType, TensorType
-from .registry import DEVICES, find_kernel, key_dtype
+from .registry import DEVICES, PRECISIONS, find_kernel, key_dtype
 
 
 class ProfileEntry(NamedTuple):
@@ -63,11 +64,25 @@ class Simulator:
     copies the outputs back to numpy; without cupy or a CUDA device it raises
     UnsupportedError saying which, and an op without a GPU kernel is named when the
     simulator is built.  "array" runs those same kernels on numpy (their tests).
+
+    ``precision`` (CPU only): "fast" (default) runs float convolutions, dense
+    products and pooling as float32 BLAS products and integer ones through exact
+    floating-point BLAS (``n2d2c.runtime.fast``); "reference" runs only the
+    kernels that accumulate floats in float64 and round once, the closest to the
+    exact result.  Integer results are bit-identical at both precisions.
     """
 
-    def __init__(self, graph: Graph, *, device: str = "cpu", check: bool = True):
+    def __init__(self, graph: Graph, *, device: str = "cpu", check: bool = True,
+                 precision: str = "fast"):
+        if precision not in PRECISIONS:
+            raise UsageError(f"unknown simulator precision {precision!r}; expected one of "
+                             f"{list(PRECISIONS)}")
+        if precision == "reference" and device != "cpu":
+            raise UsageError(f"the reference precision runs on the cpu device, not {device!r}",
+                             hint="the array and GPU kernels compute in float32")
         self.graph = graph
         self.device = device
+        self.precision = precision
         self.xp = _open_device(device)
         if check:
             verify(graph)
@@ -86,7 +101,7 @@ class Simulator:
                 if v.type.layout is not Layout.NCHW and v.type.rank == 4:
                     raise UnsupportedError(
                         f"{op.label}: the simulator runs NCHW graphs, but %{v.name} is {v.type}")
-            fn = find_kernel(op, device)
+            fn = find_kernel(op, device, precision)
             if fn is None:
                 raise UnsupportedError(
                     f"the {device} simulator has no kernel for op '{op.OP_NAME}' "
@@ -244,13 +259,13 @@ def format_profile(entries: Sequence[ProfileEntry], top: int | None = None) -> s
 
 
 def simulate(graph: Graph, feeds: Mapping, *, profile: bool = False,
-             device: str = "cpu") -> SimulationResult:
+             device: str = "cpu", precision: str = "fast") -> SimulationResult:
     """Run ``graph`` once on ``feeds`` (input name -> array).
 
     Returns a dict of output name -> array in graph output order; with
     ``profile=True`` its ``.profile`` attribute lists (op_name, op_type, seconds).
     """
-    return Simulator(graph, device=device).run(feeds, profile=profile)
+    return Simulator(graph, device=device, precision=precision).run(feeds, profile=profile)
 
 
 __all__: Sequence[str] = ["ProfileEntry", "SimulationResult", "Simulator", "format_profile",

@@ -1,0 +1,56 @@
+"""Depthwise convolution (one input channel per group) compiled with numba: a
+matrix product per group would be a 1 x KH*KW by KH*KW x OH*OW product, far too
+small for BLAS, and a sum of strided views sweeps the output KH*KW times.  This
+kernel keeps one output plane in cache and adds each tap's weighted input row to
+it, accumulating in the element type it is given (float32 on the fast path;
+exactness of the integer case is ``integer.py``'s bound)."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from ..kernels.conv import _valid_range
+
+
+@njit(cache=True, parallel=True, fastmath=False)
+def depthwise_planes(x, w, out, sh, sw, pt, pl, dh, dw):
+    """``out`` [N, M, OH, OW] = depthwise convolution of ``x`` [N, C, H, W] by
+    ``w`` [M, 1, KH, KW] (M a multiple of C), zero padding, no bias."""
+    n_batch, channels, height, width = x.shape
+    m_out, _, kh_size, kw_size = w.shape
+    out_h, out_w = out.shape[2], out.shape[3]
+    per_channel = m_out // channels
+    for task in prange(n_batch * m_out):
+        n = task // m_out
+        m = task % m_out
+        plane = x[n, m // per_channel]
+        acc = out[n, m]
+        acc[:, :] = 0
+        for kh in range(kh_size):
+            off_h = kh * dh - pt
+            oh_lo, oh_hi = _valid_range(off_h, sh, out_h, height)
+            for kw in range(kw_size):
+                off_w = kw * dw - pl
+                ow_lo, ow_hi = _valid_range(off_w, sw, out_w, width)
+                count = ow_hi - ow_lo
+                first = ow_lo * sw + off_w
+                wv = w[m, 0, kh, kw]
+                for oh in range(oh_lo, oh_hi):
+                    src = plane[oh * sh + off_h, first:]
+                    dst = acc[oh, ow_lo:ow_hi]
+                    if sw == 1:
+                        for i in range(count):
+                            dst[i] += wv * src[i]
+                    else:
+                        for i in range(count):
+                            dst[i] += wv * src[i * sw]
+
+
+def depthwise(op, x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``op``'s depthwise convolution of contiguous ``x`` by ``w`` in their dtype."""
+    out = np.empty(op.outputs[0].type.shape, x.dtype)
+    sh, sw = (int(s) for s in op.strides)
+    dh, dw = (int(d) for d in op.dilations)
+    depthwise_planes(x, w, out, sh, sw, int(op.pads[0]), int(op.pads[1]), dh, dw)
+    return out
