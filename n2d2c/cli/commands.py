@@ -57,12 +57,22 @@ def cmd_run(args) -> int:
     graph = run_pipeline(args, load_model(args))
     if wants_quantization(args):
         graph, _ = quantize_from_args(args, graph)
-    if args.batch != 1:
+    if args.batch < 1:
+        raise UsageError(f"--batch {args.batch}: must be at least 1")
+    if args.inputs and args.input:
+        raise UsageError("--input and --inputs exclude each other")
+    if args.batch != 1 or args.inputs:
         from ..passes import Pipeline
         Pipeline.parse(f"set-batch{{size={args.batch}}}").run(graph)
-    sim = Simulator(graph, device=args.device)  # fails before reading inputs without a GPU
-    feeds = _read_inputs(args, graph)
-    outputs = sim.run(feeds, profile=args.profile)
+    precision = "reference" if args.reference_precision else "fast"
+    # Built before reading inputs: fails first without a GPU.
+    sim = Simulator(graph, device=args.device, precision=precision)
+    if args.inputs:
+        from .run_inputs import read_samples, run_samples
+        outputs = run_samples(sim, read_samples(args.inputs, graph), args.batch,
+                              profile=args.profile)
+    else:
+        outputs = sim.run(_read_inputs(args, graph), profile=args.profile)
     np.set_printoptions(precision=6, suppress=True, threshold=64)
     for name, array in outputs.items():
         print(f"%{name}: {list(array.shape)} {array.dtype}")

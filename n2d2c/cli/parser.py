@@ -182,6 +182,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="simulate on the CPU (numba) or a CUDA GPU (cupy: n2d2c[gpu])")
     p.add_argument("--batch", type=int, default=1, metavar="N",
                    help="samples per run on axis 0 of every input (set-batch pass)")
+    p.add_argument("--inputs", metavar="FILE.npz|DIR",
+                   help="many samples (an .npz of [samples, ...] arrays per input, or a folder "
+                        "of one .npy/.npz per sample), run --batch at a time; the outputs are "
+                        "stacked in sample order (identical to one-by-one runs)")
+    p.add_argument("--reference-precision", action="store_true",
+                   help="run the float64-accumulating reference kernels instead of the "
+                        "float32 BLAS fast path (slower; the closest to the exact result)")
     add_quantization_args(p)
     p.set_defaults(func=commands.cmd_run)
 
