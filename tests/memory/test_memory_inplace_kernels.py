@@ -80,7 +80,7 @@ def test_wrap_chain_realises_every_wrap():
     assert ("conv0__padded", "input") in wraps
     assert e.call_aliases(conv0[0].calls[0])
     assert "float* xp" in conv0[1] and "__restrict__" not in conv0[1]
-    assert "n2d2c_conv_row<" in conv0[1] and "n2d2c_conv_chunk<" not in conv0[1]
+    assert "n2d2c_conv_row_tile<" in conv0[1] and "n2d2c_conv_chunk<" not in conv0[1]
 
 
 def test_wrapped_kernels_match_onnxruntime_and_fail_in_channel_order(tmp_path, monkeypatch):
@@ -92,12 +92,12 @@ def test_wrapped_kernels_match_onnxruntime_and_fail_in_channel_order(tmp_path, m
     for poison in (None, *POISONS):
         got = run_poisoned(good, feeds, poison)
         np.testing.assert_allclose(got[0], ref[0], rtol=1e-4, atol=1e-5)
-    assert "n2d2c_conv_row<" in (good / "network.cpp").read_text()
+    assert "n2d2c_conv_row_tile<" in (good / "network.cpp").read_text()
     # Control: same plan, but the kernels keep their usual order (channel blocks outer,
     # pixel chunks inner) although the output overlaps the input: wrong results.
     monkeypatch.setattr(cpp_emitter.CppEmitter, "call_aliases", lambda self, call: False)
     bad = compile_build(graph, tmp_path / "bad")
-    assert "n2d2c_conv_row<" not in (bad / "network.cpp").read_text()
+    assert "n2d2c_conv_row_tile<" not in (bad / "network.cpp").read_text()
     assert _mismatch(run_poisoned(bad, feeds, None, threads=1), ref) > 1e-2
 
 

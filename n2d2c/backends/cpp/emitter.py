@@ -220,7 +220,7 @@ class CppEmitter(IntegerKernels, CEmitter):
             hi = (k.width - 1 + k.pl - (k.kw - 1) * k.dw) // k.sw + 1
             k.ow_hi = max(k.ow_lo, min(k.ow, hi))
             k.pragma = self.parallel_for(k.oh * k.ow * k.m * k.kh * k.kw, collapse=2)
-            k.row_pragma = self.parallel_for(k.oh * k.ow * k.m * k.kh * k.kw)
+            k.region, k.row_loop = self.parallel_region(k.oh * k.ow * k.m * k.kh * k.kw)
             self._epilogue(k)
             return "depthwise_conv2d", k
         # NHWC: a pixel's channels are contiguous; consecutive pixels (row-major) are
@@ -244,15 +244,21 @@ class CppEmitter(IntegerKernels, CEmitter):
             view = self.scratch(layer, "padded", hp * wp * k.c)
             k.pad = Ctx(hp=hp, wp=wp, ptr=self.pointer(view), view=view)
             k.sxh, k.sxw = wp * k.c, k.c
-            k.pad_pragma = self.parallel_for(hp * wp * k.c * 4)
         else:
             k.pad = None
             k.sxh, k.sxw = k.xh, k.xw
-        k.pragma = self.parallel_for(k.oh * k.ow * k.m * cg * k.kh * k.kw, collapse=2)
-        k.row_pragma = self.parallel_for(k.oh * k.ow * k.m * cg * k.kh * k.kw)
+        self._direct_parallelism(k, k.oh * k.ow * k.m * cg * k.kh * k.kw)
         self._epilogue(k)
         self._tile(k, layer)
         return "conv2d_direct", k
+
+    def _direct_parallelism(self, k: Ctx, work: int) -> None:
+        """conv2d_direct's OpenMP: one region per layer (k.region) whose loops share their
+        iterations (k.loop: channel blocks x pixel chunks; k.row_loop: one row's tiles;
+        k.pad_loop: the rows of the padded copy), all "" for a layer too small to share."""
+        k.region, k.loop = self.parallel_region(work, collapse=2)
+        _, k.row_loop = self.parallel_region(work)
+        k.pad_loop = k.row_loop
 
     def _padded_bias(self, bias, call, layer, groups, per_group, padded):
         if bias is None:
@@ -296,7 +302,7 @@ class CppEmitter(IntegerKernels, CEmitter):
         if c is not None:
             bias = self.const_data(c)[0] * np.float32(beta)
             k.b = self._padded_bias(bias, call, layer, 1, n, np_)
-        k.pragma = self.parallel_for(m * n * kk, collapse=2)
+        self._direct_parallelism(k, m * n * kk)
         self._epilogue(k)
         self._tile(k, layer)
         return "conv2d_direct", k
