@@ -42,3 +42,65 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> 
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
+
+
+def cpu_model() -> str:
+    """The CPU's model name (/proc/cpuinfo), e.g. "Intel(R) Xeon(R) Processor @ 2.80GHz"."""
+    return machine_description().split(", ")[0]
+
+
+def isa_description(opt: str = "-O3 -march=native", cxx: str = "g++") -> str:
+    """The vector instruction set ``cxx opt`` compiles for on this machine, e.g. "AVX-512
+    (VNNI)", from the compiler's predefined macros."""
+    import subprocess
+    proc = subprocess.run([cxx, *opt.split(), "-dM", "-E", "-x", "c++", "-"], input="",
+                          capture_output=True, text=True)
+    macros = proc.stdout
+    if "__AVX512F__" in macros:
+        extras = [name for macro, name in (("__AVX512VNNI__", "VNNI"), ("__AMX_TILE__", "AMX"))
+                  if macro in macros]
+        return "AVX-512" + (f" ({', '.join(extras)})" if extras else "")
+    if "__AVX2__" in macros:
+        return "AVX2" + (" (FMA)" if "__FMA__" in macros else "")
+    if "__AVX__" in macros:
+        return "AVX"
+    return "SSE2" if "__SSE2__" in macros else "scalar"
+
+
+def load_average() -> tuple[float, float, float]:
+    return os.getloadavg()
+
+
+def load_note(before: tuple[float, float, float], after: tuple[float, float, float]) -> str:
+    """What the load average says about the measurement: a quiet machine or not (the
+    1-minute load above a quarter of a core at either end means other work competed)."""
+    busy = max(before[0], after[0]) > 0.25
+    text = (f"load average (1 min) {before[0]:.2f} before, {after[0]:.2f} after")
+    return text + (": the machine was NOT quiet, thread scaling is unreliable" if busy
+                   else ": quiet machine")
+
+
+def per_cpu_section(results: str, title: str, intro: str, heading: str, table: str) -> str:
+    """Section ``## title`` of a RESULTS.md holding one ``### heading`` table per CPU: the
+    subsection ``heading`` is replaced by ``table``, those of other CPUs (read from the text
+    ``results``) are kept, newest first."""
+    others = []
+    lines = results.splitlines()
+    try:
+        start = lines.index(f"## {title}")
+    except ValueError:
+        start = None
+    if start is not None:
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")),
+                   len(lines))
+        current = None
+        for line in lines[start + 1:end]:
+            if line.startswith("### "):
+                current = [line]
+                others.append(current)
+            elif current is not None:
+                current.append(line)
+    kept = ["\n".join(sub).strip() + "\n" for sub in others
+            if sub[0].split(" — ")[0] != f"### {heading}".split(" — ")[0]]
+    return "\n".join([f"## {title}\n", intro.strip() + "\n", f"### {heading}\n",
+                      table.strip() + "\n", *kept])

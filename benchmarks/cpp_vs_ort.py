@@ -2,11 +2,16 @@
 
     python benchmarks/cpp_vs_ort.py                      # all models, 1 and 2 threads
     python benchmarks/cpp_vs_ort.py --models lenet --threads 1
+    python benchmarks/cpp_vs_ort.py --tune               # -X tune=1 before measuring
+    python benchmarks/cpp_vs_ort.py --opt "-O3 -march=haswell"   # AVX2 code
     python benchmarks/cpp_vs_ort.py --markdown results.md
 
 Models come from n2d2c.examples.zoo with seeded random weights: LeNet-like at 28x28,
-ResNet-18 at 64x64 (batch norm, which both sides fold) and MobileNetV2 (width 1.0) at
-224x224.  The C++ is built with OPT="-O3 -march=native"; onnxruntime runs with all
+ResNet-18 at 64x64 and 224x224 (batch norm, which both sides fold), MobileNetV2 (width 1.0)
+at 224x224 and an inception-like net at 64x64.  The C++ is built with OPT="-O3
+-march=native" (or --opt), and the instruction set that gives is printed with the CPU
+model; the load average before and after each measurement says whether the machine was
+quiet (thread scaling means little otherwise).  onnxruntime runs with all
 graph optimisations and ``intra_op_num_threads`` = the thread count (n2d2c reads
 OMP_NUM_THREADS).  The two runtimes alternate for --rounds rounds (so that load from
 other processes on a shared machine hits both alike); each number is the median over the
@@ -38,10 +43,15 @@ from n2d2c.backends.c.testing import bench, build, run_inputs  # noqa: E402
 from n2d2c.examples import zoo  # noqa: E402
 from n2d2c.frontend.onnx import load_onnx  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from common import isa_description, load_average, load_note, per_cpu_section  # noqa: E402
+
 MODELS = {
     "lenet": ("LeNet-like 28x28", lambda: zoo.lenet(seed=0)),
     "resnet18": ("ResNet-18 64x64", lambda: zoo.resnet18(size=64, seed=0)),
+    "resnet18_224": ("ResNet-18 224x224", lambda: zoo.resnet18(size=224, seed=0)),
     "mobilenet_v2": ("MobileNetV2 1.0 224x224", lambda: zoo.mobilenet_v2(size=224, seed=0)),
+    "inception": ("inception-like 64x64", lambda: zoo.inception_like(size=64, seed=0)),
 }
 
 
@@ -109,6 +119,8 @@ def parse_args(argv):
     parser.add_argument("--rounds", type=int, default=5,
                         help="alternations of the two runtimes per measurement")
     parser.add_argument("--opt", default="-O3 -march=native", help="OPT passed to make")
+    parser.add_argument("--tune", action="store_true",
+                        help="generate with -X tune=1 (per-layer tiles timed on this machine)")
     parser.add_argument("--work", help="folder for the generated projects (default: temporary)")
     parser.add_argument("--markdown", help="also write the results as a markdown table here")
     return parser.parse_args(argv)
@@ -118,13 +130,14 @@ def measure(args) -> list[tuple]:
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="n2d2c_bench_"))
     rows = []
     print(f"machine: {machine()}")
-    print(f"C++ built with OPT=\"{args.opt}\"; projects in {work}")
+    print(f"C++ built with OPT=\"{args.opt}\" ({isa_description(args.opt)}); projects in {work}")
     for key in args.models:
         title, make = MODELS[key]
         model = make()
         graph = load_onnx(model)
         t0 = time.perf_counter()
-        out = compile_to_dir(graph, work / key, stimuli=1, expected=False)
+        out = compile_to_dir(graph, work / key, stimuli=1, expected=False,
+                             **({"tune": "1"} if args.tune else {}))
         t1 = time.perf_counter()
         build(out, opt=args.opt, extra="", jobs=2)
         t2 = time.perf_counter()
@@ -142,6 +155,7 @@ def measure(args) -> list[tuple]:
             probe = bench(out, 10, threads=threads)
             runs = runs_for(probe, args.seconds / args.rounds)
             ours, ours_min, theirs, theirs_min = [], [], [], []
+            load_before = load_average()
             for _ in range(args.rounds):
                 time.sleep(SETTLE)
                 median, best = bench_n2d2c(out, runs, threads)
@@ -154,18 +168,22 @@ def measure(args) -> list[tuple]:
             ours_us, ort_us = statistics.median(ours), statistics.median(theirs)
             ratio = ort_us / ours_us
             best_ratio = min(theirs_min) / min(ours_min)
-            rows.append((title, threads, ours_us, ort_us, ratio, best_ratio))
+            load = load_note(load_before, load_average())
+            rows.append((title, threads, ours_us, ort_us, ratio, best_ratio,
+                         load_before[0], load_average()[0]))
             print(f"  {threads} thread{'s' if threads > 1 else ' '}: n2d2c {ours_us / 1000:9.3f} ms"
                   f"   ORT {ort_us / 1000:9.3f} ms   ORT/n2d2c {ratio:5.2f}"
                   f"   (best runs: {min(ours_min) / 1000:.3f} vs {min(theirs_min) / 1000:.3f} ms,"
-                  f" ratio {best_ratio:.2f})")
+                  f" ratio {best_ratio:.2f}); {load}")
     return rows
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     rows = measure(args)
-    text = format_section(rows, args.opt)
+    results = Path(__file__).with_name("RESULTS.md")
+    text = format_section(rows, args.opt, args.tune,
+                          results.read_text() if results.exists() else "")
     print("\n" + text)
     if args.markdown:
         Path(args.markdown).write_text(text)
@@ -173,21 +191,36 @@ def main(argv=None) -> int:
     return 0
 
 
-def format_section(rows, opt: str) -> str:
+INTRO = ("Median latency of one inference, batch 1, float32; ratio > 1 means the generated "
+         "code is faster. Both runtimes measured in the same run, alternating "
+         "(`benchmarks/cpp_vs_ort.py`); one table per CPU and instruction set, each with its "
+         "date: a speed claim holds for the machine it was measured on.")
+
+
+def format_section(rows, opt: str, tuned: bool = False, results: str = "") -> str:
     header = ("| model | threads | n2d2c (ms) | onnxruntime (ms) | ORT / n2d2c | "
-              "ORT / n2d2c, best runs |\n|---|---:|---:|---:|---:|---:|")
-    lines = [f"| {t} | {n} | {a / 1000:.3f} | {b / 1000:.3f} | {r:.2f} | {q:.2f} |"
-             for t, n, a, b, r, q in rows]
-    return (f"## Generated C++ vs onnxruntime\n\n"
-            f"Measured {datetime.date.today().isoformat()} on {machine()}.\n"
-            f"C++ built with `OPT=\"{opt}\"`; median latency of one inference, batch 1; "
-            f"ratio > 1 means the generated code is faster.\n\n"
-            + header + "\n" + "\n".join(lines) + "\n")
+              "ORT / n2d2c, best runs | load before / after |\n"
+              "|---|---:|---:|---:|---:|---:|---:|")
+    lines = [f"| {t} | {n} | {a / 1000:.3f} | {b / 1000:.3f} | {r:.2f} | {q:.2f} | "
+             f"{l0:.2f} / {l1:.2f} |" for t, n, a, b, r, q, l0, l1 in rows]
+    busy = any(max(l0, l1) > 0.25 for *_, l0, l1 in rows)
+    heading = (f"{machine().split(', ')[0]}, {isa_description(opt)} — "
+               f"{datetime.date.today().isoformat()}")
+    table = (f"{machine()}; C++ built with `OPT=\"{opt}\"`"
+             + (", generated with `-X tune=1`" if tuned else "") + ".\n"
+             + ("The 1-minute load average exceeded 0.25 during some rows: other work shared "
+                "the cores, so those rows (above all the 2-thread ones) understate both sides.\n"
+                if busy else "The machine was quiet (1-minute load at most 0.25 throughout).\n")
+             + "\n" + header + "\n" + "\n".join(lines) + "\n")
+    return per_cpu_section(results, "Generated C++ vs onnxruntime", INTRO, heading, table)
 
 
 def run() -> str:
-    """Entry point for benchmarks/run_all.py: all models, 1 and 2 threads."""
-    return format_section(measure(parse_args([])), "-O3 -march=native")
+    """Entry point for benchmarks/run_all.py: all models, 1 and 2 threads, tuned; the tables
+    of other CPUs already in RESULTS.md are kept."""
+    results = Path(__file__).with_name("RESULTS.md")
+    existing = results.read_text() if results.exists() else ""
+    return format_section(measure(parse_args(["--tune"])), "-O3 -march=native", True, existing)
 
 
 if __name__ == "__main__":
