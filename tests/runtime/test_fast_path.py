@@ -11,7 +11,7 @@ from onnx import helper
 from n2d2c.ir import DType, Graph, TensorType, ops
 from n2d2c.runtime import Simulator, find_kernel
 from n2d2c.runtime import fast
-from n2d2c.runtime.fast.integer import exact_dtype
+from n2d2c.runtime.fast.integer import channel_chunks, exact_dtype
 from n2d2c.runtime.kernels import conv as reference_conv
 
 from ._harness import check, rand
@@ -185,3 +185,21 @@ def test_fast_integer_gemm_is_bit_exact(trans_b):
     got = Simulator(g).run({"a": a})["y"]
     bb = b.T if trans_b else b
     np.testing.assert_array_equal(got, a.astype(np.int64) @ bb.astype(np.int64) + c)
+
+
+def test_fast_integer_conv_over_channel_chunks_is_bit_exact():
+    """u8 x int8 with 120 input channels passes 2**24 in one float32 product: the
+    kernel sums exact float32 products over channel ranges instead."""
+    rng = np.random.default_rng(11)
+    x = rng.integers(200, 255, (2, 120, 5, 5), endpoint=True).astype(np.uint8)
+    w = rng.integers(100, 127, (7, 120, 3, 3), endpoint=True).astype(np.int8)
+    w[::2] *= -1
+    b = rng.integers(-1000, 1000, 7).astype(np.int32)
+    op = ops.Conv2d(pads=(1, 1, 1, 1))
+    assert exact_dtype(x, w.reshape(7, -1)) is np.float64
+    chunks = channel_chunks(w, np.uint8)
+    assert chunks is not None and len(chunks) > 1 and chunks[-1][1] == 120
+    g = _conv_graph(x, w, b, op)
+    got = Simulator(g).run({"x": x})["y"]
+    np.testing.assert_array_equal(got, Simulator(g, precision="reference").run({"x": x})["y"])
+    np.testing.assert_array_equal(got, _exact_conv(x, w, b, op).astype(np.int64))

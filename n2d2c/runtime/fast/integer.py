@@ -25,12 +25,17 @@ FLOAT32_EXACT = 2 ** 24
 FLOAT64_EXACT = 2 ** 53
 
 
-def exact_dtype(x: np.ndarray, weight_rows: np.ndarray):
+def _abs_max(x: np.ndarray) -> int:
+    return max(abs(int(x.min())), abs(int(x.max()))) if x.size else 0
+
+
+def exact_dtype(x: np.ndarray, weight_rows: np.ndarray, row_bound: int | None = None):
     """float32 or float64 when every partial sum of ``x`` times a row of
-    ``weight_rows`` (one output's weights per row) is exact in it, else None."""
-    if not x.size or not weight_rows.size:
-        return np.float64
-    big = int(np.abs(int64(x)).max()) * int(np.abs(int64(weight_rows)).sum(axis=1).max())
+    ``weight_rows`` (one output's weights per row) is exact in it, else None;
+    ``row_bound`` is the largest row sum of |weights| when already known."""
+    if row_bound is None:
+        row_bound = _row_bound(weight_rows)
+    big = _abs_max(x) * row_bound
     if big < FLOAT32_EXACT:
         return np.float32
     if big < FLOAT64_EXACT:
@@ -38,16 +43,87 @@ def exact_dtype(x: np.ndarray, weight_rows: np.ndarray):
     return None
 
 
+def _row_bound(weight_rows: np.ndarray) -> int:
+    if not weight_rows.size:
+        return 0
+    return int(np.abs(weight_rows.astype(np.int64)).sum(axis=1).max())
+
+
+class _WeightCache:
+    """Per constant weight array: its row bound and its float copies, made once (the
+    simulator passes the same constant array on every run).  Entries hold the array
+    itself, so an id is never reused while its entry lives."""
+
+    def __init__(self, size: int = 256):
+        self.size = size
+        self.entries: dict[int, tuple[np.ndarray, int, dict]] = {}
+
+    def get(self, w: np.ndarray, rows: np.ndarray) -> tuple[int, dict]:
+        entry = self.entries.get(id(w))
+        if entry is None or entry[0] is not w:
+            if len(self.entries) >= self.size:
+                self.entries.clear()
+            entry = self.entries[id(w)] = (w, _row_bound(rows), {})
+        return entry[1], entry[2]
+
+
+_CONV_WEIGHTS = _WeightCache()
+_GEMM_WEIGHTS = _WeightCache()  # keyed by the B operand as given (before any transpose)
+
+
+def _weights_as(w: np.ndarray, copies: dict, dtype) -> np.ndarray:
+    if dtype not in copies:
+        copies[dtype] = np.ascontiguousarray(w, dtype)
+    return copies[dtype]
+
+
 def _to_int64(y: np.ndarray) -> np.ndarray:
     return y.astype(np.int64)
 
 
+def channel_chunks(w: np.ndarray, x_dtype) -> list[tuple[int, int]] | None:
+    """Input-channel ranges of ``w`` [M, C, KH, KW] over which every partial sum of
+    any input of ``x_dtype`` stays below 2**24 (so each range's product is exact in
+    float32), or None when a single channel already reaches that bound."""
+    info = np.iinfo(x_dtype)
+    x_max = max(abs(int(info.min)), int(info.max))
+    per_channel = np.abs(w.astype(np.int64)).sum(axis=(2, 3))  # M x C
+    chunks, start = [], 0
+    running = np.zeros(w.shape[0], np.int64)
+    for c in range(w.shape[1]):
+        if int(per_channel[:, c].max()) * x_max >= FLOAT32_EXACT:
+            return None
+        if int((running + per_channel[:, c]).max()) * x_max >= FLOAT32_EXACT:
+            chunks.append((start, c))
+            start, running = c, np.zeros_like(running)
+        running += per_channel[:, c]
+    chunks.append((start, w.shape[1]))
+    return chunks
+
+
 @kernel(ops.Conv2d, dtypes=INTEGER, precision="fast")
 def qconv2d(op: ops.Conv2d, x, w, b=None):
-    dtype = exact_dtype(x, np.asarray(w).reshape(w.shape[0], -1))
+    bound, copies = _CONV_WEIGHTS.get(w, np.asarray(w).reshape(w.shape[0], -1))
+    dtype = exact_dtype(x, None, bound)
     if dtype is None:
         return conv2d_reference(op, x, w, b)
-    y = _to_int64(conv2d_in(op, x, w, dtype))
+    if dtype is np.float64 and op.group == 1:
+        # Sums of a few float32 products over channel ranges, each exact, move half
+        # the bytes of one float64 product (the deep layers are bandwidth-bound).
+        key = ("chunks", np.dtype(x.dtype).str)
+        if key not in copies:
+            copies[key] = channel_chunks(np.asarray(w), x.dtype)
+            if copies[key] is not None:
+                f32 = _weights_as(w, copies, np.float32)
+                copies[key] = [(c0, c1, np.ascontiguousarray(f32[:, c0:c1]))
+                               for c0, c1 in copies[key]]
+        if copies[key] is not None:
+            y = None
+            for c0, c1, part in copies[key]:
+                partial = _to_int64(conv2d_in(op, x[:, c0:c1], part, np.float32))
+                y = partial if y is None else y + partial
+            return y if b is None else y + int64(b).reshape(1, -1, 1, 1)
+    y = _to_int64(conv2d_in(op, x, _weights_as(w, copies, dtype), dtype))
     if b is not None:
         y += int64(b).reshape(1, -1, 1, 1)
     return y
@@ -55,11 +131,15 @@ def qconv2d(op: ops.Conv2d, x, w, b=None):
 
 @kernel(ops.Gemm, dtypes=INTEGER, precision="fast")
 def qgemm_fast(op: ops.Gemm, a, b, c=None):
+    original = b
     a, b = op.effective_operands(np.asarray(a), np.asarray(b))
-    dtype = exact_dtype(a, np.asarray(b).T)
+    bound, copies = _GEMM_WEIGHTS.get(original, np.asarray(b).T)
+    dtype = exact_dtype(a, None, bound)
     if dtype is None:
         return _qgemm_int64(a, b, c)
-    y = _to_int64(rowwise_matmul(np.asarray(a, dtype), np.asarray(b, dtype)))
+    if dtype not in copies:
+        copies[dtype] = np.ascontiguousarray(b, dtype)
+    y = _to_int64(rowwise_matmul(np.asarray(a, dtype), copies[dtype]))
     if c is not None:
         y = y + int64(c)
     return y
