@@ -92,8 +92,13 @@ def test_fast_gemm_and_matmul_match_onnxruntime(trans_b):
     node = helper.make_node("Gemm", ["a", "b", "c"], ["y"], transB=int(trans_b), alpha=0.5)
     check(ops.Gemm(trans_b=trans_b, alpha=0.5), node, {"a": a, "b": b, "c": c},
           consts=("b", "c"))
+    node = helper.make_node("Gemm", ["a", "b"], ["y"], transB=int(trans_b))
+    check(ops.Gemm(trans_b=trans_b), node, {"a": rand(6, 6), "b": rand(6, 6, seed=4)},
+          consts=("b",))   # as many rows as the inner dimension: B is not batched
     node = helper.make_node("MatMul", ["a", "b"], ["y"])
     check(ops.MatMul(), node, {"a": rand(2, 5, 33), "b": rand(33, 7, seed=3)}, consts=("b",))
+    check(ops.MatMul(), node, {"a": rand(3, 5, 8), "b": rand(3, 8, 4, seed=5)})
+    check(ops.MatMul(), node, {"a": rand(3, 8), "b": rand(8, 3, seed=6)})
 
 
 def _conv_graph(x, w, b, op):

@@ -16,7 +16,7 @@ def rowwise_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     time, each product with the shapes it has in a batch-1 run."""
     if a.ndim < 2 or b.ndim > a.ndim or a.shape[0] == 1:
         return np.matmul(a, b)
-    paired = b.ndim == a.ndim and b.shape[0] == a.shape[0]
+    paired = a.ndim > 2 and b.ndim == a.ndim and b.shape[0] == a.shape[0]
     return np.concatenate([np.matmul(a[i:i + 1], b[i:i + 1] if paired else b)
                            for i in range(a.shape[0])])
 
