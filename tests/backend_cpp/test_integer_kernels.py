@@ -113,6 +113,11 @@ CHAINS = {
     "chain_u8": ((1, 6, 9, 10), "u8", [
         (17, 1, 1, (0, 0, 0, 0), (1, 1), "u8"), (17, 3, 17, (0, 1, 2, 1), (1, 1), "i8"),
         (9, 3, 1, (2, 0, 1, 2), (2, 2), "u8"), (33, 7, 1, (3, 3, 3, 3), (1, 1), "i8")]),
+    # Shifts of 24 and 25: the rescales do not fit int32 (requant32.py), so the epilogues
+    # vectorise in int64 lanes; the last one per tensor.
+    "chain_wide": ((1, 5, 9, 8), "u8", [
+        (32, 1, 1, (0, 0, 0, 0), (1, 1), "i8"), (32, 3, 32, (1, 1, 1, 1), (1, 1), "u8"),
+        (37, 3, 1, (1, 1, 1, 1), (2, 1), "i8"), (20, 1, 1, (0, 0, 0, 0), (1, 1), "u8")]),
 }
 
 
@@ -129,9 +134,14 @@ def _chain(name):
         acc = g.add(ops.Conv2d(name=f"conv{i}", pads=pads, strides=strides, dilations=(1, 1),
                                group=group), [v, w, b]).output
         lo, hi = (0, 255) if out == "u8" else (-128, 127)
+        wide = name.endswith("_wide")
+        per_tensor = wide and i == len(layers) - 1
+        count = 1 if per_tensor else m
+        mults = rng.integers(16000, 32767, count) if wide else rng.integers(1, 2000, count)
+        shifts = rng.integers(24, 26, count) if wide else rng.integers(18, 21, count)
         v = g.add(ops.Rescale(name=f"rs{i}", mode="fixed-point16", dtype=out,
-                              multipliers=tuple(int(a) for a in rng.integers(1, 2000, m)),
-                              shifts=tuple(int(a) for a in rng.integers(18, 21, m)),
+                              multipliers=tuple(int(a) for a in mults),
+                              shifts=tuple(int(a) for a in shifts),
                               out_min=(lo,), out_max=(hi,)), [acc]).output
         c = m
     g.outputs = [g.add(ops.Dequantize(name="out", scale=0.25), [v]).output]

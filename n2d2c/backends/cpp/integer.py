@@ -16,7 +16,7 @@ import numpy as np
 from ..c.emitter import Ctx
 from ..c.kernel_memory import NONE, ROWS, KernelMemory
 from ..c.program import KernelCall, Layer
-from .requant32 import requant32_tables
+from .requant32 import requant32_tables, requant64_tables
 
 
 def _i8_conv_memory(call: KernelCall, ctx: Ctx) -> KernelMemory:
@@ -154,24 +154,57 @@ class IntegerKernels:
         arithmetic where requant32.py proves it exact (macro requantize_i32), else the
         generic int64 function."""
         self._requant_epilogue(k, call, layer)
+        k.requantize16 = None     # the vector form of 16 channels (requantize_*x16)
         op = call.params.get("rescale")
-        facts = None if op is None else requant32_tables(op, k.m)
-        if facts is None:
+        if op is None:
             return
-        tables, spelled = [], {}
+        facts = requant32_tables(op, k.m)
+        if facts is None:
+            self._requant_epilogue_i64x16(k, op, layer)
+            return
+        k.requantize = self.symbol(f"{layer.name}_requantize32")
+        k.requantize16 = f"{k.requantize}_16"
+        facts["z"] = [int(op.zero_point)]
+        tables, spelled, vector = [], {}, []
         for key, values in facts.items():
             if len(set(values)) == 1:
                 spelled[key] = self.int_literal(values[0])
+                vector.append({"key": key, "symbol": None, "literal": spelled[key]})
             else:
-                symbol = f"{key}_"
+                symbol = f"{k.requantize}_{key}"
                 tables.append({"symbol": symbol,
                                "values": [self.int_literal(v) for v in values]})
                 spelled[key] = f"{symbol}[c]"
-        k.requantize = self.symbol(f"{layer.name}_requantize32")
+                vector.append({"key": key, "symbol": symbol})
         k.requant_decl = self.spell("requantize_i32", {
             "name": k.requantize, "yt": self.ctype(k.ydtype), "varying": bool(tables),
             "comment": f"{op.name}: {op.mode} rescale to {op.dtype}", "tables": tables,
-            "z": self.int_literal(int(op.zero_point)), **spelled})
+            "vector": vector, **spelled})
+
+
+    def _requant_epilogue_i64x16(self, k: Ctx, op, layer: Layer) -> None:
+        """Next to the generic int64 rescale k.requantize (too wide for int32), its vector
+        form of 16 channels in int64 lanes (macro requantize_i64x16), when requant32.py
+        covers the mode."""
+        facts = requant64_tables(op, k.m)
+        if facts is None:
+            return
+        k.requantize16 = self.symbol(f"{layer.name}_requantize64_16")
+        tables, params = [], []
+        for key, values in facts.items():
+            if len(set(values)) == 1:
+                params.append({"key": key, "symbol": None,
+                               "literal": self.int_literal(values[0], "int64")})
+            else:
+                symbol = f"{k.requantize16}_{key}"
+                ctype = "int32_t" if key == "m" else "int64_t"
+                tables.append({"symbol": symbol, "ctype": ctype, "values": [
+                    self.int_literal(v, "int32" if key == "m" else "int64") for v in values]})
+                params.append({"key": key, "symbol": symbol, "ctype": ctype})
+        k.requant_decl = k.requant_decl + "\n" + self.spell("requantize_i64x16", {
+            "name": k.requantize16, "yt": self.ctype(k.ydtype), "tables": tables,
+            "vector": params, "varying": bool(tables),
+            "comment": f"{op.name}: {op.mode} rescale to {op.dtype}"})
 
 
 __all__ = ["INTEGER_MEMORY_TRAITS", "IntegerKernels"]

@@ -60,4 +60,28 @@ def requant32_tables(op, channels: int) -> dict[str, list[int]] | None:
     return out
 
 
-__all__ = ["requant32_tables"]
+def requant64_tables(op, channels: int) -> dict[str, list[int]] | None:
+    """Per-channel parameters {m, half, s, z, lo, hi} of ``op`` as the generic int64
+    function computes it, ``clamp(((v * m + half) >> s) + z, lo, hi)``, for int64 vector
+    lanes: an int32 accumulator times a multiplier below 2^31 fits int64.  None for the
+    modes this does not cover (floating-point, an input zero point)."""
+    if op.input_zero_point or op.mode not in ("fixed-point16", "fixed-point32",
+                                               "single-shift", "double-shift"):
+        return None
+    shifts = per_channel(op.shifts, channels, np.int64)
+    if op.mode in ("fixed-point16", "fixed-point32"):
+        mults = per_channel(op.multipliers, channels, np.int64)
+    elif op.mode == "single-shift":
+        mults = np.ones(channels, np.int64)
+    else:   # v + (v << l) = v * (1 + 2^l)
+        mults = 1 + (np.int64(1) << per_channel(op.left_shifts, channels, np.int64))
+    if (mults < INT32_MIN).any() or (mults > INT32_MAX).any() or (shifts < 0).any() \
+            or (shifts > 62).any():
+        return None
+    los, his = op.bounds(channels)
+    return {"m": mults.tolist(), "half": ((np.int64(1) << shifts) >> 1).tolist(),
+            "s": shifts.tolist(), "z": [int(op.zero_point)] * channels,
+            "lo": los.tolist(), "hi": his.tolist()}
+
+
+__all__ = ["requant32_tables", "requant64_tables"]
