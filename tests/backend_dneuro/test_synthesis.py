@@ -9,6 +9,7 @@ import json
 import re
 import subprocess
 
+import pytest
 from support import require_tool
 
 from n2d2c.examples import dneuro_nets as models
@@ -67,3 +68,29 @@ def test_yosys_xilinx_flow_maps_one_dsp_per_mac_lane(tmp_path):
     (tmp_path / "resources.json").write_text(json.dumps(
         {"luts": luts, "dsps": counts["DSP48E1"], "ram_cells": brams}))
     print(f"yosys synth_xilinx: {luts} LUTs, {counts['DSP48E1']} DSP48E1, {brams} RAM cells")
+
+
+def _fixed_point_conv(bias_bits: int):
+    """A conv with a fixed-point16 rescale; a bias of 2^bias_bits widens |a - in_zp|."""
+    import numpy as np
+    from n2d2c.ir import ops
+    b = Builder("rescale", (1, 1, 3, 3), seed=2)
+    w = b.g.constant(b.rng.integers(-127, 128, (1, 1, 3, 3)).astype(np.int8), "w")
+    bias = b.g.constant(np.array([1 << bias_bits], np.int32), "bias")
+    acc = b.g.add(ops.Conv2d(name="conv", pads=(1, 1, 1, 1)), [b.x, w, bias]).output
+    return b.done(b.rescale(acc, shift=bias_bits - 6, mode="fixed-point16", channels=1))
+
+
+@pytest.mark.parametrize("bias_bits, per_lane", [(10, 1), (26, 2)])
+def test_yosys_maps_the_estimated_rescale_dsps(tmp_path, bias_bits, per_lane):
+    """The rescale product is an unsigned |a - in_zp| x multiplier of the widths the values
+    need: one DSP48E1 while they fit 24 x 17 bits, two past that, as the estimate says."""
+    require_tool("ghdl", "yosys", "make")
+    out = export(_fixed_point_conv(bias_bits), tmp_path / "r", nb_dsps=2 + per_lane, frames=1)
+    layer = manifest(out)["estimate"]["layers"][0]
+    mac = layer["lanes"] * layer["channel_lanes"] * layer["tap_lanes"]
+    assert layer["dsps"] == mac + per_lane * layer["lanes"], layer
+    subprocess.run(["make", "-s", "-C", str(out), "synth", "YOSYS_SYNTH=synth_xilinx"],
+                   check=True, capture_output=True, timeout=600)
+    counts = cell_counts((out / "build" / "synth_xilinx.stat").read_text())
+    assert counts.get("DSP48E1") == layer["dsps"], counts

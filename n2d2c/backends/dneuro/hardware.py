@@ -109,6 +109,30 @@ def _accumulator_bound(layer: Layer) -> int:
     return big
 
 
+def rescale_input_bits(layer: Layer) -> int:
+    """Bits of the largest ``|a - in_zp|`` the rescale of ``layer`` can see (unsigned)."""
+    zero_point = abs(layer.requant.in_zp) if layer.requant is not None else 0
+    return max(1, (_accumulator_bound(layer) + zero_point).bit_length())
+
+
+#: DSP48E1 (the yosys synth_xilinx target): a signed 25 x 18 multiplier, so an unsigned
+#: product of up to 24 x 17 bits.
+DSP_UNSIGNED_WIDTHS = (24, 17)
+
+
+def rescale_dsps(layer: Layer) -> int:
+    """DSPs of one lane's rescale product: the unsigned VB x (MB-1)-bit product the RTL
+    builds (requant.vhd.j2), in tiles of the DSP's unsigned widths (the better of the
+    two orientations), as yosys' synth_xilinx splits a wider one."""
+    mb = requant_mult_bits(layer)
+    if not mb:
+        return 0
+    a, b = rescale_input_bits(layer), mb - 1
+    wide, narrow = DSP_UNSIGNED_WIDTHS
+    return min(math.ceil(a / wide) * math.ceil(b / narrow),
+               math.ceil(b / wide) * math.ceil(a / narrow))
+
+
 def requant_mult_bits(layer: Layer) -> int:
     """Bits of the rescale multiplier (0: every channel multiplies by 1, no multiplier)."""
     if layer.requant is None or np.all(layer.requant.mult == 1):
@@ -117,11 +141,11 @@ def requant_mult_bits(layer: Layer) -> int:
 
 
 def dsps(layer: Layer) -> int:
-    """Multipliers of the block: one per MAC lane, one per lane of a rescale multiplier,
-    each once per frame of the batch."""
+    """Multipliers of the block: one per MAC lane, the rescale_dsps of each lane's rescale
+    product, each once per frame of the batch."""
     mac = mac_multipliers(layer)
     rescale_lanes = layer.lanes if layer.is_window else layer.output.channels
-    return layer.batch * (mac + (rescale_lanes if requant_mult_bits(layer) else 0))
+    return layer.batch * (mac + rescale_lanes * rescale_dsps(layer))
 
 
 def mac_multipliers(layer: Layer) -> int:

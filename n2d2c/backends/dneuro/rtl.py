@@ -9,7 +9,8 @@ import jinja2
 import numpy as np
 
 from .hardware import (PIPELINE_SLACK, channel_blocks, column_blocks, fork_fifo_depth, groups,
-                       requant_mult_bits, taps_per_group, weight_bits, window_geometry)
+                       requant_mult_bits, rescale_input_bits, taps_per_group, weight_bits,
+                       window_geometry)
 from .layers import Layer, Network, Stream
 
 _ENV = jinja2.Environment(loader=jinja2.PackageLoader("n2d2c.backends.dneuro", "templates"),
@@ -87,7 +88,8 @@ def _requant_context(layer: Layer, count: int, acc_bits: int) -> dict:
     mb = requant_mult_bits(layer)
     width = acc_bits + mb + 3
     width = max(width, int(q.shift.max()) + 2)
-    return {"MB": mb, "PW": width, "in_zp": q.in_zp, "zp": q.zp,
+    return {"MB": mb, "VB": rescale_input_bits(layer), "PW": width, "in_zp": q.in_zp,
+            "zp": q.zp,
             "mult": int_array(_padded(q.mult, count, 1)),
             "shift": int_array(_padded(q.shift, count, 0)),
             "lo": int_array(_padded(q.lo, count, 0)),
