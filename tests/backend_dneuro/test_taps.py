@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import pytest
 
+from n2d2c.errors import UsageError
+from n2d2c.examples import dneuro_nets as models
 from n2d2c.examples.dneuro_nets import Builder
 
 from .harness import check_all, export, manifest
@@ -32,3 +34,32 @@ def test_taps_in_parallel_are_bit_exact_and_estimated(tmp_path, case, channels, 
     cycles = check_all(out, gap=30, stall=30, seed=taps)
     assert cycles[1] - cycles[0] == layer["cycles"] == manifest(out)["estimate"][
         "cycles_per_frame"]
+
+
+def test_per_layer_debug_keys_fix_the_instantiation(tmp_path):
+    """N2D2's per-layer keys in a [layer] section of the parameters file: lanes (outputs),
+    input channels and kernel-row taps of a conv are what they say, the rest balances
+    around them; GHDL agrees bit for bit and in cycles."""
+    params = tmp_path / "params.ini"
+    params.write_text("NbDSPs = 40\n[conv3]\nNbOutputsInstantiation = 2\n"
+                      "KernelWidthInstantiation = 5\nKernelHeightInstantiation = 1\n"
+                      "RTLType = conv\n[conv8]\nNbChannelsInstantiation = 3\n")
+    out = export(models.lenet_like(), tmp_path / "k", export_parameters=str(params), frames=2)
+    layers = {r["name"]: r for r in manifest(out)["estimate"]["layers"]}
+    assert (layers["conv3"]["lanes"], layers["conv3"]["tap_lanes"]) == (2, 5)
+    assert layers["conv8"]["channel_lanes"] == 3
+    cycles = check_all(out, gap=0, stall=0)
+    assert cycles[1] - cycles[0] == manifest(out)["estimate"]["cycles_per_frame"]
+
+
+@pytest.mark.parametrize("section, message", [
+    ("[nope]\nNbOutputsInstantiation = 2", "unknown layer"),
+    ("[conv3]\nKernelHeightInstantiation = 5", "KernelHeightInstantiation must be 1"),
+    ("[conv3]\nNbOutputsInstantiation = 7", "not in 1 .. 6"),
+    ("[conv3]\nRTLType = CONV_Tn_Oy_CHy_K1_Sy_P1", "one block per kind"),
+    ("[pool5]\nNbOutputsInstantiation = 2", "conv blocks only")])
+def test_per_layer_debug_keys_are_checked(tmp_path, section, message):
+    params = tmp_path / "params.ini"
+    params.write_text(section + "\n")
+    with pytest.raises(UsageError, match=message):
+        export(models.lenet_like(), tmp_path / "e", export_parameters=str(params), frames=1)

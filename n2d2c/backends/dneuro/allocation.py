@@ -18,9 +18,9 @@ ResourceLimitError naming what is needed.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from ...errors import ResourceLimitError
+from ...errors import ResourceLimitError, UsageError
 from .hardware import cycles_per_frame, dsps, lane_count_limit, mac_multipliers, memory_bytes
 from .layers import Layer, Network
 
@@ -40,6 +40,8 @@ class Parameters:
     output_map_to_rgb_color_masks: str = ""
     output_map_to_rgb_background_class: int = -1
     output_map_to_rgb_binary_threshold: int = 0
+    # N2D2's per-layer debug keys: {layer name: {key: value}} (forced_choice reads them)
+    layer_settings: dict = field(default_factory=dict)
 
 
 def _initial_lanes(layer: Layer) -> int:
@@ -75,15 +77,51 @@ def _choices(layer: Layer) -> list[Choice]:
                     for t in _fewest_for_each_count(layer.kernel[1])[1:]]
 
 
+#: The per-layer debug keys that fix a part of the choice, and its index in Choice.
+FORCING_KEYS = {"NbOutputsInstantiation": 0, "NbChannelsInstantiation": 1,
+                "KernelWidthInstantiation": 2}
+
+
+def forced_choice(layer: Layer, settings: dict[str, str]) -> tuple[int | None, ...]:
+    """(lanes, channel lanes, tap lanes) the layer's debug keys fix (None: free), checked
+    against what its block can instantiate."""
+    name = f"dneuro: layer '{layer.name}'"
+    if layer.kind not in ("conv", "depthwise"):
+        raise UsageError(f"{name} is a {layer.kind} block: the per-layer keys "
+                         f"({', '.join(sorted(settings))}) apply to conv blocks only")
+    rtl = settings.get("RTLType")
+    if rtl is not None and rtl.lower() != layer.kind:
+        raise UsageError(f"{name}: RTLType = {rtl!r}, but n2d2c has one block per kind "
+                         f"(this one: {layer.kind})")
+    if settings.get("KernelHeightInstantiation", "1").strip() != "1":
+        raise UsageError(f"{name}: KernelHeightInstantiation must be 1 (kernel rows are "
+                         "looped, one per cycle); KernelWidthInstantiation sets the taps")
+    limits = (lane_count_limit(layer),
+              layer.inputs[0].channels if layer.kind == "conv" else 1, layer.kernel[1])
+    forced: list[int | None] = [None, None, None]
+    for key, index in FORCING_KEYS.items():
+        if key in settings:
+            try:
+                value = int(settings[key])
+            except ValueError:
+                value = 0
+            if not 1 <= value <= limits[index]:
+                raise UsageError(f"{name}: {key} = {settings[key]!r} is not in 1 .. "
+                                 f"{limits[index]}")
+            forced[index] = value
+    return tuple(forced)
+
+
 def _set(layer: Layer, choice: Choice) -> None:
     layer.lanes, layer.channel_lanes, layer.tap_lanes = choice
 
 
-def _cheapest(layer: Layer, target: int) -> tuple[int, int, Choice] | None:
+def _cheapest(layer: Layer, target: int,
+              options: list[Choice]) -> tuple[int, int, Choice] | None:
     """(DSPs, tap lanes, choice) of the fewest DSPs running ``layer`` within ``target``
     cycles per frame, then the fewest line-buffer copies (None: it cannot)."""
     best = None
-    for choice in _choices(layer):
+    for choice in options:
         _set(layer, choice)
         if cycles_per_frame(layer) <= target:
             option = (dsps(layer), choice[2], choice)
@@ -91,14 +129,31 @@ def _cheapest(layer: Layer, target: int) -> tuple[int, int, Choice] | None:
     return best
 
 
-def _plan(network: Network, target: int) -> list[tuple[int, int, Choice]] | None:
+def _plan(network: Network, target: int,
+          options: dict[str, list[Choice]]) -> list[tuple[int, int, Choice]] | None:
     plan = []
     for layer in network.layers:
-        option = _cheapest(layer, target)
+        option = _cheapest(layer, target, options[layer.name])
         if option is None:
             return None
         plan.append(option)
     return plan
+
+
+def _apply_layer_settings(network: Network, params: Parameters) -> dict[str, list[Choice]]:
+    """The choices left to each layer that has debug keys (module doc of N2D2's keys)."""
+    names = {layer.name: layer for layer in network.layers}
+    unknown = sorted(set(params.layer_settings) - set(names))
+    if unknown:
+        raise UsageError(f"dneuro: per-layer settings for unknown layer(s) {', '.join(unknown)}"
+                         f" (the layers: {', '.join(names)})")
+    left = {}
+    for name, settings in params.layer_settings.items():
+        forced = forced_choice(names[name], settings)
+        fits = [c for c in _choices(names[name])
+                if all(f is None or f == v for f, v in zip(forced, c))]
+        left[name] = fits or [tuple(1 if f is None else f for f in forced)]
+    return left
 
 
 def allocate(network: Network, params: Parameters, data_bits: int = 8) -> None:
@@ -106,32 +161,35 @@ def allocate(network: Network, params: Parameters, data_bits: int = 8) -> None:
     layers reach within NbDSPs, each layer with the fewest DSPs that runs within T."""
     for layer in network.layers:
         layer.batch = params.batch_size
+    options = {layer.name: _choices(layer) for layer in network.layers}
+    options.update(_apply_layer_settings(network, params))
     slowest = []
     fastest = []
     for layer in network.layers:
         cycles = []
-        for choice in _choices(layer):
+        for choice in options[layer.name]:
             _set(layer, choice)
             cycles.append(cycles_per_frame(layer))
         slowest.append(max(cycles))
         fastest.append(min(cycles))
     low, high = max(fastest), max(slowest)
-    cheapest = _plan(network, high)
+    cheapest = _plan(network, high, options)
     used = sum(option[0] for option in cheapest)
     if params.nb_dsps and used > params.nb_dsps:
         raise ResourceLimitError(
-            f"dneuro: the network needs at least {used} DSPs (one lane per layer), "
+            f"dneuro: the network needs at least {used} DSPs (one lane per layer, and what "
+            "the per-layer settings fix), "
             f"NbDSPs is {params.nb_dsps}")
     best = cheapest
     while low < high:           # fewer cycles need more DSPs: bisect the pace
         middle = (low + high) // 2
-        plan = _plan(network, middle)
+        plan = _plan(network, middle, options)
         if not params.nb_dsps or sum(option[0] for option in plan) <= params.nb_dsps:
             best, high = plan, middle
         else:
             low = middle + 1
     if low == high and best is not None:
-        best = _plan(network, high)
+        best = _plan(network, high, options)
     for layer, (_, _, choice) in zip(network.layers, best):
         _set(layer, choice)
     check_memory(network, params, data_bits)

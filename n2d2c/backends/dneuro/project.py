@@ -42,22 +42,33 @@ PARAMETER_KEYS = {"NbDSPs": "nb_dsps", "NbMemoryBytes": "nb_memory_bytes", "Netw
                   "OutputMapToRGBBinaryThreshold": "output_map_to_rgb_binary_threshold"}
 
 
-def read_parameters_file(path: str) -> dict[str, str]:
-    """``Key = value`` lines of an N2D2 -export-parameters file (sections and ; # comments
-    ignored); only the DNeuro keys are returned."""
+#: N2D2's per-layer debug keys, read in a section named after the layer (``[conv1]``).
+LAYER_KEYS = ("NbOutputsInstantiation", "NbChannelsInstantiation", "KernelWidthInstantiation",
+              "KernelHeightInstantiation", "RTLType")
+
+
+def read_parameters_file(path: str) -> dict:
+    """``Key = value`` lines of an N2D2 -export-parameters file (; # comments ignored); only
+    the DNeuro keys are returned, the per-layer ones (LAYER_KEYS, in a ``[layer]``
+    section) under ``layer_settings``."""
     note_input(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as err:
         raise InputError(f"cannot read export parameters: {err.strerror}",
                          location=path) from None
-    found = {}
+    found: dict = {}
+    section = None
     for line in text.splitlines():
         line = line.split(";")[0].split("#")[0].strip()
-        if "=" in line and not line.startswith("["):
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1].strip()
+        elif "=" in line:
             key, value = (part.strip() for part in line.split("=", 1))
             if key in PARAMETER_KEYS:
                 found[PARAMETER_KEYS[key]] = value
+            elif key in LAYER_KEYS and section:
+                found.setdefault("layer_settings", {}).setdefault(section, {})[key] = value
     return found
 
 
@@ -72,6 +83,7 @@ def parameters(opts: dict) -> Parameters:
     values = {}
     if opts.get("export_parameters"):
         values.update(read_parameters_file(str(opts["export_parameters"])))
+    layer_settings = values.pop("layer_settings", {})
     defaults = Parameters()
     for field in PARAMETER_KEYS.values():
         if opts.get(field) not in (None, getattr(defaults, field)):
@@ -80,7 +92,8 @@ def parameters(opts: dict) -> Parameters:
         typed = {k: _typed(getattr(defaults, k), v) for k, v in values.items()}
     except ValueError as err:
         raise InputError(f"dneuro export parameter: {err}") from None
-    return replace(defaults, fifo_depth=int(opts.get("fifo_depth", 1)), **typed)
+    return replace(defaults, fifo_depth=int(opts.get("fifo_depth", 1)),
+                   layer_settings=layer_settings, **typed)
 
 
 _IDENTIFIER = re.compile(r"[A-Za-z](_?[A-Za-z0-9])*")
