@@ -1,6 +1,6 @@
 """DNeuro backend: estimated vs GHDL-measured cycles per frame, DSP utilisation, yosys counts.
 
-    python benchmarks/dneuro.py [--dsps 24] [--frames 3] [--synth]
+    python benchmarks/dneuro.py [--dsps 24] [--frames 3] [--batch 1] [--synth]
 
 For each small network of ``n2d2c.examples.dneuro_nets`` (LeNet-like 16x16, a residual
 block, a depthwise-separable block, LeNet 28x28 from the quantizer) the dneuro project
@@ -8,7 +8,9 @@ is exported with ``-X nb_dsps=N``, its GHDL testbench streams ``--frames`` frame
 back to back without gaps or back-pressure (every output pixel checked against the
 integer simulator), and the steady-state cycles per frame are the distance between the
 cycles at which two consecutive frames' last pixels leave.  Cycle counts are simulated
-clock cycles: deterministic, independent of the machine's load.
+clock cycles: deterministic, independent of the machine's load.  With ``--batch B``
+(G_BATCH_SIZE) ``--frames`` batches of B frames stream side by side; the cycles are then
+per batch.
 
 DSP utilisation = MACs of one frame / cycles per frame / multipliers allocated to MACs
 (the rescale multipliers are not counted; N2D2 claims > 90 % for DNeuro).  With
@@ -37,11 +39,13 @@ from n2d2c.examples.dneuro_nets import NETWORKS  # noqa: E402
 PASS = re.compile(r"DNEURO PASS frame_end_cycles=([0-9,]*)")
 
 
-def measure(name: str, root: Path, dsps: int, frames: int, synth: bool) -> dict:
+def measure(name: str, root: Path, dsps: int, frames: int, synth: bool,
+            batch: int = 1) -> dict:
     out = root / name
     out.mkdir(parents=True)
     dneuro.BACKEND.emit(NETWORKS[name](), out, CompileOptions(
-        output_dir=out, extra={"nb_dsps": dsps, "frames": frames}))
+        output_dir=out, extra={"nb_dsps": dsps, "frames": frames * batch,
+                               "batch_size": batch}))
     info = json.loads((out / "network.json").read_text())
     run = subprocess.run(["make", "-s", "-C", str(out), "sim"], capture_output=True, text=True)
     found = PASS.search(run.stdout + run.stderr)
@@ -68,12 +72,13 @@ def measure(name: str, root: Path, dsps: int, frames: int, synth: bool) -> dict:
     return row
 
 
-def section(dsps: int = 24, frames: int = 3, synth: bool = False) -> str:
+def section(dsps: int = 24, frames: int = 3, synth: bool = False, batch: int = 1) -> str:
     """The markdown section of benchmarks/RESULTS.md."""
     with tempfile.TemporaryDirectory(prefix="dneuro_bench_") as tmp:
-        rows = [measure(name, Path(tmp), dsps, frames, synth) for name in NETWORKS]
-    lines = [f"## DNeuro: estimated vs GHDL cycles (NbDSPs = {dsps}, {frames} frames back "
-             "to back)", ""]
+        rows = [measure(name, Path(tmp), dsps, frames, synth, batch) for name in NETWORKS]
+    what = f"{frames} frames" if batch == 1 else \
+        f"{frames} batches of {batch} frames side by side (cycles per batch)"
+    lines = [f"## DNeuro: estimated vs GHDL cycles (NbDSPs = {dsps}, {what} back to back)", ""]
     head = ("| network | estimated cycles/frame | GHDL cycles/frame | ratio | first frame "
             "latency | bottleneck | DSPs (MAC) | MACs/frame | DSP utilisation |")
     if synth:
@@ -100,9 +105,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dsps", type=int, default=24)
     parser.add_argument("--frames", type=int, default=3)
+    parser.add_argument("--batch", type=int, default=1, help="G_BATCH_SIZE")
     parser.add_argument("--synth", action="store_true")
     args = parser.parse_args()
-    print(section(args.dsps, args.frames, args.synth))
+    print(section(args.dsps, args.frames, args.synth, args.batch))
     return 0
 
 
