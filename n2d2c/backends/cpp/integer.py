@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..c.emitter import Ctx
-from ..c.kernel_memory import NONE, ROWS, KernelMemory
+from ..c.kernel_memory import ELEMENTWISE, NONE, ROWS, KernelMemory
 from ..c.program import KernelCall, Layer
 from .requant32 import requant32_tables, requant64_tables
 
@@ -25,8 +25,21 @@ def _i8_conv_memory(call: KernelCall, ctx: Ctx) -> KernelMemory:
     return ROWS if call.kernel == "conv2d" else NONE
 
 
+def _contiguous(view) -> bool:
+    """Row-major without gaps: element i of the tensor is element i of the storage view."""
+    expected, strides = 1, []
+    for size in reversed(view.shape):
+        strides.append(expected)
+        expected *= size
+    return all(size == 1 or stride == want
+               for size, stride, want in zip(view.shape, view.strides, reversed(strides)))
+
+
 # Which int8 kernels may share bytes with their input (see c/memory.py).
-INTEGER_MEMORY_TRAITS: dict[str, object] = {"conv2d_i8": _i8_conv_memory, "depthwise_int": ROWS}
+# quantize_f32 reads each block of 16 values before writing it: element-wise like the
+# generic map it replaces.
+INTEGER_MEMORY_TRAITS: dict[str, object] = {"conv2d_i8": _i8_conv_memory, "depthwise_int": ROWS,
+                                            "quantize_f32": ELEMENTWISE}
 
 
 class IntegerKernels:
@@ -148,6 +161,25 @@ class IntegerKernels:
         wts = self.const_data(b).T.reshape(n, kk, 1, 1)
         bias = self.const_data(c)[0] if c is not None else None
         return self._prepare_conv2d_i8(k, call, layer, wts, bias)
+
+    def prepare_map(self, call: KernelCall, layer: Layer):
+        """A quantize of a whole contiguous float32 tensor: quantize_f32.j2 (16 values at a
+        time, multiplying by 1 / scale where that rounds alike); any other map: generic."""
+        y = call.writes["y"]
+        (x,) = call.reads.values() if len(call.reads) == 1 else (None,)
+        if (call.params["fn"] != "quantize" or x is None or x.storage.dtype != "float32"
+                or y.storage.dtype not in ("int8", "uint8", "int16", "uint16")
+                or x.shape != y.shape or not _contiguous(x) or not _contiguous(y)):
+            return super().prepare_map(call, layer)
+        info = np.iinfo(np.dtype(y.storage.dtype))
+        total = int(np.prod(y.shape))
+        block = 1024
+        return "quantize_f32", Ctx(
+            x=self.operand("x", x), y=self.operand("y", y), total=total, block=block,
+            blocks=-(-total // block), scale=repr(float(call.params["scale"])),
+            z=self.int_literal(call.params["zero_point"], "int64"),
+            lo=self.int_literal(info.min, "int64"), hi=self.int_literal(info.max, "int64"),
+            pragma=self.parallel_for(total // 4))
 
     def _requant_epilogue_i32(self, k: Ctx, call: KernelCall, layer: Layer) -> None:
         """The fused rescale of the int32 accumulators of conv2d_i8 / depthwise_int: in int32
