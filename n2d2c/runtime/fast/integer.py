@@ -14,9 +14,11 @@ from __future__ import annotations
 import numpy as np
 
 from ...ir import ops
+from ...ir.ops.quant import integer_dtype
 from ..kernels.integer.common import int64
 from ..kernels.integer.conv import conv2d_reference
 from ..kernels.integer.linalg import qmatmul
+from ..kernels.integer.quant import rescale_reference
 from ..registry import INTEGER, kernel
 from .conv import conv2d_in
 from .linalg import rowwise_matmul
@@ -118,14 +120,26 @@ def qconv2d(op: ops.Conv2d, x, w, b=None):
                 copies[key] = [(c0, c1, np.ascontiguousarray(f32[:, c0:c1]))
                                for c0, c1 in copies[key]]
         if copies[key] is not None:
+            acc = _accumulator(op)
             y = None
             for c0, c1, part in copies[key]:
-                partial = _to_int64(conv2d_in(op, x[:, c0:c1], part, np.float32))
+                partial = conv2d_in(op, x[:, c0:c1], part, np.float32).astype(acc)
                 y = partial if y is None else y + partial
-            return y if b is None else y + int64(b).reshape(1, -1, 1, 1)
-    y = _to_int64(conv2d_in(op, x, _weights_as(w, copies, dtype), dtype))
+            return _add_bias(y, b, acc)
+    acc = _accumulator(op) if dtype is np.float32 else np.int64
+    return _add_bias(conv2d_in(op, x, _weights_as(w, copies, dtype), dtype).astype(acc), b, acc)
+
+
+def _accumulator(op) -> type:
+    """int32 when the op's result is int32 (values below 2**24 convert exactly, and
+    wrapping sums modulo 2**32 give what the int64 result cast to int32 gives), else
+    int64."""
+    return np.int32 if op.outputs[0].type.dtype.numpy == np.int32 else np.int64
+
+
+def _add_bias(y: np.ndarray, b, acc) -> np.ndarray:
     if b is not None:
-        y += int64(b).reshape(1, -1, 1, 1)
+        y += int64(b).astype(acc).reshape(1, -1, 1, 1)
     return y
 
 
@@ -160,3 +174,19 @@ def qmatmul_fast(op: ops.MatMul, a, b):
     if dtype is None:
         return qmatmul(op, a, b)
     return _to_int64(rowwise_matmul(np.asarray(a, dtype), np.asarray(b, dtype)))
+
+
+@kernel(ops.Rescale, dtypes=INTEGER, precision="fast")
+def rescale_fast(op: ops.Rescale, x):
+    """The reference loop on ``x`` as it comes, writing ``op.dtype`` directly (its
+    clamp bounds lie inside that type, so no value changes)."""
+    target = integer_dtype(op, op.dtype).numpy
+    x = np.asarray(x)
+    channels = 1 if x.ndim == 0 else x.shape[op.axis % x.ndim]
+    lo, hi = op.bounds(channels)
+    info = np.iinfo(target)
+    if x.dtype.kind not in "iu" or x.dtype.itemsize > 8 or (x.dtype.kind == "u" and
+                                                            x.dtype.itemsize == 8) \
+            or int(np.min(lo)) < info.min or int(np.max(hi)) > info.max:
+        return rescale_reference(op, x).astype(target)
+    return rescale_reference(op, x, target)

@@ -70,24 +70,29 @@ def _rescale(x, out, mode, scales, mults, shifts, lshifts, in_zp, zp, lo, hi):
                 out[o, c, i] = min(max(y, lo[c]), hi[c])
 
 
-def rescale_reference(op: ops.Rescale, x: np.ndarray) -> np.ndarray:
-    """Run ``op`` on ``x``; returns int64 (the kernel casts to ``op.dtype``)."""
+def rescale_reference(op: ops.Rescale, x: np.ndarray, out_dtype=None) -> np.ndarray:
+    """Run ``op`` on ``x``; returns int64 (the kernel casts to ``op.dtype``).
+
+    With ``out_dtype`` (the fast path) the loop reads ``x`` in its own integer type
+    (the arithmetic is int64 either way) and writes the clamped results straight in
+    ``out_dtype``, which must hold the op's bounds: no int64 copies."""
     x = np.asarray(x)
     shape = x.shape
+    as_loop_input = int64 if out_dtype is None else np.ascontiguousarray
     if x.ndim == 0:
-        x3 = int64(x).reshape(1, 1, 1)
+        x3 = as_loop_input(x).reshape(1, 1, 1)
         channels = 1
     else:
         axis = op.axis % x.ndim
         channels = shape[axis]
         outer = int(np.prod(shape[:axis], dtype=np.int64))
-        x3 = int64(x).reshape(outer, channels, -1)
+        x3 = as_loop_input(x).reshape(outer, channels, -1)
 
     def channel_values(values, dtype):
         return per_channel(values or (0,), channels, dtype)
 
     lo, hi = op.bounds(channels)
-    out = np.empty_like(x3)
+    out = np.empty(x3.shape, np.int64 if out_dtype is None else out_dtype)
     _rescale(x3, out, MODE_CODES[op.mode], channel_values(op.scales, np.float64),
              channel_values(op.multipliers, np.int64), channel_values(op.shifts, np.int64),
              channel_values(op.left_shifts, np.int64), np.int64(op.input_zero_point),
