@@ -25,6 +25,7 @@ VARIANTS = [
     ((1, 6, 15, 14), (9, 2, 3, 3), dict(group=3, pads=(0, 1, 2, 1))),       # grouped
     ((1, 9, 16, 16), (9, 1, 3, 3), dict(group=9, strides=(2, 2), pads=(1, 1, 1, 1))),
     ((1, 5, 13, 13), (10, 1, 3, 3), dict(group=5, dilations=(2, 2), pads=(2, 2, 2, 2))),
+    ((2, 7, 6, 9), (7, 1, 5, 3), dict(group=7, pads=(0, 1, 3, 2))),        # depthwise, uneven pads
     ((1, 4, 17, 15), (6, 4, 3, 2), dict(dilations=(2, 3), strides=(1, 2), pads=(1, 2, 0, 1))),
     ((1, 3, 5, 5), (2, 3, 7, 7), dict(pads=(3, 3, 3, 3), strides=(3, 3))),  # kernel > input
     ((1, 64, 9, 9), (32, 64, 3, 3), dict(pads=(1, 1, 1, 1))),              # long dot products
@@ -151,6 +152,7 @@ INT_VARIANTS = [
     (dict(group=6, strides=(2, 1), dilations=(2, 2), pads=(2, 2, 2, 2)), (1, 6, 9, 9),
      (12, 1, 3, 3)),
     (dict(), (1, 5, 6, 6), (3, 5, 1, 1)),
+    (dict(group=4, pads=(1, 2, 0, 1)), (2, 4, 7, 8), (8, 1, 3, 3)),  # depthwise, stride 1
 ]
 
 
