@@ -8,8 +8,8 @@ module only declares the target.  Options (``compile_to_dir`` keywords, or
 ``-X KEY=VALUE`` on the CLI; ``n2d2c backends`` lists them): the C-family
 project options (``c/target.py: PROJECT_OPTIONS``: stimuli, seed, expected,
 buffer_plan, memory, memory_report, fuse), ``parallel`` (OpenMP pragmas on
-large loops), and ``tune`` / ``tiling`` (per-layer kernel choices: ``tuning.py``,
-``autotune.py``).
+large loops), ``tune`` / ``tiling`` (per-layer kernel choices: ``tuning.py``,
+``autotune.py``) and ``winograd`` (``winograd.py``: off|auto|f23|f43, or NAME:MODE).
 """
 
 from __future__ import annotations
@@ -43,6 +43,9 @@ CPP = CTarget(
                       "(the project keeps its choices as tune.json)"),
         BackendOption("tiling", "", "register tile PWxNV (pixels x channel vectors) of every "
                       "direct convolution, e.g. 8x3; default: from the vector width"),
+        BackendOption("winograd", "auto", "3x3 stride-1 float convolutions as Winograd "
+                      "F(2,3)/F(4,3): off, auto (a cost model, or the tune file's choice), f23 "
+                      "or f43 for every layer, or NAME:MODE entries, comma-separated"),
     ),
     complete_options=_complete_options,
 )

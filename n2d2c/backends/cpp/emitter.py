@@ -30,6 +30,7 @@ from ..c.kernel_memory import NONE, ROWS, KernelMemory
 from ..c.program import KernelCall, Layer, c_identifier
 from .integer import INTEGER_MEMORY_TRAITS, IntegerKernels
 from .tuning import TUNE_FILE, Tuning
+from .winograd import prepare_winograd
 
 CPP_TEMPLATES = Path(__file__).parent / "templates" / "cpp"
 
@@ -86,8 +87,10 @@ class CppEmitter(IntegerKernels, CEmitter):
     compiler_flags: ClassVar[tuple[str, ...]] = ("-std=c++14", "-fopenmp", "-Wall", "-Wextra")
     restrict: ClassVar[str] = "__restrict__"
 
-    def __init__(self, program, *, plan=None, parallel: bool = True, tune="", tiling: str = ""):
+    def __init__(self, program, *, plan=None, parallel: bool = True, tune="", tiling: str = "",
+                 winograd: str = "auto"):
         super().__init__(program, plan=plan)
+        self.winograd = winograd   # -X winograd=MODE[,NAME:MODE...] (winograd.py)
         self.parallel = parallel
         self.namespace = c_identifier(program.name)
         self.tuning = Tuning.from_options(tune, tiling)
@@ -196,6 +199,9 @@ class CppEmitter(IntegerKernels, CEmitter):
         wts = call.params.get("weights")
         if self._integer_conv(call):
             return self._prepare_conv2d_int(call, layer)
+        chosen = prepare_winograd(self, call, layer)
+        if chosen:
+            return chosen
         if wts is None or call.writes["y"].storage.dtype != "float32":
             # Weights computed at run time, or integer arithmetic: the generic kernel.
             return super().prepare_conv2d(call, layer)
