@@ -19,6 +19,7 @@ from n2d2c.backends.c.testing import build, run, run_inputs
 from n2d2c.backends.cpp import compile_to_dir
 from n2d2c.backends.cpp.autotune import layer_times, machine_vlen
 from n2d2c.backends.cpp.tuning import CANDIDATES, TUNE_FORMAT
+from n2d2c.backends.cpp.winograd import VARIANTS
 from n2d2c.frontend.onnx import load_onnx
 
 
@@ -51,10 +52,14 @@ def test_autotune_writes_a_tune_file_that_reproduces_the_code(tmp_path):
     assert data["format"] == TUNE_FORMAT and data["vlen"] == vlen
     assert sorted(data["layers"]) == ["conv_a", "conv_b"]
     for choice in data["layers"].values():
-        assert choice["kernel"] == "direct"
-        assert tuple(choice["tile"]) in CANDIDATES[vlen]
+        if choice["kernel"] == "direct":
+            assert tuple(choice["tile"]) in CANDIDATES[vlen]
+        else:
+            assert choice["kernel"] == "winograd" and choice["variant"] in VARIANTS
         assert choice["us"] > 0
-    # The tuned tile is guarded by the vector width it was measured for.
+    # conv_b (1x1) has no Winograd form; its tuned tile is guarded by the vector width it
+    # was measured for.
+    assert data["layers"]["conv_b"]["kernel"] == "direct"
     code = (tuned / "network.cpp").read_text()
     assert f"#if N2D2C_VLEN == {vlen}" in code
 

@@ -1,7 +1,8 @@
 """``-X tune=1``: time a few kernel choices per layer on this machine and keep the fastest.
 
 For each candidate (a register tiling of ``conv2d_direct`` for the machine's vector width,
-``tuning.CANDIDATES``) the whole network is generated with that one choice for every layer,
+``tuning.CANDIDATES``, with Winograd off; then each Winograd variant, ``winograd.py``, on the
+layers it applies to) the whole network is generated with that one choice for every layer,
 built as its Makefile's fast build (``OPT="-O3 -march=native"``) and run by the testbench with
 ``-prof-runs N``, which prints each layer's median time over N runs.  Each layer then takes
 the candidate that was fastest for it (ties: the earlier candidate, the default first), and
@@ -25,6 +26,7 @@ from ...errors import ToolError, UsageError
 from ...ir import Graph
 from ..c.testing import build, compiler, run
 from .tuning import CANDIDATES, TUNE_FILE, TUNE_FORMAT, Tuning
+from .winograd import VARIANTS
 
 TUNE_OPT = "-O3 -march=native"
 PROF_RUNS = 15
@@ -61,7 +63,8 @@ def layer_times(out_dir: Path, runs: int) -> dict[str, float]:
 def autotune(graph: Graph, name: str, options: dict, *, runs: int = PROF_RUNS,
              work: Path | None = None, log=None) -> dict:
     """The tune file (as a dict) for ``graph`` on this machine; ``options`` are the resolved
-    backend options of the final generation (tune and tiling are replaced per candidate)."""
+    backend options of the final generation (tune, tiling and winograd are replaced per
+    candidate)."""
     from . import compile_to_dir   # (the package imports this module's caller)
     cxx = compiler("c++")
     if cxx is None:
@@ -69,26 +72,33 @@ def autotune(graph: Graph, name: str, options: dict, *, runs: int = PROF_RUNS,
                          "compiler was found (set CXX or install g++)")
     vlen = machine_vlen(cxx)
     scratch = Path(tempfile.mkdtemp(prefix="n2d2c_tune_", dir=work))
-    base = {k: v for k, v in options.items() if k not in ("tune", "tiling")}
+    base = {k: v for k, v in options.items() if k not in ("tune", "tiling", "winograd")}
     base.update(stimuli=1, expected=False)
-    timings: list[tuple[tuple[int, int], dict[str, float], set[str]]] = []
+    # Candidates: each tile with Winograd off, then each Winograd variant (its layers) with
+    # the default tile elsewhere; every build's tune.json says what each layer ran.
+    tiles = CANDIDATES[vlen]
+    builds = [(f"tile_{pw}x{nv}", {"tiling": f"{pw}x{nv}", "winograd": "off"})
+              for pw, nv in tiles]
+    builds += [(variant, {"tiling": f"{tiles[0][0]}x{tiles[0][1]}", "winograd": variant})
+               for variant in VARIANTS]
+    timings: list[tuple[dict[str, dict], dict[str, float]]] = []
     try:
-        for pw, nv in CANDIDATES[vlen]:
-            out = scratch / f"tile_{pw}x{nv}"
-            compile_to_dir(graph, out, name=name, **base, tiling=f"{pw}x{nv}")
+        for label, extra in builds:
+            out = scratch / label
+            compile_to_dir(graph, out, name=name, **{**base, **extra})
             build(out, opt=TUNE_OPT, extra="", jobs=2)
-            tunable = set(Tuning.load(out / TUNE_FILE).layers)
+            choices = Tuning.load(out / TUNE_FILE).layers
             times = layer_times(out, runs)
-            timings.append(((pw, nv), times, tunable))
+            timings.append((choices, times))
             if log is not None:
-                log(f"tune: tile {pw}x{nv}: {sum(times.values()):.1f} us per inference")
+                log(f"tune: {label}: {sum(times.values()):.1f} us per inference")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     layers = {}
-    for layer in sorted(timings[0][2]):
-        best = min(timings, key=lambda t: t[1].get(layer, float("inf")))
-        layers[layer] = {"kernel": "direct", "tile": list(best[0])}
-        layers[layer]["us"] = round(best[1][layer], 2)
+    for layer in sorted(timings[0][0]):
+        # The fastest measured choice; ties go to the earlier build (the default tile first).
+        choice, times = min(timings, key=lambda t: t[1].get(layer, float("inf")))
+        layers[layer] = {**choice[layer], "us": round(times[layer], 2)}
     return {"format": TUNE_FORMAT, "vlen": vlen, "machine": cpu_model(), "layers": layers}
 
 
