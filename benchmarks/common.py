@@ -104,3 +104,12 @@ def per_cpu_section(results: str, title: str, intro: str, heading: str, table: s
             if sub[0].split(" — ")[0] != f"### {heading}".split(" — ")[0]]
     return "\n".join([f"## {title}\n", intro.strip() + "\n", f"### {heading}\n",
                       table.strip() + "\n", *kept])
+
+
+def measured_on(opt: str = "-O3 -march=native") -> str:
+    """One line for a section: the date, the CPU, the instruction set ``opt`` builds for and
+    the load average (1 min) at the time of the call."""
+    import datetime
+    return (f"Measured {datetime.date.today().isoformat()} on {cpu_model()}; C++ built with "
+            f"`{opt}` ({isa_description(opt)}); load average (1 min) {load_average()[0]:.2f} "
+            "at the end.\n\n")

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
 sys.path.insert(0, str(ROOT / "tests"))
 
-from common import markdown_table, median_seconds  # noqa: E402
+from common import markdown_table, measured_on, median_seconds  # noqa: E402
 
 
 def _networks():
@@ -136,7 +136,7 @@ def run() -> str:
                      f"{arena:,}"))
         print(f"  {label}: n2d2c float {float_ms:.3f} ms, int8 {int8_ms:.3f} ms; onnxruntime "
               f"float {ort_float_ms:.3f} ms, int8 {ort_int8_ms:.3f} ms", flush=True)
-    return ("### int8 against onnxruntime's int8 (1 thread, same run)\n\n"
+    return ("### int8 against onnxruntime's int8 (1 thread, same run)\n\n" + measured_on() +
             "n2d2c: generated C++ built with `-O3 -march=native`, default quantization options "
             "(`--nbbits 8`). onnxruntime: `quantize_static` QDQ, per-channel int8 weights, "
             "MinMax calibration on the same samples. Agreement with the float model: top-1 "

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import markdown_table  # noqa: E402
+from common import markdown_table, measured_on  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures"
 RESCALING = ["Floating-point", "Fixed-point16", "Fixed-point32", "Single-shift", "Double-shift"]
@@ -53,7 +53,7 @@ def latency_table() -> str:
                      f"{times['float'] / times['int8']:.2f}"))
         print(f"  {label}: float {times['float'] / 1000:.3f} ms, int8 {times['int8'] / 1000:.3f} ms",
               flush=True)
-    return ("### int8 vs float latency of the generated C++ (1 thread)\n\n"
+    return ("### int8 vs float latency of the generated C++ (1 thread)\n\n" + measured_on() +
             "Ratio = float / int8 (above 1: int8 is faster).\n\n"
             + markdown_table(["model", "float (ms)", "int8 (ms)", "float / int8"], rows))
 
