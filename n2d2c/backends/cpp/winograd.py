@@ -160,19 +160,26 @@ def parse_modes(text) -> tuple[str, dict[str, str]]:
     return default, named
 
 
+# Multiply-adds one weight float read costs in the model: a GEMM over few tiles reuses each
+# weight vector only that many times and is bound by the loads (measured on ResNet-18@64:
+# F(4,3) on 8x8 images of 128 channels, 4 tiles, and F(2,3) on 4x4 images of 256, ran no
+# faster than direct; the 16x16 images of 64 channels, 16 tiles, ran 2x faster).
+WEIGHT_FLOAT_COST = 16
+
+
 def _cost(call, variant: str | None) -> float:
-    """Multiply-adds plus weight floats read (times the FMAs a core does per float loaded
-    from memory): a model to rank direct against the two variants."""
+    """Multiply-adds plus weight floats read (times WEIGHT_FLOAT_COST): a model to rank
+    direct against the two variants."""
     n, c, _, _ = call.reads["x"].shape
     _, m, oh, ow = call.writes["y"].shape
     mp = -(-m // PAD_CHANNELS) * PAD_CHANNELS
     if variant is None:
-        return n * oh * ow * 9 * c * mp + 9 * c * mp * 4
+        return n * oh * ow * 9 * c * mp + 9 * c * mp * WEIGHT_FLOAT_COST
     mo = output_tile(variant)
     points = (mo + 2) ** 2
     tiles = n * -(-oh // mo) * -(-ow // mo)
     transforms = tiles * points * (c + mp) * (3 if variant == "f23" else 6)
-    return tiles * points * c * mp + transforms + points * c * mp * 4
+    return tiles * points * c * mp + transforms + points * c * mp * WEIGHT_FLOAT_COST
 
 
 def auto_variant(call) -> str | None:
