@@ -169,3 +169,26 @@ def test_modes_and_auto_choice():
     assert winograd.auto_variant(Call(1, 3, 64, 56, 56)) is None       # few channels
     assert winograd.auto_variant(Call(1, 512, 512, 1, 1)) is None      # a 1x1 image
     assert winograd.auto_variant(Call(1, 64, 64, 56, 56)) == "f43"
+
+
+def _variants(out):
+    code = (out / "network.cpp").read_text()
+    return dict(re.findall(r"Compile-time shape of (\w+), Winograd (f\d3)", code))
+
+
+def test_tune_file_chooses_per_layer_and_reproduces(tmp_path):
+    graph = load_onnx(CASES[-1][1])   # two convolutions (Conv_0, Conv_1), direct by default
+    assert _variants(compile_to_dir(graph, tmp_path / "auto", stimuli=0)) == {}
+    tune = {"format": "n2d2c-tune/1", "vlen": 16, "machine": "test",
+            "layers": {"Conv_0": {"kernel": "winograd", "variant": "f23"},
+                       "Conv_1": {"kernel": "winograd", "variant": "f43"}}}
+    first = compile_to_dir(graph, tmp_path / "tuned", stimuli=0, tune=tune)
+    assert _variants(first) == {"Conv_0": "f23", "Conv_1": "f43"}
+    again = compile_to_dir(graph, tmp_path / "again", stimuli=0, tune=str(first / "tune.json"))
+    assert (again / "network.cpp").read_bytes() == (first / "network.cpp").read_bytes()
+    # -X winograd entries override the tune file, a global mode other than auto too.
+    out = compile_to_dir(graph, tmp_path / "named", stimuli=0, tune=tune,
+                         winograd="auto,Conv_1:off")
+    assert _variants(out) == {"Conv_0": "f23"}
+    out = compile_to_dir(graph, tmp_path / "off", stimuli=0, tune=tune, winograd="off")
+    assert _variants(out) == {}
