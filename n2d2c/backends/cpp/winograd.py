@@ -250,7 +250,7 @@ def prepare_winograd(emitter, call, layer):
     _, k.loop2 = emitter.parallel_region(work, collapse=2)
     emitter._epilogue(k)
     if hasattr(emitter, "tiled"):
-        # Recorded in tune.json with the direct layers' tiles.
+        # Recorded in tune.json with the direct layers' tiles (the autotuner reads it back).
         emitter.tiled[layer.name] = {"kernel": "winograd", "variant": variant}
     return "winograd_conv2d", k
 
