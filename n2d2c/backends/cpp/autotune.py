@@ -97,7 +97,10 @@ def autotune(graph: Graph, name: str, options: dict, *, runs: int = PROF_RUNS,
     layers = {}
     for layer in sorted(timings[0][0]):
         # The fastest measured choice; ties go to the earlier build (the default tile first).
-        choice, times = min(timings, key=lambda t: t[1].get(layer, float("inf")))
+        measured = [t for t in timings if layer in t[0] and layer in t[1]]
+        if not measured:
+            continue
+        choice, times = min(measured, key=lambda t: t[1][layer])
         layers[layer] = {**choice[layer], "us": round(times[layer], 2)}
     return {"format": TUNE_FORMAT, "vlen": vlen, "machine": cpu_model(), "layers": layers}
 
