@@ -71,13 +71,50 @@ def load_average() -> tuple[float, float, float]:
     return os.getloadavg()
 
 
-def load_note(before: tuple[float, float, float], after: tuple[float, float, float]) -> str:
-    """What the load average says about the measurement: a quiet machine or not (the
-    1-minute load above a quarter of a core at either end means other work competed)."""
-    busy = max(before[0], after[0]) > 0.25
-    text = (f"load average (1 min) {before[0]:.2f} before, {after[0]:.2f} after")
-    return text + (": the machine was NOT quiet, thread scaling is unreliable" if busy
-                   else ": quiet machine")
+def _busy_seconds() -> float | None:
+    """CPU seconds all cores have spent busy since boot (/proc/stat), None off Linux."""
+    try:
+        fields = open("/proc/stat").readline().split()[1:]
+    except OSError:
+        return None
+    ticks = [int(f) for f in fields]
+    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)   # idle + iowait
+    return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_seconds() -> float:
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+class OtherLoad:
+    """Cores that processes other than this one and its children kept busy during a
+    ``with`` block, on average: what a load average cannot tell apart from the benchmark's
+    own threads.  ``cores`` is None where /proc/stat is missing."""
+
+    def __enter__(self):
+        self._wall, self._busy, self._own = time.perf_counter(), _busy_seconds(), _own_seconds()
+        self.cores = None
+        return self
+
+    def __exit__(self, *exc):
+        busy = _busy_seconds()
+        if busy is not None and self._busy is not None:
+            wall = max(time.perf_counter() - self._wall, 1e-9)
+            self.cores = max(0.0, (busy - self._busy) - (_own_seconds() - self._own)) / wall
+        return False
+
+
+QUIET_CORES = 0.1
+
+
+def load_note(other: float | None) -> str:
+    """What ``OtherLoad.cores`` says about a measurement."""
+    if other is None:
+        return "other processes' CPU use unknown"
+    text = f"other processes used {other:.2f} cores"
+    return text + (": quiet" if other <= QUIET_CORES
+                   else ": NOT quiet, the times (above all with 2 threads) are unreliable")
 
 
 def per_cpu_section(results: str, title: str, intro: str, heading: str, table: str) -> str:

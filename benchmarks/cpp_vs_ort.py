@@ -10,8 +10,8 @@ Models come from n2d2c.examples.zoo with seeded random weights: LeNet-like at 28
 ResNet-18 at 64x64 and 224x224 (batch norm, which both sides fold), MobileNetV2 (width 1.0)
 at 224x224 and an inception-like net at 64x64.  The C++ is built with OPT="-O3
 -march=native" (or --opt), and the instruction set that gives is printed with the CPU
-model; the load average before and after each measurement says whether the machine was
-quiet (thread scaling means little otherwise).  onnxruntime runs with all
+model; the CPU time other processes used during each measurement (/proc/stat less this
+benchmark's own) says whether the machine was quiet (thread scaling means little otherwise).  onnxruntime runs with all
 graph optimisations and ``intra_op_num_threads`` = the thread count (n2d2c reads
 OMP_NUM_THREADS).  The two runtimes alternate for --rounds rounds (so that load from
 other processes on a shared machine hits both alike); each number is the median over the
@@ -44,7 +44,7 @@ from n2d2c.examples import zoo  # noqa: E402
 from n2d2c.frontend.onnx import load_onnx  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from common import isa_description, load_average, load_note, per_cpu_section  # noqa: E402
+from common import QUIET_CORES, OtherLoad, isa_description, load_note, per_cpu_section  # noqa: E402
 
 MODELS = {
     "lenet": ("LeNet-like 28x28", lambda: zoo.lenet(seed=0)),
@@ -155,22 +155,21 @@ def measure(args) -> list[tuple]:
             probe = bench(out, 10, threads=threads)
             runs = runs_for(probe, args.seconds / args.rounds)
             ours, ours_min, theirs, theirs_min = [], [], [], []
-            load_before = load_average()
-            for _ in range(args.rounds):
-                time.sleep(SETTLE)
-                median, best = bench_n2d2c(out, runs, threads)
-                ours.append(median)
-                ours_min.append(best)
-                time.sleep(SETTLE)
-                times = time_ort(session, feeds, args.seconds / args.rounds)
-                theirs.append(statistics.median(times))
-                theirs_min.append(min(times))
+            with OtherLoad() as other:
+                for _ in range(args.rounds):
+                    time.sleep(SETTLE)
+                    median, best = bench_n2d2c(out, runs, threads)
+                    ours.append(median)
+                    ours_min.append(best)
+                    time.sleep(SETTLE)
+                    times = time_ort(session, feeds, args.seconds / args.rounds)
+                    theirs.append(statistics.median(times))
+                    theirs_min.append(min(times))
             ours_us, ort_us = statistics.median(ours), statistics.median(theirs)
             ratio = ort_us / ours_us
             best_ratio = min(theirs_min) / min(ours_min)
-            load = load_note(load_before, load_average())
-            rows.append((title, threads, ours_us, ort_us, ratio, best_ratio,
-                         load_before[0], load_average()[0]))
+            load = load_note(other.cores)
+            rows.append((title, threads, ours_us, ort_us, ratio, best_ratio, other.cores))
             print(f"  {threads} thread{'s' if threads > 1 else ' '}: n2d2c {ours_us / 1000:9.3f} ms"
                   f"   ORT {ort_us / 1000:9.3f} ms   ORT/n2d2c {ratio:5.2f}"
                   f"   (best runs: {min(ours_min) / 1000:.3f} vs {min(theirs_min) / 1000:.3f} ms,"
@@ -199,18 +198,20 @@ INTRO = ("Median latency of one inference, batch 1, float32; ratio > 1 means the
 
 def format_section(rows, opt: str, tuned: bool = False, results: str = "") -> str:
     header = ("| model | threads | n2d2c (ms) | onnxruntime (ms) | ORT / n2d2c | "
-              "ORT / n2d2c, best runs | load before / after |\n"
+              "ORT / n2d2c, best runs | other processes (cores) |\n"
               "|---|---:|---:|---:|---:|---:|---:|")
     lines = [f"| {t} | {n} | {a / 1000:.3f} | {b / 1000:.3f} | {r:.2f} | {q:.2f} | "
-             f"{l0:.2f} / {l1:.2f} |" for t, n, a, b, r, q, l0, l1 in rows]
-    busy = any(max(l0, l1) > 0.25 for *_, l0, l1 in rows)
+             f"{'?' if o is None else f'{o:.2f}'} |" for t, n, a, b, r, q, o in rows]
+    busy = any(o is None or o > QUIET_CORES for *_, o in rows)
     heading = (f"{machine().split(', ')[0]}, {isa_description(opt)} — "
                f"{datetime.date.today().isoformat()}")
     table = (f"{machine()}; C++ built with `OPT=\"{opt}\"`"
              + (", generated with `-X tune=1`" if tuned else "") + ".\n"
-             + ("The 1-minute load average exceeded 0.25 during some rows: other work shared "
-                "the cores, so those rows (above all the 2-thread ones) understate both sides.\n"
-                if busy else "The machine was quiet (1-minute load at most 0.25 throughout).\n")
+             + (f"Other processes used more than {QUIET_CORES} cores (CPU time from /proc/stat "
+                "less this benchmark's own) during some rows: those rows, above all the "
+                "2-thread ones, understate both sides.\n"
+                if busy else f"The machine was quiet: other processes used at most "
+                f"{QUIET_CORES} cores during every row.\n")
              + "\n" + header + "\n" + "\n".join(lines) + "\n")
     return per_cpu_section(results, "Generated C++ vs onnxruntime", INTRO, heading, table)
 
