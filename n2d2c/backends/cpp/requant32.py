@@ -24,9 +24,9 @@ from ...ir.ops.quant import per_channel
 INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
 
 
-def requant32_tables(op, channels: int) -> dict[str, list[int]] | None:
-    """Per-channel int32 parameters {vlo, vhi, m, half, s, lo, hi} of ``op`` when the
-    32-bit form is exact for every int32 accumulator, else None."""
+def _multiplier_shift(op, channels: int):
+    """Per-channel (multiplier, shift) arrays with which every integer mode of ``op`` is
+    ``((v * m + half) >> s) + z``; None for floating-point or an input zero point."""
     if op.input_zero_point or op.mode not in ("fixed-point16", "fixed-point32",
                                                "single-shift", "double-shift"):
         return None
@@ -37,6 +37,16 @@ def requant32_tables(op, channels: int) -> dict[str, list[int]] | None:
         mults = np.ones(channels, np.int64)
     else:   # v + (v << l) = v * (1 + 2^l)
         mults = 1 + (np.int64(1) << per_channel(op.left_shifts, channels, np.int64))
+    return mults, shifts
+
+
+def requant32_tables(op, channels: int) -> dict[str, list[int]] | None:
+    """Per-channel int32 parameters {vlo, vhi, m, half, s, lo, hi} of ``op`` when the
+    32-bit form is exact for every int32 accumulator, else None."""
+    factors = _multiplier_shift(op, channels)
+    if factors is None:
+        return None
+    mults, shifts = factors
     los, his = op.bounds(channels)
     z = int(op.zero_point)
     out = {key: [] for key in ("vlo", "vhi", "m", "half", "s", "lo", "hi")}
@@ -65,16 +75,10 @@ def requant64_tables(op, channels: int) -> dict[str, list[int]] | None:
     function computes it, ``clamp(((v * m + half) >> s) + z, lo, hi)``, for int64 vector
     lanes: an int32 accumulator times a multiplier below 2^31 fits int64.  None for the
     modes this does not cover (floating-point, an input zero point)."""
-    if op.input_zero_point or op.mode not in ("fixed-point16", "fixed-point32",
-                                               "single-shift", "double-shift"):
+    factors = _multiplier_shift(op, channels)
+    if factors is None:
         return None
-    shifts = per_channel(op.shifts, channels, np.int64)
-    if op.mode in ("fixed-point16", "fixed-point32"):
-        mults = per_channel(op.multipliers, channels, np.int64)
-    elif op.mode == "single-shift":
-        mults = np.ones(channels, np.int64)
-    else:   # v + (v << l) = v * (1 + 2^l)
-        mults = 1 + (np.int64(1) << per_channel(op.left_shifts, channels, np.int64))
+    mults, shifts = factors
     if (mults < INT32_MIN).any() or (mults > INT32_MAX).any() or (shifts < 0).any() \
             or (shifts > 62).any():
         return None
