@@ -9,17 +9,15 @@ import time
 from typing import Callable, Sequence
 
 
+def cpu_model() -> str:
+    """The CPU's model name, e.g. "Intel(R) Xeon(R) Processor @ 2.80GHz" (the one the
+    autotuner records in tune.json)."""
+    from n2d2c.backends.cpp.autotune import cpu_model as model
+    return model()
+
+
 def machine_description() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} logical cores, {platform.system()} {platform.release()}"
+    return f"{cpu_model()}, {os.cpu_count()} logical cores, {platform.system()} {platform.release()}"
 
 
 def median_seconds(fn: Callable[[], object], *, repeat: int = 20, warmup: int = 2,
@@ -42,11 +40,6 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> 
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
-
-
-def cpu_model() -> str:
-    """The CPU's model name (/proc/cpuinfo), e.g. "Intel(R) Xeon(R) Processor @ 2.80GHz"."""
-    return machine_description().split(", ")[0]
 
 
 def isa_description(opt: str = "-O3 -march=native", cxx: str = "g++") -> str:

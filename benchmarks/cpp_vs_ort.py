@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -44,7 +43,8 @@ from n2d2c.examples import zoo  # noqa: E402
 from n2d2c.frontend.onnx import load_onnx  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from common import QUIET_CORES, OtherLoad, isa_description, load_note, per_cpu_section  # noqa: E402
+from common import (QUIET_CORES, OtherLoad, cpu_model, isa_description, load_note,  # noqa: E402
+                    per_cpu_section)
 
 MODELS = {
     "lenet": ("LeNet-like 28x28", lambda: zoo.lenet(seed=0)),
@@ -98,14 +98,7 @@ def runs_for(latency_us: float, seconds: float) -> int:
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     gxx = subprocess.run(["g++", "--version"], capture_output=True, text=True).stdout.splitlines()
     return f"{cpu}, {os.cpu_count()} logical CPUs, {gxx[0] if gxx else 'g++ ?'}, onnxruntime {ort.__version__}"
 

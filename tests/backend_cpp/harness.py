@@ -37,6 +37,14 @@ RTOL, ATOL = 1e-4, 1e-5
 TEST_OPT = "-O1"
 
 
+def cpu_has(flag: str) -> bool:
+    """Whether this CPU reports ``flag`` (e.g. "avx2", "avx512_vnni") in /proc/cpuinfo."""
+    try:
+        return flag in open("/proc/cpuinfo").read().split()
+    except OSError:
+        return False
+
+
 def require_compiler(language: str = "c++") -> None:
     if compiler(language) is None:
         require_tool("g++" if language == "c++" else "cc")

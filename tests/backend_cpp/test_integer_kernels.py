@@ -9,8 +9,6 @@ tensor and per channel, with ReLU bounds).  Everything is built twice: portably 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -21,7 +19,7 @@ from n2d2c.ir import Graph, TensorType, ops
 from n2d2c.passes.memory import MemoryOptions
 from n2d2c.runtime import simulate
 
-from .harness import merge_graphs, require_compiler, shared
+from .harness import cpu_has, merge_graphs, require_compiler, shared
 
 
 def observe_integers(graph: Graph, skip: tuple[str, ...] = ()) -> Graph:
@@ -202,13 +200,6 @@ def _build(root, opt: str):
     return by_case
 
 
-def _has_vnni() -> bool:
-    try:
-        return "avx512_vnni" in Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-
-
 BUILDS = {"portable": "-O2", "native": "-O3 -march=native"}
 
 
@@ -247,7 +238,7 @@ def test_integer_kernels_match_the_simulator_bit_for_bit(outputs, name):
 def test_native_build_uses_vnni_when_the_cpu_has_it(tmp_path):
     """The -march=native build above ran vpdpbusd only if this CPU has AVX512-VNNI."""
     require_compiler()
-    if not _has_vnni():
+    if not cpu_has("avx512_vnni"):
         pytest.skip("this CPU has no AVX512-VNNI: the native build ran the vector-extension "
                     "dot product (the portable build covers it as well)")
     import subprocess

@@ -12,16 +12,16 @@ lacks is compiled but not run (skipped with the reason).
 from __future__ import annotations
 
 import json
-import subprocess
 
 import numpy as np
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from .harness import (C, X, Case, finish_model, import_case, merge_graphs, node_case, rand,
-                     require_compiler, run_ort)
+from .harness import (C, X, Case, cpu_has, finish_model, import_case, merge_graphs, node_case,
+                     rand, require_compiler, run_ort)
 from n2d2c.backends.c.project import compile_to_dir
 from n2d2c.backends.c.testing import build, run_inputs
+from n2d2c.backends.cpp.autotune import machine_vlen
 from n2d2c.backends.cpp.tuning import CANDIDATES, TUNE_FORMAT, Tuning, parse_tiling
 from n2d2c.errors import InputError, UsageError
 
@@ -72,24 +72,17 @@ BUILDS = {"portable": ("-O2", 4), "avx2": ("-O2 -march=haswell", 8),
 def cpu_runs(opt: str) -> str | None:
     """None if this CPU runs code built with ``opt``, else why not."""
     if "haswell" in opt:
-        flags = open("/proc/cpuinfo").read()
         for flag in ("avx2", "fma", "bmi2"):
-            if f" {flag}" not in flags:
+            if not cpu_has(flag):
                 return f"this CPU has no {flag.upper()}: the -march=haswell build cannot run"
     return None
-
-
-def native_vlen() -> int:
-    macros = subprocess.run(["g++", "-march=native", "-dM", "-E", "-x", "c++", "-"], input="",
-                            capture_output=True, text=True).stdout
-    return 16 if "__AVX512F__" in macros else 8 if "__AVX__" in macros else 4
 
 
 @pytest.mark.parametrize("build_name", list(BUILDS))
 def test_every_tile_matches_onnxruntime(tmp_path, build_name):
     require_compiler()
     opt, vlen = BUILDS[build_name]
-    vlen = vlen or native_vlen()
+    vlen = vlen or machine_vlen("g++", opt)
     cases = variants()
     tiles = CANDIDATES[vlen]
     parts = [(f"t{t}c{i}", import_case(case)) for t in range(len(tiles))

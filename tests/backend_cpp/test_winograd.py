@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from backend_cpp.harness import finish_model, merge_graphs, rand, require_compiler, run_ort
+from backend_cpp.harness import cpu_has, finish_model, merge_graphs, rand, require_compiler, run_ort
 from n2d2c.backends.c.testing import build, run_inputs
 from n2d2c.backends.cpp import compile_to_dir
 from n2d2c.backends.cpp import winograd
@@ -84,13 +84,6 @@ def _tolerance(model, x, variant):
     return bound
 
 
-def _cpu_has(flag: str) -> bool:
-    try:
-        return flag in open("/proc/cpuinfo").read().split()
-    except OSError:
-        return False
-
-
 BUILDS = [("f23", "-O2 -march=native"), ("f43", "-O2 -march=native"),
           ("f23", "-O2 -march=haswell"), ("f43", "-O2 -march=haswell")]
 
@@ -103,7 +96,7 @@ def outputs(tmp_path_factory):
     feeds = {f"c{i}.x": x for i, (_, _, x) in enumerate(CASES)}
     results = {}
     for variant, opt in BUILDS:
-        if "haswell" in opt and not _cpu_has("avx2"):
+        if "haswell" in opt and not cpu_has("avx2"):
             continue
         out = root / f"{variant}_{opt.split('=')[-1]}"
         small_blocks = "haswell" in opt

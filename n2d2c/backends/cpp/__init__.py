@@ -22,11 +22,12 @@ from ..c.project import compile_to_dir as _compile_to_dir
 from ..c.target import CTarget, register_target
 from ..registry import BackendOption
 from .emitter import CppEmitter
+from .tuning import asks_for_tuning
+
 
 def _complete_options(graph: Graph, options: dict, name: str) -> dict:
     """-X tune=1: the autotuner's tune file in place of the option (autotune.py)."""
-    tune = options.get("tune")
-    if isinstance(tune, str) and tune.strip().lower() in ("1", "true", "yes", "on"):
+    if asks_for_tuning(options.get("tune")):
         from .autotune import autotune
         return {**options, "tune": autotune(graph, name, options)}
     return options

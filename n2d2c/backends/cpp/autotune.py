@@ -60,8 +60,7 @@ def layer_times(out_dir: Path, runs: int) -> dict[str, float]:
     return {name: float(us) for name, us in _LAYER_TIME.findall(proc.stdout)}
 
 
-def autotune(graph: Graph, name: str, options: dict, *, runs: int = PROF_RUNS,
-             work: Path | None = None, log=None) -> dict:
+def autotune(graph: Graph, name: str, options: dict, *, runs: int = PROF_RUNS) -> dict:
     """The tune file (as a dict) for ``graph`` on this machine; ``options`` are the resolved
     backend options of the final generation (tune, tiling and winograd are replaced per
     candidate)."""
@@ -71,7 +70,7 @@ def autotune(graph: Graph, name: str, options: dict, *, runs: int = PROF_RUNS,
         raise UsageError("-X tune=1 builds and times the network on this machine, and no C++ "
                          "compiler was found (set CXX or install g++)")
     vlen = machine_vlen(cxx)
-    scratch = Path(tempfile.mkdtemp(prefix="n2d2c_tune_", dir=work))
+    scratch = Path(tempfile.mkdtemp(prefix="n2d2c_tune_"))
     base = {k: v for k, v in options.items() if k not in ("tune", "tiling", "winograd")}
     base.update(stimuli=1, expected=False)
     # Candidates: each tile with Winograd off, then each Winograd variant (its layers) with
@@ -90,8 +89,6 @@ def autotune(graph: Graph, name: str, options: dict, *, runs: int = PROF_RUNS,
             choices = Tuning.load(out / TUNE_FILE).layers
             times = layer_times(out, runs)
             timings.append((choices, times))
-            if log is not None:
-                log(f"tune: {label}: {sum(times.values()):.1f} us per inference")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     layers = {}

@@ -94,8 +94,9 @@ class CppEmitter(IntegerKernels, CEmitter):
         self.parallel = parallel
         self.namespace = c_identifier(program.name)
         self.tuning = Tuning.from_options(tune, tiling)
-        # Layers of conv2d_direct with their tiles: what tune.json records.
-        self.tiled: dict[str, dict] = {}
+        # The kernel each tunable layer got (direct with its tile, or Winograd with its
+        # variant): what tune.json records.
+        self.chosen: dict[str, dict] = {}
 
     def kernel_choice(self, layer: str) -> dict:
         """The tune file's choice for ``layer`` ({} when none): {"kernel": "direct",
@@ -109,7 +110,7 @@ class CppEmitter(IntegerKernels, CEmitter):
         choice = {"kernel": "direct"}
         if k.tile is not None:
             choice["tile"] = [k.tile.pw, k.tile.nv]
-        self.tiled[layer.name] = choice
+        self.chosen[layer.name] = choice
 
     def render_files(self) -> dict[str, str]:
         files = super().render_files()
@@ -118,7 +119,7 @@ class CppEmitter(IntegerKernels, CEmitter):
             # reach (default choice), so that the file alone reproduces the code.
             layers = {**self.tuning.layers,
                       **{name: {**self.tuning.layers.get(name, {}), **choice}
-                         for name, choice in self.tiled.items()}}
+                         for name, choice in self.chosen.items()}}
             tuning = Tuning(layers, self.tuning.vlen, self.tuning.machine)
             files[TUNE_FILE] = tuning.text()
         return dict(sorted(files.items()))
@@ -260,11 +261,10 @@ class CppEmitter(IntegerKernels, CEmitter):
 
     def _direct_parallelism(self, k: Ctx, work: int) -> None:
         """conv2d_direct's OpenMP: one region per layer (k.region) whose loops share their
-        iterations (k.loop: channel blocks x pixel chunks; k.row_loop: one row's tiles;
-        k.pad_loop: the rows of the padded copy), all "" for a layer too small to share."""
+        iterations (k.loop: channel blocks x pixel chunks; k.row_loop: one row's tiles, or
+        the rows of the padded copy), all "" for a layer too small to share."""
         k.region, k.loop = self.parallel_region(work, collapse=2)
         _, k.row_loop = self.parallel_region(work)
-        k.pad_loop = k.row_loop
 
     def _padded_bias(self, bias, call, layer, groups, per_group, padded):
         if bias is None:

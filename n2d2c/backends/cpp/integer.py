@@ -197,22 +197,31 @@ class IntegerKernels:
         k.requantize = self.symbol(f"{layer.name}_requantize32")
         k.requantize16 = f"{k.requantize}_16"
         facts["z"] = [int(op.zero_point)]
-        tables, spelled, vector = [], {}, []
-        for key, values in facts.items():
-            if len(set(values)) == 1:
-                spelled[key] = self.int_literal(values[0])
-                vector.append({"key": key, "symbol": None, "literal": spelled[key]})
-            else:
-                symbol = f"{k.requantize}_{key}"
-                tables.append({"symbol": symbol,
-                               "values": [self.int_literal(v) for v in values]})
-                spelled[key] = f"{symbol}[c]"
-                vector.append({"key": key, "symbol": symbol})
+        tables, vector = self._channel_parameters(facts, k.requantize, lambda key: "int32")
+        spelled = {p["key"]: p["literal"] if p["symbol"] is None else f"{p['symbol']}[c]"
+                   for p in vector}
         k.requant_decl = self.spell("requantize_i32", {
             "name": k.requantize, "yt": self.ctype(k.ydtype), "varying": bool(tables),
             "comment": f"{op.name}: {op.mode} rescale to {op.dtype}", "tables": tables,
             "vector": vector, **spelled})
 
+    def _channel_parameters(self, facts: dict[str, list[int]], prefix: str, dtype_of):
+        """The per-channel parameters of a requantize macro: a literal where every channel
+        agrees, else a table ``prefix_key`` of ``dtype_of(key)`` values.  Returns (tables,
+        params): tables (symbol, ctype, values) and one entry per key (key, symbol or
+        None, literal or ctype)."""
+        tables, params = [], []
+        for key, values in facts.items():
+            dtype = dtype_of(key)
+            if len(set(values)) == 1:
+                params.append({"key": key, "symbol": None,
+                               "literal": self.int_literal(values[0], dtype)})
+            else:
+                symbol, ctype = f"{prefix}_{key}", self.ctype(dtype)
+                tables.append({"symbol": symbol, "ctype": ctype,
+                               "values": [self.int_literal(v, dtype) for v in values]})
+                params.append({"key": key, "symbol": symbol, "ctype": ctype})
+        return tables, params
 
     def _requant_epilogue_i64x16(self, k: Ctx, op, layer: Layer) -> None:
         """Next to the generic int64 rescale k.requantize (too wide for int32), its vector
@@ -222,17 +231,9 @@ class IntegerKernels:
         if facts is None:
             return
         k.requantize16 = self.symbol(f"{layer.name}_requantize64_16")
-        tables, params = [], []
-        for key, values in facts.items():
-            if len(set(values)) == 1:
-                params.append({"key": key, "symbol": None,
-                               "literal": self.int_literal(values[0], "int64")})
-            else:
-                symbol = f"{k.requantize16}_{key}"
-                ctype = "int32_t" if key == "m" else "int64_t"
-                tables.append({"symbol": symbol, "ctype": ctype, "values": [
-                    self.int_literal(v, "int32" if key == "m" else "int64") for v in values]})
-                params.append({"key": key, "symbol": symbol, "ctype": ctype})
+        # Multipliers fit int32 (requant64_tables checks it): their table is half as wide.
+        tables, params = self._channel_parameters(
+            facts, k.requantize16, lambda key: "int32" if key == "m" else "int64")
         k.requant_decl = k.requant_decl + "\n" + self.spell("requantize_i64x16", {
             "name": k.requantize16, "yt": self.ctype(k.ydtype), "tables": tables,
             "vector": params, "varying": bool(tables),

@@ -47,6 +47,12 @@ CANDIDATES: dict[int, tuple[tuple[int, int], ...]] = {
 }
 
 
+def asks_for_tuning(tune) -> bool:
+    """Whether the ``tune`` option asks to tune now (1/true/yes/on) rather than naming a
+    tune file or handing one over."""
+    return isinstance(tune, str) and tune.strip().lower() in ("1", "true", "yes", "on")
+
+
 @dataclass(frozen=True)
 class Tile:
     """A register tile; ``vlen`` is the only vector width it applies to (None: any)."""
@@ -94,7 +100,7 @@ class Tuning:
         text = str(tune or "").strip()
         if not text:
             return cls({}, forced=forced)
-        if text.lower() in ("1", "true", "yes", "on"):
+        if asks_for_tuning(text):
             raise UsageError("option tune=1 of backend cpp runs the autotuner, which "
                              "`n2d2c compile` and n2d2c.compile do before generating; "
                              "the emitter takes a tune file")
@@ -150,4 +156,5 @@ class Tuning:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
 
 
-__all__ = ["CANDIDATES", "TUNE_FILE", "TUNE_FORMAT", "Tile", "Tuning", "parse_tiling"]
+__all__ = ["CANDIDATES", "TUNE_FILE", "TUNE_FORMAT", "Tile", "Tuning", "asks_for_tuning",
+           "parse_tiling"]

@@ -199,10 +199,10 @@ def choose(emitter, call, layer) -> str | None:
     candidates = winograd_candidates(call)
     if not candidates:
         return None
-    default, named = parse_modes(getattr(emitter, "winograd", "auto"))
+    default, named = parse_modes(emitter.winograd)
     mode = named.get(layer.name, default)
     if mode == "auto" and layer.name not in named:
-        choice = getattr(emitter, "kernel_choice", lambda name: {})(layer.name)
+        choice = emitter.kernel_choice(layer.name)
         if choice.get("kernel") == "direct":
             return None
         if choice.get("kernel") == "winograd" and choice.get("variant") in candidates:
@@ -249,9 +249,8 @@ def prepare_winograd(emitter, call, layer):
     k.region, k.loop = emitter.parallel_region(work)
     _, k.loop2 = emitter.parallel_region(work, collapse=2)
     emitter._epilogue(k)
-    if hasattr(emitter, "tiled"):
-        # Recorded in tune.json with the direct layers' tiles (the autotuner reads it back).
-        emitter.tiled[layer.name] = {"kernel": "winograd", "variant": variant}
+    # Recorded in tune.json with the direct layers' tiles (the autotuner reads it back).
+    emitter.chosen[layer.name] = {"kernel": "winograd", "variant": variant}
     return "winograd_conv2d", k
 
 
