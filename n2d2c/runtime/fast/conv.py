@@ -12,9 +12,10 @@ import numpy as np
 
 from ...ir import ops
 from ..gpu.float_kernels import transposed_conv
+from ..gpu.windows import padded, window_args
 from ..kernels._util import apply_activation, f32
 from ..registry import kernel
-from .common import conv_args, im2col, pad_input
+from .common import im2col
 from .depthwise import depthwise
 
 
@@ -24,7 +25,7 @@ def conv2d_in(op: ops.Conv2d, x: np.ndarray, w: np.ndarray, dtype) -> np.ndarray
     m, c_group, kh, kw = w.shape
     group = int(op.group)
     out_hw = tuple(op.outputs[0].type.shape[2:])
-    strides, dilations = conv_args(op)
+    _, strides, dilations = window_args(op)
     x = np.ascontiguousarray(x, dtype)
     w = np.ascontiguousarray(w, dtype)
     if c_group == 1 and group > 1:
@@ -33,7 +34,7 @@ def conv2d_in(op: ops.Conv2d, x: np.ndarray, w: np.ndarray, dtype) -> np.ndarray
     if pointwise:
         cols = x.reshape(n, group, c_group, -1)
     else:
-        xpad = pad_input(x, out_hw, (kh, kw), strides, dilations, op.pads, 0)
+        xpad = padded(np, x, out_hw, (kh, kw), strides, dilations, op.pads, 0)
         cols = im2col(xpad, (kh, kw), out_hw, strides, dilations)
         cols = cols.reshape(n, group, c_group * kh * kw, -1)
     weights = w.reshape(group, m // group, c_group * kh * kw)

@@ -9,9 +9,10 @@ import numpy as np
 
 from ...ir import ops
 from ..gpu.float_kernels import window_counts
+from ..gpu.windows import padded
 from ..kernels._util import f32
 from ..registry import kernel
-from .common import pad_input, tap
+from .common import tap
 
 
 def _args(op):
@@ -21,7 +22,7 @@ def _args(op):
 
 def _reduce(x, op, fill, combine):
     kernel, strides, dilations, out_hw = _args(op)
-    xpad = pad_input(f32(x), out_hw, kernel, strides, dilations, op.pads, fill)
+    xpad = padded(np, f32(x), out_hw, kernel, strides, dilations, op.pads, fill)
     out = np.array(tap(xpad, 0, 0, out_hw, strides, dilations))
     for kh in range(kernel[0]):
         for kw in range(kernel[1]):
