@@ -16,14 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError, ShapeError, UsageError
-
-
-def _read_npz(path: Path) -> dict[str, np.ndarray]:
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            return {key: data[key] for key in data.files}
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read '{path}' as an .npz archive: {exc}") from None
+from ..quantization.data import load_npy, load_npz
 
 
 def _read_folder(path: Path, names: list[str]) -> dict[str, np.ndarray]:
@@ -37,12 +30,9 @@ def _read_folder(path: Path, names: list[str]) -> dict[str, np.ndarray]:
                 raise InputError(f"'{file}': a .npy sample fits single-input graphs; this "
                                  f"one has inputs {', '.join(names)}",
                                  hint="give one .npz per sample with an array per input")
-            try:
-                sample = {names[0]: np.load(file, allow_pickle=False)}
-            except (OSError, ValueError) as exc:
-                raise InputError(f"cannot read '{file}' as a .npy array: {exc}") from None
+            sample = {names[0]: load_npy(file)}
         else:
-            sample = _read_npz(file)
+            sample = load_npz(file)
         for name in names:
             if name not in sample:
                 raise InputError(f"'{file}' has no array '{name}'; it holds "
@@ -58,7 +48,7 @@ def read_samples(path: str, graph) -> dict[str, np.ndarray]:
     if source.is_dir():
         samples = _read_folder(source, names)
     elif source.exists():
-        arrays = _read_npz(source)
+        arrays = load_npz(source)
         if len(names) == 1 and names[0] not in arrays and "x" in arrays:
             arrays[names[0]] = arrays["x"]
         missing = [n for n in names if n not in arrays]

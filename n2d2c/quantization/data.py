@@ -50,22 +50,22 @@ def read_arrays(path: str | os.PathLike) -> dict[str, np.ndarray]:
         return {"x": _load_folder(path)}
     suffix = path.suffix.lower()
     if suffix == ".npz":
-        return _load_npz(path)
+        return load_npz(path)
     if suffix == ".npy":
-        return {"x": _load_npy(path)}
+        return {"x": load_npy(path)}
     if suffix in IMAGE_SUFFIXES:
         return {"x": read_image(path)[None]}
     raise InputError(f"calibration data '{path}' is not an .npz/.npy file, an image or a folder")
 
 
-def _load_npy(path: Path) -> np.ndarray:
+def load_npy(path: Path) -> np.ndarray:
     try:
         return np.load(path, allow_pickle=False)
     except (OSError, ValueError) as exc:
         raise InputError(f"cannot read '{path}' as an .npy array: {exc}") from None
 
 
-def _load_npz(path: Path) -> dict[str, np.ndarray]:
+def load_npz(path: Path) -> dict[str, np.ndarray]:
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {k: archive[k] for k in archive.files}
@@ -103,7 +103,7 @@ def _load_folder(folder: Path) -> np.ndarray:
     samples = []
     for file in files:
         note_input(file)
-        sample = read_image(file) if file.suffix.lower() in IMAGE_SUFFIXES else _load_npy(file)
+        sample = read_image(file) if file.suffix.lower() in IMAGE_SUFFIXES else load_npy(file)
         if samples and sample.shape != samples[0].shape:
             raise ShapeError(f"calibration sample '{file.name}' has shape {list(sample.shape)}, "
                              f"'{files[0].name}' has {list(samples[0].shape)}")
