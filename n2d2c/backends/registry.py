@@ -16,6 +16,7 @@ from typing import Callable
 
 from ..errors import UsageError
 from ..ir import Graph
+from ..util.flags import boolean_word
 
 
 @dataclass
@@ -48,11 +49,9 @@ class BackendOption:
         if not isinstance(value, str) or isinstance(self.default, str) or self.default is None:
             return value
         if isinstance(self.default, bool):
-            lowered = value.strip().lower()
-            if lowered in ("1", "true", "yes", "on"):
-                return True
-            if lowered in ("0", "false", "no", "off"):
-                return False
+            flag = boolean_word(value)
+            if flag is not None:
+                return flag
             raise UsageError(f"option '{self.name}' of backend {backend} takes true/false, "
                              f"got {value!r}")
         try:

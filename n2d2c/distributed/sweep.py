@@ -24,6 +24,7 @@ from ..ir.ops import Constant
 from ..quantization import QuantizationOptions, QuantizationWarning, quantize_graph
 from ..quantization.calibration import CalibrationStats
 from ..quantization.report import sqnr_db
+from ..util.flags import boolean_word
 from .data import DataRef, feeds_of
 
 _FIELDS = {f.name: f for f in dataclasses.fields(QuantizationOptions)}
@@ -62,10 +63,10 @@ def parse_grid(text: str) -> list[dict[str, object]]:
 def _typed(name: str, text: str) -> object:
     default = _FIELDS[name].default
     if isinstance(default, bool):
-        lowered = text.lower()
-        if lowered not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+        flag = boolean_word(text)
+        if flag is None:
             raise UsageError(f"sweep axis '{name}' takes true/false, got {text!r}")
-        return lowered in ("1", "true", "yes", "on")
+        return flag
     try:
         return type(default)(text)
     except ValueError:

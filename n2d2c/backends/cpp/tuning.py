@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...errors import InputError, UsageError
+from ...util.flags import is_true_word
 
 TUNE_FORMAT = "n2d2c-tune/1"
 TUNE_FILE = "tune.json"
@@ -50,7 +51,7 @@ CANDIDATES: dict[int, tuple[tuple[int, int], ...]] = {
 def asks_for_tuning(tune) -> bool:
     """Whether the ``tune`` option asks to tune now (1/true/yes/on) rather than naming a
     tune file or handing one over."""
-    return isinstance(tune, str) and tune.strip().lower() in ("1", "true", "yes", "on")
+    return isinstance(tune, str) and is_true_word(tune)
 
 
 @dataclass(frozen=True)

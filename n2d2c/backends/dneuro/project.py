@@ -21,6 +21,7 @@ import numpy as np
 
 from ...errors import InputError, ResourceLimitError, UsageError
 from ...ir import Graph, verify
+from ...util.flags import is_true_word
 from ...util.inputs import note_input
 from ..c.project import random_input
 from ..registry import CompileOptions
@@ -74,7 +75,7 @@ def read_parameters_file(path: str) -> dict:
 
 def _typed(default, value):
     if isinstance(default, bool) and isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
+        return is_true_word(value)
     return type(default)(value)
 
 

@@ -13,13 +13,12 @@ import re
 from typing import Callable
 
 from ...errors import InputError, SourceLocation
+from ...util.flags import SPELLINGS, boolean_word
 from .arithmetic import as_number
 from .expressions import Scalar
 
 _THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+")
 _LIST_SPLIT = re.compile(r"[\s,]+")
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
 
 
 def format_scalar(value: Scalar) -> str:
@@ -61,12 +60,10 @@ def to_float(value: Scalar, where: str, loc: SourceLocation | None) -> float:
 def to_bool(value: Scalar, where: str, loc: SourceLocation | None) -> bool:
     if isinstance(value, (bool, int, float)):
         return bool(value)
-    text = value.strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise _fail("a boolean (0/1/true/false/yes/no)", value, where, loc)
+    flag = boolean_word(value)
+    if flag is None:
+        raise _fail(f"a boolean ({SPELLINGS})", value, where, loc)
+    return flag
 
 
 def to_list(value: Scalar, where: str, loc: SourceLocation | None,

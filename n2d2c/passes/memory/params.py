@@ -11,11 +11,11 @@ import dataclasses
 from pathlib import Path
 
 from ...errors import InputError, ParseError, SourceLocation
+from ...util.flags import boolean_word
+from ...util.inputs import note_input
 from .options import MemoryOptions
 from .strategies import STRATEGIES
-from ...util.inputs import note_input
 
-_BOOLS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 _KINDS = {"IncludeInputInBuffer": "bool", "OptimizeBufferMemory": "bool",
           "OptimizeNoBranchConcat": "bool", "MemoryAlignment": "int",
           "MemoryManagerStrategy": "strategy"}
@@ -81,9 +81,10 @@ def read_memory_options(path: str | Path, *, strict: bool = True) -> MemoryOptio
 
 def _convert(key: str, kind: str, value: str, where: SourceLocation) -> object:
     if kind == "bool":
-        if value.lower() not in _BOOLS:
+        flag = boolean_word(value)
+        if flag is None:
             raise InputError(f"{key} expects 0 or 1, got {value!r}", location=where)
-        return _BOOLS[value.lower()]
+        return flag
     if kind == "int":
         if not (value.isascii() and value.isdigit()) or int(value) < 1:
             raise InputError(f"{key} expects a positive integer, got {value!r}",

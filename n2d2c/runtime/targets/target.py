@@ -18,16 +18,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...errors import ShapeError, UnsupportedError, UsageError
+from ...util.flags import is_true_word
 from .labels import IGNORE
 
 #: Target types that score a classifier or a segmentation network at inference.
 SCORED_TYPES = ("Target", "TargetScore", "TargetROIs")
 NOT_EVALUATED = ("TargetBBox", "TargetRP", "TargetMatching", "TargetCompare",
                  "TargetAggregate")
-
-
-def _bool(text: str) -> bool:
-    return str(text).strip().lower() in ("1", "true", "yes")
 
 
 @dataclass
@@ -57,10 +54,10 @@ class Target:
                    "WeakTarget": ("weak_target", int), "NoDisplayLabel": ("no_display_label", int),
                    "MaskLabelTarget": ("mask_label_target", str),
                    "MaskedLabel": ("masked_label", int),
-                   "MaskedLabelValue": ("masked_label_value", _bool),
+                   "MaskedLabelValue": ("masked_label_value", is_true_word),
                    "ValueThreshold": ("value_threshold", float),
                    "LabelsHueOffset": ("labels_hue_offset", int),
-                   "EstimatedLabelsValueDisplay": ("estimated_labels_value_display", _bool)}
+                   "EstimatedLabelsValueDisplay": ("estimated_labels_value_display", is_true_word)}
 
     @classmethod
     def from_section(cls, entry: dict) -> "Target":
@@ -70,7 +67,7 @@ class Target:
         if kind in NOT_EVALUATED:
             raise UnsupportedError(f"[{entry.get('section')}] Type={kind} is not evaluated by "
                                    f"n2d2c (only {', '.join(SCORED_TYPES)})")
-        if _bool(properties.get("DataAsTarget", "0")):
+        if is_true_word(properties.get("DataAsTarget", "0")):
             raise UnsupportedError(f"[{entry.get('section')}] DataAsTarget=1 (auto-encoder "
                                    f"targets) is not evaluated by n2d2c")
         values = {}
