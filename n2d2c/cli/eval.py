@@ -44,6 +44,9 @@ def add_eval_args(p) -> None:
     p.add_argument("--batch", type=int, metavar="N",
                    help="samples per run (the set-batch pass; the last batch is padded)")
     p.add_argument("--limit", type=int, default=0, help="evaluate the first N samples only")
+    p.add_argument("--reference-precision", action="store_true",
+                   help="simulate with the float64-accumulating reference kernels instead of "
+                        "the float32 BLAS fast path (--backend sim only; slower)")
 
 
 # -- set-up ------------------------------------------------------------------------------
@@ -112,6 +115,7 @@ def _outputs(args, graph, samples, indices, what: str) -> list[np.ndarray]:
     from ..quantization.evaluation import run_outputs
     names = [graph.outputs[i].name for i in indices]
     total = len(next(iter(samples.values())))
+    precision = "reference" if args.reference_precision else "fast"
     progress = _Progress(total, what)
     try:
         client = getattr(args, "_client", None)
@@ -119,12 +123,14 @@ def _outputs(args, graph, samples, indices, what: str) -> list[np.ndarray]:
             from ..distributed import worker_count
             from ..distributed.evaluation import LabelledRef, outputs_distributed
             ref = LabelledRef.of(args.data, [v.name for v in graph.inputs], args.limit)
-            results, retries = outputs_distributed(client, graph, ref, names, total)
+            results, retries = outputs_distributed(client, graph, ref, names, total,
+                                                   precision)
             workers = worker_count(client)
             print(f"n2d2c: {what} outputs on {workers} Dask worker(s), {retries} task retries",
                   file=sys.stderr)
         elif args.backend == "sim":
-            results = run_outputs(graph, samples, outputs=names, progress=progress)
+            results = run_outputs(graph, samples, outputs=names, progress=progress,
+                                  precision=precision)
         else:
             from . import eval_backends
             run = eval_backends.cpp_outputs if args.backend == "cpp" else \
@@ -143,6 +149,9 @@ def cmd_eval(args) -> int:
     if args.backend != "sim" and wants_cluster(args.scheduler, args.workers):
         raise UsageError(f"--scheduler/--workers shard the simulator's runs; --backend "
                          f"{args.backend} runs on this machine")
+    if args.backend != "sim" and args.reference_precision:
+        raise UsageError(f"--reference-precision chooses the simulator's kernels; --backend "
+                         f"{args.backend} runs generated code")
     with cluster(args.scheduler, args.workers) as client:
         args._client = client
         return _eval(args)

@@ -47,7 +47,7 @@ def _samples(ref: LabelledRef) -> dict[str, np.ndarray]:
 
 
 def outputs_distributed(client, graph: Graph, data: LabelledRef, names: list[str],
-                        total: int) -> tuple[dict[str, np.ndarray], int]:
+                        total: int, precision: str = "fast") -> tuple[dict[str, np.ndarray], int]:
     """{output name: [N, ...]} of ``total`` samples of ``data``, as
     ``quantization.evaluation.run_outputs`` gives them, computed on ``client``'s
     workers; and the number of task retries."""
@@ -57,13 +57,14 @@ def outputs_distributed(client, graph: Graph, data: LabelledRef, names: list[str
     batches = -(-total // batch)
     plan = [(a * batch, min(total, b * batch))
             for a, b in spans(batches, workers * SHARDS_PER_WORKER)]
-    outcome = run_tasks(client, _shard_outputs, [(data, names, a, b) for a, b in plan],
+    outcome = run_tasks(client, _shard_outputs, [(data, names, a, b, precision) for a, b in plan],
                         description="evaluation", shared=[share(client, graph)])
     joined = {n: np.concatenate([part[n] for part in outcome.results]) for n in names}
     return joined, outcome.retries
 
 
-def _shard_outputs(graph: Graph, data: LabelledRef, names, start: int, stop: int):
+def _shard_outputs(graph: Graph, data: LabelledRef, names, start: int, stop: int,
+                   precision: str):
     from ..quantization.evaluation import run_outputs
     samples = {k: v[start:stop] for k, v in data.samples().items()}
-    return run_outputs(graph, samples, outputs=list(names))
+    return run_outputs(graph, samples, outputs=list(names), precision=precision)

@@ -45,13 +45,15 @@ def output_activation(graph: Graph, output: int = 0) -> str | None:
 
 
 def run_outputs(graph: Graph, samples, *, outputs: list[str] | None = None,
-                progress: Callable[[int], None] | None = None) -> dict[str, np.ndarray]:
+                progress: Callable[[int], None] | None = None,
+                precision: str = "fast") -> dict[str, np.ndarray]:
     """{output name: [N, ...]} of every sample; the samples are cut into the graph's
-    batch (the last batch padded by repeating its last sample)."""
+    batch (the last batch padded by repeating its last sample).  ``precision`` is the
+    simulator's: "fast" (float32 BLAS) or "reference" (float64 accumulation)."""
     from ..runtime import Simulator
     names = outputs or [v.name for v in graph.outputs]
     feeds, batch, total = batched_feeds(graph, samples)
-    sim = Simulator(graph)
+    sim = Simulator(graph, precision=precision)
     results: dict[str, list[np.ndarray]] = {n: [] for n in names}
     with single_threaded():
         for feed in feeds:

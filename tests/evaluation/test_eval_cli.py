@@ -268,3 +268,33 @@ def test_python_api_matches_the_cli(tmp_path, digits, capsys):
     capsys.readouterr()
     cli = json.loads((tmp_path / "o" / "metrics.json").read_text())
     assert {k: cli[k] for k in result} == json.loads(json.dumps(result))
+
+
+def test_reference_precision(tmp_path, digits, capsys, monkeypatch):
+    """--reference-precision reaches the simulator (both precisions score the same
+    digits as onnxruntime); it is refused where generated code runs instead."""
+    import n2d2c.runtime
+    x, y, probabilities = digits
+    np.savez(tmp_path / "data.npz", x=x[:40], y=y[:40])
+    seen = []
+    real = n2d2c.runtime.Simulator
+
+    def spy(graph, **kwargs):
+        seen.append(kwargs.get("precision", "fast"))
+        return real(graph, **kwargs)
+
+    monkeypatch.setattr(n2d2c.runtime, "Simulator", spy)
+    loss = float(np.mean(-np.log(probabilities[np.arange(40), y[:40]])))
+    for flags, precision in (([], "fast"), (["--reference-precision"], "reference")):
+        seen.clear()
+        out = tmp_path / precision
+        assert main(["eval", str(MODEL), "--data", str(tmp_path / "data.npz"), "--loss",
+                     "cross-entropy", "-o", str(out)] + flags) == 0
+        assert seen == [precision]
+        metrics = json.loads((out / "metrics.json").read_text())
+        assert metrics["loss"]["value"] == pytest.approx(loss, rel=1e-4)
+        assert metrics["success_rate"] == float(np.mean(probabilities[:40].argmax(1) == y[:40]))
+    capsys.readouterr()
+    assert main(["eval", str(MODEL), "--data", str(tmp_path / "data.npz"), "--backend", "cpp",
+                 "--reference-precision"]) == UsageError.exit_code
+    assert "--reference-precision chooses the simulator's kernels" in capsys.readouterr().err
