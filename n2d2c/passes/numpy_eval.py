@@ -14,19 +14,13 @@ import numpy as np
 
 from ..ir import Operation
 from ..ir import ops as O
+from ..ir.ops.activation import activate
 from ..ir.ops.reduce import reduce_reference
 
 
-def apply_activation(op: Operation, x: np.ndarray) -> np.ndarray:
-    """The fused activation of ``op`` (see ir/ops/activation.py) applied to ``x``."""
-    kind = getattr(op, "activation", "none")
-    if kind == "relu":
-        return np.maximum(x, 0)
-    if kind == "clip":
-        return np.clip(x, op.activation_min, op.activation_max)
-    if kind == "leaky_relu":
-        return np.where(x >= 0, x, x * op.activation_alpha)
-    return x
+def apply_activation(op: Operation, x) -> np.ndarray:
+    """``op``'s fused activation applied to ``x`` (a copy: folding never changes a constant)."""
+    return activate(np, op, np.array(x))
 
 
 def _div(a, b):

@@ -71,3 +71,23 @@ def check_activation(op) -> None:
     if op.activation == "clip" and not op.activation_min <= op.activation_max:
         raise op.error(f"activation_min {op.activation_min} exceeds activation_max "
                        f"{op.activation_max}")
+
+
+def activate(xp, op, y):
+    """Apply ``op``'s fused activation in place to ``y``, a result its caller owns, with
+    the array module ``xp`` (numpy, or cupy on the GPU): the one rule that every
+    simulator path and constant folding use."""
+    kind = getattr(op, "activation", "none")
+    if kind == "none":
+        return y
+    y = xp.asarray(y)  # a 0-d numpy result may come back as a scalar
+    if kind == "relu":
+        xp.maximum(y, 0, out=y)
+    elif kind == "clip":
+        xp.clip(y, op.activation_min, op.activation_max, out=y)
+    elif kind == "leaky_relu":
+        xp.multiply(y, xp.where(y < 0, y.dtype.type(op.activation_alpha), y.dtype.type(1)),
+                    out=y)
+    else:
+        raise op.error(f"activation {kind!r} is not one of {list(FUSED_ACTIVATIONS)}")
+    return y

@@ -6,22 +6,9 @@ from __future__ import annotations
 import math
 
 from ...ir import ops
+from ...ir.ops.activation import activate
 from . import array_kernel
 from .windows import im2col, padded, window_args, windows
-
-
-def activate(xp, op, y):
-    """``op``'s fused activation (``n2d2c.ir.ops.activation``) applied to ``y``."""
-    kind = getattr(op, "activation", "none")
-    if kind == "relu":
-        return xp.maximum(y, 0)
-    if kind == "clip":
-        return xp.clip(y, op.activation_min, op.activation_max)
-    if kind == "leaky_relu":
-        return xp.where(y < 0, y * y.dtype.type(op.activation_alpha), y)
-    if kind != "none":
-        raise op.error(f"the array simulator does not know the fused activation {kind!r}")
-    return y
 
 
 def _f32(xp, x):
