@@ -18,7 +18,7 @@ from ...ir.ops.quant import integer_dtype
 from ..kernels.integer.common import int64
 from ..kernels.integer.conv import conv2d_reference
 from ..kernels.integer.linalg import qmatmul
-from ..kernels.integer.quant import rescale_reference
+from ..kernels.integer.quant import rescale_arguments, rescale_loop, rescale_reference
 from ..registry import INTEGER, kernel
 from .conv import conv2d_in
 from .linalg import rowwise_matmul
@@ -179,14 +179,52 @@ def qmatmul_fast(op: ops.MatMul, a, b):
 @kernel(ops.Rescale, dtypes=INTEGER, precision="fast")
 def rescale_fast(op: ops.Rescale, x):
     """The reference loop on ``x`` as it comes, writing ``op.dtype`` directly (its
-    clamp bounds lie inside that type, so no value changes)."""
+    clamp bounds lie inside that type, so no value changes), with the op's per-channel
+    constants made once rather than on every run."""
     target = integer_dtype(op, op.dtype).numpy
     x = np.asarray(x)
     channels = 1 if x.ndim == 0 else x.shape[op.axis % x.ndim]
-    lo, hi = op.bounds(channels)
+    constants = _RESCALE_CONSTANTS.get(op, channels)
+    lo, hi = constants[-2:]
     info = np.iinfo(target)
     if x.dtype.kind not in "iu" or x.dtype.itemsize > 8 or (x.dtype.kind == "u" and
                                                             x.dtype.itemsize == 8) \
             or int(np.min(lo)) < info.min or int(np.max(hi)) > info.max:
         return rescale_reference(op, x).astype(target)
-    return rescale_reference(op, x, target)
+    if x.ndim == 0:
+        x3 = np.ascontiguousarray(x).reshape(1, 1, 1)
+    else:
+        axis = op.axis % x.ndim
+        x3 = np.ascontiguousarray(x).reshape(int(np.prod(x.shape[:axis], dtype=np.int64)),
+                                             channels, -1)
+    out = np.empty(x3.shape, target)
+    rescale_loop(x3, out, *constants)
+    return out.reshape(x.shape)
+
+
+class _RescaleConstants:
+    """Per Rescale op and channel count: the loop's arguments (mode code, per-channel
+    scales, multipliers, shifts, left shifts, zero points, bounds).  An entry is kept
+    only while the op's attributes are those it was made from."""
+
+    def __init__(self, size: int = 1024):
+        self.size = size
+        self.entries: dict[tuple[int, int], tuple] = {}
+
+    @staticmethod
+    def _fingerprint(op: ops.Rescale) -> tuple:
+        return (op.mode, op.scales, op.multipliers, op.shifts, op.left_shifts, op.out_min,
+                op.out_max, op.input_zero_point, op.zero_point, op.dtype)
+
+    def get(self, op: ops.Rescale, channels: int) -> tuple:
+        key = (id(op), channels)
+        entry = self.entries.get(key)
+        fingerprint = self._fingerprint(op)
+        if entry is None or entry[0] is not op or entry[1] != fingerprint:
+            if len(self.entries) >= self.size:
+                self.entries.clear()
+            entry = self.entries[key] = (op, fingerprint, rescale_arguments(op, channels))
+        return entry[2]
+
+
+_RESCALE_CONSTANTS = _RescaleConstants()

@@ -105,16 +105,27 @@ def rescale_reference(op: ops.Rescale, x: np.ndarray, out_dtype=None) -> np.ndar
         outer = int(np.prod(shape[:axis], dtype=np.int64))
         x3 = as_loop_input(x).reshape(outer, channels, -1)
 
+    out = np.empty(x3.shape, np.int64 if out_dtype is None else out_dtype)
+    _rescale(x3, out, *rescale_arguments(op, channels))
+    return out.reshape(shape)
+
+
+def rescale_arguments(op: ops.Rescale, channels: int) -> tuple:
+    """The constant arguments of ``rescale_loop`` for ``op`` on ``channels`` channels:
+    mode code, per-channel scales, multipliers, shifts, left shifts, the two zero
+    points and the per-channel bounds."""
     def channel_values(values, dtype):
         return per_channel(values or (0,), channels, dtype)
 
     lo, hi = op.bounds(channels)
-    out = np.empty(x3.shape, np.int64 if out_dtype is None else out_dtype)
-    _rescale(x3, out, MODE_CODES[op.mode], channel_values(op.scales, np.float64),
-             channel_values(op.multipliers, np.int64), channel_values(op.shifts, np.int64),
-             channel_values(op.left_shifts, np.int64), np.int64(op.input_zero_point),
-             np.int64(op.zero_point), lo, hi)
-    return out.reshape(shape)
+    return (MODE_CODES[op.mode], channel_values(op.scales, np.float64),
+            channel_values(op.multipliers, np.int64), channel_values(op.shifts, np.int64),
+            channel_values(op.left_shifts, np.int64), np.int64(op.input_zero_point),
+            np.int64(op.zero_point), lo, hi)
+
+
+#: The element loop: ``rescale_loop(x [outer, C, inner], out, *rescale_arguments(op, C))``.
+rescale_loop = _rescale
 
 
 @kernel(ops.Rescale, dtypes=INTEGER)
