@@ -1,4 +1,4 @@
-"""Export a quantized graph with the dneuro backend, run its GHDL testbench and its C++
+"""Export a quantized graph with the dneuro backend, run its GHDL testbench and its
 emulator, and read what they produced."""
 
 from __future__ import annotations

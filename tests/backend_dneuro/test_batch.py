@@ -1,6 +1,6 @@
 """G_BATCH_SIZE > 1: frames stream side by side, a beat carrying the same pixel of each
 (N2D2's interface widens i_data/o_data by G_BATCH_SIZE).  The frames share the control
-and the weights; each MAC lane has one multiplier per frame.  GHDL == C++ emulator ==
+and the weights; each MAC lane has one multiplier per frame.  GHDL == emulator ==
 integer simulator bit for bit, under gaps and back-pressure, and the estimate (cycles of
 a batch, DSPs) is what GHDL and yosys measure."""
 

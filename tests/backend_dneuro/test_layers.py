@@ -1,5 +1,5 @@
 """Every DNeuro block alone: GHDL simulation (plain, then with random input gaps and
-back-pressure) == C++ emulator == n2d2c's integer simulator, bit for bit; and the
+back-pressure) == emulator == n2d2c's integer simulator, bit for bit; and the
 cycles per frame the estimate gives are the cycles GHDL measures."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Small networks through DNeuro: LeNet-like, a residual block, a depthwise-separable
 block (random integer weights), and LeNet on 28x28 quantized by n2d2c's quantizer.
-GHDL == C++ emulator == integer simulator bit for bit (under random input gaps and
+GHDL == emulator == integer simulator bit for bit (under random input gaps and
 back-pressure too, but for the 28x28 LeNet); the estimated cycles per frame match GHDL's within 10 %."""
 
 from __future__ import annotations

@@ -54,7 +54,7 @@ def _emit(graph: Graph, out_dir: Path, options: CompileOptions) -> None:
 
 BACKEND = register_backend(Backend(
     name="dneuro",
-    description="DNeuro dataflow VHDL for FPGAs (GHDL testbench, C++ emulator, resource "
+    description="DNeuro dataflow VHDL for FPGAs (GHDL testbench, C99 emulator, resource "
                 "estimate) from the quantized integer IR",
     default_pipeline="",
     emit=_emit,

@@ -97,6 +97,8 @@ class Layer:
     requant: Requant | None = None
     table: np.ndarray | None = None        # logistic: y = table[x - dtype_min(x)]; rgb: colours
     threshold: int | None = None           # rgb of a binary map: class = x > threshold
+    # rgb of a binary map: the hysteresis' low threshold (rgb.py); None or >= threshold: none.
+    threshold_low: int | None = None
     # top1: the last of equal maxima wins (ArgMax's select_last_index).
     last_index: bool = False
     # Set by the allocation (allocation.py): parallel lanes of the tap loop.

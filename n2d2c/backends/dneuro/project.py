@@ -2,7 +2,8 @@
 
     out/rtl/*.vhd            one entity per layer, dneuro_pkg, dneuro_fifo, network
     out/tb/network_tb.vhd    GHDL testbench (make sim)
-    out/emulator/            the bit-accurate C++ emulator (make emulator)
+    out/emulator/            the bit-accurate emulator, C99 from the shared C emitter
+                             (emulator.py; make emulator)
     out/stimuli/input.txt    the input frames, one pixel per line (integers)
     out/expected/            output.txt (the network's) and <layer>_output.txt, from
                              n2d2c's integer simulator
@@ -26,7 +27,7 @@ from ...util.inputs import note_input
 from ..c.project import random_input
 from ..registry import CompileOptions
 from .allocation import Parameters, allocate, estimate, report_text
-from .emulator import emulator_source, file_stem
+from .emulator import emulator_files, file_stem
 from .hardware import accumulator_bound, signed_bits
 from .layers import Network, read_network
 from .rgb import add_rgb_output, reference
@@ -177,8 +178,11 @@ def write_project(graph: Graph, out_dir: Path, options: CompileOptions, opts: di
     sources = sorted(n for n in files if n.startswith("rtl/") and n != f"rtl/{entity}.vhd"
                      and n not in ("rtl/dneuro_pkg.vhd", "rtl/dneuro_fifo.vhd"))
     ordered = ["rtl/dneuro_pkg.vhd", "rtl/dneuro_fifo.vhd", *sources, f"rtl/{entity}.vhd"]
-    files["Makefile"] = render("Makefile.j2", entity=entity, sources=" ".join(ordered))
-    files["emulator/dneuro_emulator.cpp"] = emulator_source(network, entity, acc)
+    emulator, emulator_flags = emulator_files(graph, network, entity, acc)
+    files.update(emulator)
+    files["Makefile"] = render("Makefile.j2", entity=entity, sources=" ".join(ordered),
+                               emulator_flags=emulator_flags,
+                               emulator_sources=" ".join(sorted(emulator)))
     files["estimation.txt"] = report_text(est, params)
 
     results = simulate_streams(graph, network, frames, int(opts["seed"]))
