@@ -36,6 +36,10 @@ OPTIONS = (
                   "the class drawn transparent (0, 0, 0)"),
     BackendOption("output_map_to_rgb_binary_threshold", 0, "OutputMapToRGBBinaryThreshold: a "
                   "one-channel output is class 1 above it"),
+    BackendOption("output_map_to_rgb_binary_threshold_low", None, "OutputMapToRGBBinary"
+                  "ThresholdLow: a value above it but not above the threshold is class 1 iff its "
+                  "left or upper neighbour is (hysteresis in raster order; not given or >= the "
+                  "threshold: none)"),
     BackendOption("export_parameters", "", "N2D2 -export-parameters INI file with the keys "
                   "above (NbDSPs = 128 ...); -X options given override it"),
     BackendOption("batch_size", 1, "BatchSize: G_BATCH_SIZE, frames streamed side by side "

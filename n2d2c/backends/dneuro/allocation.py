@@ -40,6 +40,8 @@ class Parameters:
     output_map_to_rgb_color_masks: str = ""
     output_map_to_rgb_background_class: int = -1
     output_map_to_rgb_binary_threshold: int = 0
+    # None (not given): the plain threshold, as before the key existed (N2D2 says 0).
+    output_map_to_rgb_binary_threshold_low: int | None = None
     # N2D2's per-layer debug keys: {layer name: {key: value}} (forced_choice reads them)
     layer_settings: dict = field(default_factory=dict)
 

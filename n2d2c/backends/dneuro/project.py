@@ -41,7 +41,8 @@ PARAMETER_KEYS = {"NbDSPs": "nb_dsps", "NbMemoryBytes": "nb_memory_bytes", "Netw
                   "OutputMapToRGB": "output_map_to_rgb",
                   "OutputMapToRGBColorMasks": "output_map_to_rgb_color_masks",
                   "OutputMapToRGBBackgroundClass": "output_map_to_rgb_background_class",
-                  "OutputMapToRGBBinaryThreshold": "output_map_to_rgb_binary_threshold"}
+                  "OutputMapToRGBBinaryThreshold": "output_map_to_rgb_binary_threshold",
+                  "OutputMapToRGBBinaryThresholdLow": "output_map_to_rgb_binary_threshold_low"}
 
 
 #: N2D2's per-layer debug keys, read in a section named after the layer (``[conv1]``).
@@ -77,6 +78,8 @@ def read_parameters_file(path: str) -> dict:
 def _typed(default, value):
     if isinstance(default, bool) and isinstance(value, str):
         return is_true_word(value)
+    if default is None:     # an optional integer (OutputMapToRGBBinaryThresholdLow)
+        return int(value)
     return type(default)(value)
 
 
@@ -162,7 +165,8 @@ def write_project(graph: Graph, out_dir: Path, options: CompileOptions, opts: di
     if params.output_map_to_rgb:
         add_rgb_output(network, params.output_map_to_rgb_color_masks,
                        params.output_map_to_rgb_background_class,
-                       params.output_map_to_rgb_binary_threshold)
+                       params.output_map_to_rgb_binary_threshold,
+                       params.output_map_to_rgb_binary_threshold_low)
     if params.batch_size < 1 or int(opts["frames"]) % params.batch_size:
         raise UsageError(f"dneuro: the test frames ({opts['frames']}) must be a positive "
                          f"multiple of BatchSize ({params.batch_size})")

@@ -5,8 +5,13 @@ table ``OutputMapToRGBColorMasks`` (a list of ``RRGGBB`` hex colours; the defaul
 fixed palette); the ``OutputMapToRGBBackgroundClass`` is transparent: (0, 0, 0).  The
 class is the top-1 index of a multi-channel output (a top-1 block is added when the
 network does not end with one), or, for a one-channel output that is not an index,
-``value > OutputMapToRGBBinaryThreshold`` (a binary map).  These blocks have no IR op:
-``reference`` gives their expected output from the network output in numpy.
+``value > OutputMapToRGBBinaryThreshold`` (a binary map).  With
+``OutputMapToRGBBinaryThresholdLow`` given and below that (High) threshold, the binary map has
+hysteresis, causal in raster order (what a streaming block decides with one line of
+decisions): a value above High is foreground, one at most Low background, and one in
+between foreground iff its left neighbour or the pixel above it (both decided already)
+is.  Low >= High, or Low not given, is the plain threshold.  These blocks have no IR op: ``reference``
+gives their expected output from the network output in numpy.
 """
 
 from __future__ import annotations
@@ -35,7 +40,8 @@ def parse_colors(text: str, classes: int) -> np.ndarray:
     return np.array([colors[k % len(colors)] for k in range(classes)], np.int64)
 
 
-def add_rgb_output(network: Network, colors: str, background: int, threshold: int) -> None:
+def add_rgb_output(network: Network, colors: str, background: int, threshold: int,
+                   threshold_low: int | None = None) -> None:
     """Append the top-1 (if needed) and colouring blocks to ``network`` (module doc)."""
     out = network.output
     ends_with_index = network.layers[-1].kind == "top1"
@@ -53,6 +59,8 @@ def add_rgb_output(network: Network, colors: str, background: int, threshold: in
     rgb = Stream(f"{out.name}.rgb", 3, out.height, out.width, DType.U8)
     network.layers.append(Layer("output_map_to_rgb", "rgb", [out], rgb, table=table,
                                 threshold=threshold if binary else None,
+                                threshold_low=threshold_low if binary and threshold_low
+                                is not None and threshold_low < threshold else None,
                                 ops=["OutputMapToRGB"]))
     network.output = rgb
 
@@ -63,6 +71,22 @@ def reference(layer: Layer, x: np.ndarray) -> np.ndarray:
                               layer.output.width)
     if layer.kind == "top1":
         return np.argmax(x, axis=1)[:, None]
-    index = (x[:, 0] > layer.threshold).astype(np.int64) if layer.threshold is not None \
-        else x[:, 0].astype(np.int64)
+    if layer.threshold is None:
+        index = x[:, 0].astype(np.int64)
+    elif layer.threshold_low is None:
+        index = (x[:, 0] > layer.threshold).astype(np.int64)
+    else:
+        index = hysteresis(x[0, 0], layer.threshold_low, layer.threshold)[None]
     return np.moveaxis(layer.table[index], -1, 1)
+
+
+def hysteresis(values: np.ndarray, low: int, high: int) -> np.ndarray:
+    """The binary map of [H, W] ``values`` with hysteresis (module doc), 0/1 int64."""
+    height, width = values.shape
+    fg = np.zeros((height, width), np.int64)
+    for y in range(height):
+        for x in range(width):
+            v = values[y, x]
+            near = (x > 0 and fg[y, x - 1]) or (y > 0 and fg[y - 1, x])
+            fg[y, x] = v > high or (v > low and near)
+    return fg

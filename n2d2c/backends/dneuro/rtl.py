@@ -145,7 +145,8 @@ def merge_block(layer: Layer, entity: str, data_bits: int, acc_bits: int) -> dic
         b.update(table=int_array(layer.table), offset=-layer.inputs[0].bounds[0])
     if layer.kind == "rgb":
         b.update(classes=len(layer.table), binary=layer.threshold is not None,
-                 threshold=layer.threshold, red=int_array(layer.table[:, 0]),
+                 threshold=layer.threshold, threshold_low=layer.threshold_low,
+                 red=int_array(layer.table[:, 0]),
                  green=int_array(layer.table[:, 1]), blue=int_array(layer.table[:, 2]))
     if layer.requant is not None:
         b.update(_requant_context(layer, y.channels, acc_bits))
