@@ -59,11 +59,16 @@ def test_hysteresis_is_bit_exact_and_changes_the_plain_threshold(tmp_path, batch
         assert fg[f, y, x] == near, (f, y, x)
 
 
-def test_hysteresis_block_synthesizes(tmp_path):
+def test_hysteresis_block_synthesizes_and_is_estimated(tmp_path):
     require_tool("ghdl", "make")
     out = export(_one_channel("synth"), tmp_path / "synth", frames=1, output_map_to_rgb=True,
                  output_map_to_rgb_binary_threshold=5, output_map_to_rgb_binary_threshold_low=-5)
     assert "line_fg" in (out / "rtl" / "l_output_map_to_rgb.vhd").read_text()
+    # The estimate counts its line of decisions.
+    plain = export(_one_channel("synth"), tmp_path / "plain", frames=1, output_map_to_rgb=True,
+                   output_map_to_rgb_binary_threshold=5)
+    calc = [manifest(o)["estimate"]["layers"][-1]["calc_bytes"] for o in (plain, out)]
+    assert calc[1] > calc[0], calc
     subprocess.run(["make", "-s", "-C", str(out), "build/network.v"], check=True,
                    capture_output=True)
     assert re.search(r"^module network\b", (out / "build" / "network.v").read_text(), re.M)
@@ -87,6 +92,6 @@ def test_a_low_threshold_that_is_not_an_integer_is_a_clear_error(tmp_path):
     import pytest
 
     from n2d2c.errors import InputError
-    with pytest.raises(InputError, match="export parameter"):
+    with pytest.raises(InputError, match="export parameter OutputMapToRGBBinaryThresholdLow"):
         export(_one_channel("bad"), tmp_path / "bad", output_map_to_rgb=True,
                output_map_to_rgb_binary_threshold_low="low")

@@ -161,7 +161,9 @@ def memory_bytes(layer: Layer, data_bits: int, fifo_depth: int) -> tuple[int, in
     data_bits *= layer.batch
     fifo = (fifo_depth + PIPELINE_SLACK) * layer.output.channels * data_bits
     if not layer.is_window:
-        return 0, math.ceil(fifo / 8)
+        # OutputMapToRGB's hysteresis: a line of decisions and the left one, per frame.
+        decisions = 0 if layer.threshold_low is None else (layer.output.width + 1) * layer.batch
+        return 0, math.ceil((fifo + decisions) / 8)
     x = layer.inputs[0]
     # one copy of the line buffer per read port (tap lane)
     lines = window_geometry(layer).ring_rows * x.width * x.channels * data_bits * \

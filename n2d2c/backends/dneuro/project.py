@@ -93,10 +93,13 @@ def parameters(opts: dict) -> Parameters:
     for field in PARAMETER_KEYS.values():
         if opts.get(field) not in (None, getattr(defaults, field)):
             values[field] = opts[field]
-    try:
-        typed = {k: _typed(getattr(defaults, k), v) for k, v in values.items()}
-    except ValueError as err:
-        raise InputError(f"dneuro export parameter: {err}") from None
+    keys = {field: key for key, field in PARAMETER_KEYS.items()}
+    typed = {}
+    for k, v in values.items():
+        try:
+            typed[k] = _typed(getattr(defaults, k), v)
+        except ValueError as err:
+            raise InputError(f"dneuro export parameter {keys[k]} (-X {k}): {err}") from None
     return replace(defaults, fifo_depth=int(opts.get("fifo_depth", 1)),
                    layer_settings=layer_settings, **typed)
 
