@@ -93,6 +93,47 @@ class IntegerKernels:
             return super().prepare_conv2d(call, layer)
         return self._prepare_conv2d_i8(k, call, layer, wts, bias)
 
+    def prepare_conv_transpose2d(self, call: KernelCall, layer: Layer):
+        """An int8 transposed convolution whose kernel equals its stride (no overlapping
+        taps) as ONE 1x1 int8 GEMM over KH x KW x M output channels whose store writes
+        depth-to-space: channel (ky, kx, m) of input pixel (iy, ix) is channel m of output
+        pixel (iy * SH + ky, ix * SW + kx).  Every other one: the generic kernel."""
+        k = self._conv_common(call, True)
+        wts, bias = call.params.get("weights"), call.params.get("bias")
+        x = call.reads["x"]
+        if not (self._integer_conv_transpose(call) and (k.kh, k.kw) == (k.sh, k.sw)
+                and k.oh == k.height * k.sh and k.ow == k.width * k.sw
+                and x.strides[1] == 1):
+            return super().prepare_conv_transpose2d(call, layer)
+        c, mo = k.c, k.m
+        k.d2s = Ctx(m=mo, kw=k.kw, sh=k.sh, sw=k.sw, yh=k.yh, yw=k.yw,
+                    yc=call.writes["y"].strides[1])
+        k.m = k.kh * k.kw * mo
+        k.oh, k.ow = k.height, k.width
+        k.kh = k.kw = k.sh = k.sw = 1
+        k.pt = k.pl = 0
+        k.layer = layer.name
+        k.struct = self.symbol(f"{layer.name}_shape")
+        k.xc, k.yc = 1, 1
+        k.requantize = k.requant_decl = k.requantize16 = None
+        # [C, M, KH, KW] -> [(KH, KW, M), C, 1, 1]: one GEMM row per output phase and channel.
+        gemm = np.ascontiguousarray(wts.transpose(2, 3, 1, 0)).reshape(k.m, c, 1, 1)
+        gbias = None if bias is None else np.tile(np.asarray(bias, np.int32), k.m // mo)
+        return self._prepare_conv2d_i8(k, call, layer, gemm, gbias)
+
+    @staticmethod
+    def _integer_conv_transpose(call: KernelCall) -> bool:
+        """8-bit activations x constant int8 weights (+ int32 bias) -> int32 accumulators,
+        group 1, no dilation, no padding, no fused activation."""
+        wts, bias = call.params.get("weights"), call.params.get("bias")
+        x, y = call.reads["x"], call.writes["y"]
+        return (wts is not None and wts.dtype == np.int8
+                and x.storage.dtype in ("int8", "uint8") and y.storage.dtype == "int32"
+                and call.params.get("act") is None and "b" not in call.reads
+                and (bias is None or np.asarray(bias).dtype == np.int32)
+                and call.params["group"] == 1 and tuple(call.params["dilations"]) == (1, 1)
+                and not any(call.params["pads"]))
+
     def _prepare_depthwise_int(self, k: Ctx, call: KernelCall, layer: Layer, wts, bias):
         """The 8-bit depthwise kernel (depthwise_int.j2): weights [CP/16][KH][KG][16][4], the
         taps of a kernel row 4 by 4 (the missing ones 0), bias padded to CP."""
@@ -121,6 +162,7 @@ class IntegerKernels:
         """The int8 register-tiled kernel (conv2d_i8.j2) for a convolution or a dense layer
         (a 1-row image whose pixels are its rows)."""
         m, c, kh, kw = wts.shape
+        k.setdefault("d2s", None)   # a transposed convolution's store (above), or none
         k.signed = k.xt == self.ctype("int8")
         k.kr = -(-(kw * c) // 4) * 4
         k.mp = -(-m // 16) * 16
